@@ -1,0 +1,20 @@
+"""Paths to the real data shipped inside the package (provenance: ``resources/PROVENANCE.md``)."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+_RESOURCES = Path(str(files("gearsplan") / "resources"))
+
+NORMAN2019 = _RESOURCES / "norman2019_subset.h5ad"
+GENE2GO = _RESOURCES / "gene2go_human.tsv.gz"
+GO_TERMS = _RESOURCES / "go_terms.tsv.gz"
+HUMAN_GENES = _RESOURCES / "human_genes.tsv.gz"
+STRING_V12 = _RESOURCES / "string_v12_human.tsv.gz"
+REFERENCE_SPLITS = _RESOURCES / "gears_reference_splits"
+
+
+def reference_split(seed: int) -> Path:
+    """The GEARS "simulation" split the reference implementation drew with ``seed`` (1-5)."""
+    return REFERENCE_SPLITS / f"seed{seed}.json"
