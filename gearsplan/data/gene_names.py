@@ -1,0 +1,91 @@
+"""Resolve gene names (symbols, aliases, previous symbols, Ensembl IDs) to current HGNC symbols."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from gearsplan.data.embedded import HUMAN_GENES
+from gearsplan.errors import GearsplanError
+
+_ENSEMBL = re.compile(r"^ENSG\d{11}(\.\d+)?$", re.IGNORECASE)
+
+
+def is_ensembl_id(name: str) -> bool:
+    """Whether ``name`` looks like a human Ensembl gene ID (with or without version)."""
+    return bool(_ENSEMBL.match(name))
+
+
+@dataclass(frozen=True)
+class GeneTable:
+    """Current symbols with their aliases and Ensembl IDs (NCBI Gene via org.Hs.eg.db)."""
+
+    symbols: frozenset[str]
+    by_upper: dict[str, str]
+    aliases: dict[str, tuple[str, ...]]
+    ensembl: dict[str, str]
+
+    @classmethod
+    def load(cls, path: Path = HUMAN_GENES) -> "GeneTable":
+        table = pd.read_csv(path, sep="\t", usecols=["symbol", "aliases", "ensembl_ids"], dtype=str).fillna("")
+        symbols = frozenset(table["symbol"])
+        aliases = _explode(table, "aliases", key=str.upper)
+        ensembl = {k: v[0] for k, v in _explode(table, "ensembl_ids", key=str.upper).items()}
+        return cls(symbols, {s.upper(): s for s in symbols}, aliases, ensembl)
+
+    def resolve(self, name: str, extra_symbols: frozenset[str] = frozenset()) -> str:
+        """The current symbol for ``name``.
+
+        Tries, in order: a current symbol (or one of ``extra_symbols``, e.g. the measured
+        genes), a case-insensitive symbol, an Ensembl ID, an unambiguous alias.
+
+        Raises
+        ------
+        GearsplanError
+            For an unknown or ambiguous name, with "did you mean" suggestions.
+        """
+        if name in self.symbols or name in extra_symbols:
+            return name
+        upper = name.upper()
+        if upper in self.by_upper:
+            return self.by_upper[upper]
+        if is_ensembl_id(name) and upper.split(".")[0] in self.ensembl:
+            return self.ensembl[upper.split(".")[0]]
+        candidates = tuple(s for s in self.aliases.get(upper, ()) if s != name)
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            raise GearsplanError(
+                f"gene name {name!r} is an alias of several genes: {', '.join(candidates)}",
+                "use the current symbol of the gene you mean",
+            )
+        raise GearsplanError(f"unknown gene {name!r}", self.did_you_mean(name, extra_symbols))
+
+    def did_you_mean(self, name: str, extra_symbols: frozenset[str] = frozenset()) -> str:
+        """A hint naming the closest known symbols."""
+        pool = [s for s in self.symbols | extra_symbols if s[:1].upper() == name[:1].upper()]
+        close = difflib.get_close_matches(name.upper(), [s.upper() for s in pool], n=3, cutoff=0.6)
+        named = [self.by_upper.get(c, c) for c in close]
+        if not named:
+            return "check the spelling; gearsplan knows current HGNC symbols, their aliases and Ensembl IDs"
+        return "did you mean " + ", ".join(named) + "?"
+
+
+def _explode(table: pd.DataFrame, column: str, key) -> dict[str, tuple[str, ...]]:
+    """Map each ``|``-separated entry of ``column`` to the symbols that carry it."""
+    found: dict[str, dict[str, None]] = {}
+    for symbol, entries in zip(table["symbol"], table[column]):
+        for entry in entries.split("|") if entries else ():
+            found.setdefault(key(entry), {})[symbol] = None
+    return {k: tuple(v) for k, v in found.items()}
+
+
+@lru_cache(maxsize=1)
+def gene_table() -> GeneTable:
+    """The shipped gene table, loaded once per process."""
+    return GeneTable.load()

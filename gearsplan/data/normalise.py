@@ -1,0 +1,54 @@
+"""Detect raw counts versus log-normalised expression, and normalise raw counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import scanpy as sc
+import scipy.sparse as sp
+from anndata import AnnData
+
+from gearsplan.errors import GearsplanError
+
+_SAMPLE = 1_000_000
+
+
+def stored_values(X) -> np.ndarray:
+    """The stored values of an expression matrix (the non-zeros of a sparse one)."""
+    return X.data if sp.issparse(X) else np.asarray(X).ravel()
+
+
+def looks_like_counts(X, seed: int = 0) -> bool:
+    """Whether ``X`` holds raw counts: every sampled stored value is a whole number."""
+    values = stored_values(X)
+    if values.size > _SAMPLE:
+        values = np.random.default_rng(seed).choice(values, _SAMPLE, replace=False)
+    return bool(values.size) and bool(np.all(values == np.round(values)))
+
+
+def check_log_expression(X) -> None:
+    """Refuse values that log-normalised expression cannot hold.
+
+    Raises
+    ------
+    GearsplanError
+        On NaN, infinite or negative values.
+    """
+    values = stored_values(X)
+    if not np.all(np.isfinite(values)):
+        raise GearsplanError("the expression matrix holds NaN or infinite values", "remove or impute them before loading")
+    if values.size and values.min() < 0:
+        raise GearsplanError(
+            "the expression matrix holds negative values, which log-normalised expression cannot",
+            "pass log1p of normalised counts (not scaled or centred data), or raw counts",
+        )
+
+
+def ensure_log_normalised(adata: AnnData) -> str:
+    """Normalise raw counts in place (total count, then log1p) and say which rule applied."""
+    check_log_expression(adata.X)
+    if not looks_like_counts(adata.X):
+        return "expression is log-normalised already (non-integer values): used as is"
+    adata.X = adata.X.astype(np.float32)
+    sc.pp.normalize_total(adata)
+    sc.pp.log1p(adata)
+    return "expression looked like raw counts (all integers): normalised to the median total count and log1p-transformed with scanpy"

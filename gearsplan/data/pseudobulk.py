@@ -1,0 +1,78 @@
+"""Mean expression per perturbation and for control, sparse-aware and memory-bounded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from gearsplan.data.conditions import CONTROL_KEY
+from gearsplan.data.screen import Screen
+
+_DENSE_CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class Pseudobulk:
+    """Mean log-expression per perturbation key (rows) and for control cells.
+
+    Attributes
+    ----------
+    keys
+        Perturbation keys, control excluded, in row order.
+    genes
+        Measured genes, in column order.
+    means
+        ``len(keys) x len(genes)`` mean expression.
+    control
+        Mean expression of control cells.
+    n_cells
+        Cells behind each row.
+    """
+
+    keys: tuple[str, ...]
+    genes: tuple[str, ...]
+    means: np.ndarray
+    control: np.ndarray
+    n_cells: np.ndarray
+
+    @property
+    def delta(self) -> np.ndarray:
+        """Mean change over control, one row per key."""
+        return self.means - self.control
+
+    def rows(self, keys) -> np.ndarray:
+        """Row positions of ``keys``."""
+        position = {k: i for i, k in enumerate(self.keys)}
+        return np.array([position[k] for k in keys], dtype=np.int64)
+
+
+def group_means(X, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the rows of ``X`` per group code (0..n_groups-1); rows with code -1 are skipped.
+
+    A sparse ``X`` is summed by one sparse product; a dense one in chunks of cells, so
+    memory stays at one chunk plus the result.
+    """
+    keep = groups >= 0
+    counts = np.bincount(groups[keep], minlength=n_groups)
+    sums = np.zeros((n_groups, X.shape[1]), dtype=np.float64)
+    chunk = X.shape[0] if sp.issparse(X) else _DENSE_CHUNK
+    for start in range(0, X.shape[0], chunk):
+        block = X[start : start + chunk]
+        code = groups[start : start + chunk]
+        rows = np.flatnonzero(code >= 0)
+        indicator = sp.csr_matrix((np.ones(rows.size), (code[rows], rows)), shape=(n_groups, block.shape[0]))
+        product = indicator @ block
+        sums += product.toarray() if sp.issparse(product) else product
+    return sums / np.maximum(counts, 1)[:, None], counts
+
+
+def pseudobulk(screen: Screen) -> Pseudobulk:
+    """Mean expression of every perturbation and of control in ``screen``."""
+    categories = pd.Index(screen.keys.cat.categories)
+    means, counts = group_means(screen.adata.X, screen.keys.cat.codes.to_numpy(), len(categories))
+    control = categories.get_loc(CONTROL_KEY)
+    rows = np.array([categories.get_loc(k) for k in screen.perturbations])
+    return Pseudobulk(tuple(screen.perturbations), screen.genes, means[rows], means[control], counts[rows])

@@ -1,0 +1,195 @@
+"""Read a Perturb-seq screen from ``.h5ad`` into a validated, canonical :class:`Screen`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from gearsplan.data.conditions import CONTROL_KEY, Perturbation, genes_of, is_control_label, parse_condition, perturbation_key
+from gearsplan.data.embedded import NORMAN2019
+from gearsplan.data.gene_names import gene_table, is_ensembl_id
+from gearsplan.data.normalise import ensure_log_normalised
+from gearsplan.errors import GearsplanError
+
+#: Column names searched, in this order, for the perturbation of each cell.
+CONDITION_COLUMNS = ("condition", "perturbation", "perturbations", "gene", "genes", "target_gene", "target_genes", "guide_target", "perturbation_name", "target")
+#: ``var`` columns searched for gene symbols when ``var_names`` are not symbols.
+SYMBOL_COLUMNS = ("gene_name", "gene_symbols", "gene_symbol", "symbol", "feature_name")
+#: The ``obs`` column that holds each cell's canonical perturbation key.
+KEY_COLUMN = "gearsplan_key"
+
+
+@dataclass
+class Screen:
+    """A perturbation screen: log-normalised cells, gene symbols, a canonical key per cell.
+
+    Attributes
+    ----------
+    adata
+        Cells x measured genes; ``var_names`` are gene symbols; ``obs[KEY_COLUMN]`` holds
+        each cell's perturbation key (``"ctrl"`` for control, else ``"A"`` or ``"A+B"``).
+    source
+        Where it was read from.
+    condition_col, control_labels
+        The ``obs`` column and raw label(s) that were used.
+    notes
+        Which detection and normalisation rules fired, in words.
+    """
+
+    adata: AnnData
+    source: str
+    condition_col: str
+    control_labels: tuple[str, ...]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def genes(self) -> tuple[str, ...]:
+        return tuple(self.adata.var_names)
+
+    @property
+    def keys(self) -> pd.Series:
+        return self.adata.obs[KEY_COLUMN]
+
+    @property
+    def perturbations(self) -> list[str]:
+        """Keys of every perturbation in the screen (control excluded), sorted."""
+        return sorted(k for k in self.keys.cat.categories if k != CONTROL_KEY)
+
+    def perturbed_genes(self) -> list[str]:
+        """Every gene perturbed in some condition, sorted."""
+        return sorted({g for k in self.perturbations for g in genes_of(k)})
+
+    def single_genes(self) -> list[str]:
+        """Genes perturbed on their own."""
+        return sorted(k for k in self.perturbations if "+" not in k)
+
+
+def read_screen(path: str | Path | None = None, condition_col: str | None = None, control: str | None = None) -> Screen:
+    """Read, validate and canonicalise a screen; the embedded Norman 2019 subset by default.
+
+    Parameters
+    ----------
+    path
+        An ``.h5ad`` file of single cells; ``None`` for the embedded data.
+    condition_col
+        The ``obs`` column naming each cell's perturbation; detected if ``None``.
+    control
+        The label of control cells in that column; detected if ``None``.
+
+    Raises
+    ------
+    GearsplanError
+        For anything in the file that gearsplan cannot use, with a hint.
+    """
+    path = Path(path) if path is not None else NORMAN2019
+    adata = _read_h5ad(path)
+    notes: list[str] = []
+    notes.append(_use_symbols(adata))
+    notes.append(ensure_log_normalised(adata))
+    column, why = _detect_condition_column(adata, condition_col, control)
+    notes.append(why)
+    labels = adata.obs[column].astype(str)
+    controls = _control_labels(labels, control, column)
+    notes.append(f"control cells: label {' / '.join(repr(c) for c in controls)} ({(labels.isin(controls)).sum()} cells)")
+    keys, renamed = _canonical_keys(labels, controls, frozenset(adata.var_names))
+    notes.extend(renamed)
+    adata.obs[KEY_COLUMN] = pd.Categorical(keys)
+    screen = Screen(adata, str(path), column, controls, [n for n in notes if n])
+    if len(screen.perturbations) < 2:
+        raise GearsplanError(
+            f"{path.name} holds {len(screen.perturbations)} perturbation(s); gearsplan needs at least two",
+            "check that --condition-col names the perturbation column",
+        )
+    return screen
+
+
+def _read_h5ad(path: Path) -> AnnData:
+    if not path.exists():
+        raise GearsplanError(f"no such file: {path}", "give the path of an .h5ad file, or omit --data for the embedded Norman 2019 subset")
+    try:
+        adata = ad.read_h5ad(path)
+    except Exception as error:  # anndata/h5py raise many types for a bad file
+        raise GearsplanError(f"cannot read {path} as an .h5ad file ({type(error).__name__})", "save the screen with AnnData.write_h5ad") from None
+    if adata.n_obs == 0 or adata.n_vars == 0:
+        raise GearsplanError(f"{path} holds no cells or no genes", "check that the file was written completely")
+    return adata
+
+
+def _use_symbols(adata: AnnData) -> str:
+    """Make ``var_names`` gene symbols; refuse duplicates."""
+    names = pd.Index(adata.var_names.astype(str))
+    column = next((c for c in SYMBOL_COLUMNS if c in adata.var.columns), None)
+    if column is not None:
+        names, why = pd.Index(adata.var[column].astype(str)), f"gene symbols from var[{column!r}]"
+    elif np.mean([is_ensembl_id(n) for n in names]) > 0.5:
+        table = gene_table()
+        mapped = [table.ensembl.get(n.upper().split(".")[0], n) for n in names]
+        names, why = _unique_or_original(mapped, list(names)), "var_names are Ensembl IDs: mapped to symbols with the NCBI gene table"
+    else:
+        why = "var_names are gene symbols"
+    duplicated = names[names.duplicated()].unique()
+    if len(duplicated):
+        raise GearsplanError(
+            f"duplicate gene names in the data: {', '.join(map(str, duplicated[:5]))}",
+            "make them unique (AnnData.var_names_make_unique) or aggregate duplicated genes",
+        )
+    adata.var_names = names
+    return why
+
+
+def _unique_or_original(mapped: list[str], original: list[str]) -> pd.Index:
+    """Keep the original ID where two IDs map to the same symbol."""
+    counts = pd.Series(mapped).value_counts()
+    return pd.Index([m if counts[m] == 1 else o for m, o in zip(mapped, original)])
+
+
+def _detect_condition_column(adata: AnnData, condition_col: str | None, control: str | None) -> tuple[str, str]:
+    if condition_col is not None:
+        if condition_col not in adata.obs.columns:
+            raise GearsplanError(f"no column {condition_col!r} in obs", f"obs has: {', '.join(map(str, adata.obs.columns[:12]))}")
+        return condition_col, f"perturbation column {condition_col!r} (given with --condition-col)"
+    by_lower = {str(c).lower(): c for c in adata.obs.columns}
+    for name in CONDITION_COLUMNS:
+        column = by_lower.get(name)
+        if column is not None and _has_control(adata.obs[column], control):
+            return column, f"perturbation column {column!r}: the first of the known names ({', '.join(CONDITION_COLUMNS[:4])}, ...) that holds control cells"
+    raise GearsplanError(
+        "no perturbation column with control cells found in obs",
+        f"name it with --condition-col (obs has: {', '.join(map(str, adata.obs.columns[:12]))}) and the control label with --control",
+    )
+
+
+def _has_control(values: pd.Series, control: str | None) -> bool:
+    labels = pd.Series(values.astype(str).unique())
+    return bool(labels.map(lambda v: is_control_label(v, [control] if control else [])).any())
+
+
+def _control_labels(labels: pd.Series, control: str | None, column: str) -> tuple[str, ...]:
+    unique = labels.unique()
+    if control is not None:
+        if control not in set(unique):
+            raise GearsplanError(f"no cells labelled {control!r} in obs[{column!r}]", f"labels include: {', '.join(map(str, unique[:8]))}")
+        return (control,)
+    found = tuple(sorted(v for v in unique if is_control_label(v)))
+    if not found:
+        raise GearsplanError(f"no control cells in obs[{column!r}]", "name the control label with --control (e.g. --control non-targeting)")
+    return found
+
+
+def _canonical_keys(labels: pd.Series, controls: tuple[str, ...], measured: frozenset[str]) -> tuple[np.ndarray, list[str]]:
+    """Each cell's perturbation key, with every gene resolved to a current symbol."""
+    table = gene_table()
+    unique = labels.unique()
+    notes = []
+    key_of = {}
+    for label in unique:
+        genes: Perturbation = parse_condition(label, controls)
+        resolved = tuple(table.resolve(g, measured) for g in genes)
+        notes += [f"perturbed gene {g!r} read as {r!r}" for g, r in zip(genes, resolved) if g != r]
+        key_of[label] = perturbation_key(resolved) if genes else CONTROL_KEY
+    return labels.map(key_of).to_numpy(), sorted(set(notes))
