@@ -49,6 +49,7 @@ def ensure_log_normalised(adata: AnnData) -> str:
     if not looks_like_counts(adata.X):
         return "expression is log-normalised already (non-integer values): used as is"
     adata.X = adata.X.astype(np.float32)
+    adata.uns.pop("log1p", None)  # a stale marker would make scanpy skip the transform
     sc.pp.normalize_total(adata)
     sc.pp.log1p(adata)
     return "expression looked like raw counts (all integers): normalised to the median total count and log1p-transformed with scanpy"

@@ -1,0 +1,3 @@
+from gearsplan.interface.cli import main
+
+main()

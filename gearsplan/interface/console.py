@@ -1,0 +1,28 @@
+"""The Rich consoles and progress bars of the command line."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+#: Tables and reports; ``--json`` documents go to plain stdout instead.
+out = Console()
+#: Progress and errors, so that stdout stays machine-readable.
+err = Console(stderr=True)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A transient Rich bar on stderr; yields a ``(done, total)`` callback for library code."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def print_json(document: dict) -> None:
+    """Print a ``--json`` document: strict JSON (no NaN), one object on stdout."""
+    print(json.dumps(document, indent=2, allow_nan=False))

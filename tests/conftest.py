@@ -1,0 +1,52 @@
+"""Shared fixtures: the real embedded Norman 2019 subset, read once per session."""
+
+from __future__ import annotations
+
+import sys
+
+import anndata as ad
+import pytest
+
+from gearsplan.data.de_genes import de_genes
+from gearsplan.data.embedded import NORMAN2019
+from gearsplan.data.pseudobulk import pseudobulk
+from gearsplan.data.screen import read_screen
+from gearsplan.interface.cli import main
+
+
+@pytest.fixture(scope="session")
+def screen():
+    return read_screen()
+
+
+@pytest.fixture(scope="session")
+def bulk(screen):
+    return pseudobulk(screen)
+
+
+@pytest.fixture(scope="session")
+def de(screen, bulk):
+    return de_genes(screen, bulk)
+
+
+@pytest.fixture
+def norman() -> ad.AnnData:
+    """A fresh copy of the raw embedded file, to modify into other inputs."""
+    return ad.read_h5ad(NORMAN2019)
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """Run ``gearsplan ARGS`` in process; return (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["gearsplan", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

@@ -1,0 +1,128 @@
+"""The command line on real data: JSON contracts, and bad input ending in one line and exit code 2."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+STRATA = {"unseen_single", "pair_0_unseen", "pair_1_unseen", "pair_2_unseen", "all"}
+
+
+def test_evaluate_json_contract(run_cli):
+    code, out, _ = run_cli("evaluate", "--json", "--split", "simulation", "--seeds", "1,2")
+    assert code == 0
+    document = json.loads(out)
+    assert document["split"] == "simulation" and document["seeds"] == [1, 2]
+    assert "uncertainty_spearman" in document
+    assert {r["model"] for r in document["rows"]} == {"no_change", "mean", "additive"}
+    assert {r["stratum"] for r in document["rows"]} <= STRATA and "all" in {r["stratum"] for r in document["rows"]}
+    for row in document["rows"]:
+        assert row["n"] > 0
+        for key in ("pearson_delta", "pearson_delta_top20", "mse_top20", "frac_opposite_top20"):
+            assert key in row and f"{key}_sd" in row
+    additive_all = next(r for r in document["rows"] if r["model"] == "additive" and r["stratum"] == "all")
+    assert 0 < additive_all["pearson_delta"] < 1 and additive_all["pearson_delta_sd"] >= 0
+
+
+def test_evaluate_tables(run_cli):
+    code, out, _ = run_cli("evaluate")
+    assert code == 0
+    for text in ("unseen_single", "pair_0_unseen", "additive", "0.870"):
+        assert text in out
+
+
+def test_data_info_json_contract(run_cli):
+    code, out, _ = run_cli("data", "info", "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert (info["n_cells"], info["n_genes"], info["n_control_cells"]) == (3375, 500, 100)
+    assert (info["n_perturbations"], info["n_single"], info["n_pair"], info["n_higher"]) == (33, 18, 15, 0)
+    assert {"genes": ["KLF1", "MAP2K6"], "n_cells": 100} in info["perturbations"]
+    assert info["perturbed_genes_not_in_go"] == ["IER5L"]
+    assert info["condition_col"] == "condition"
+
+
+def test_python_dash_m_runs_in_a_fresh_process():
+    result = subprocess.run([sys.executable, "-m", "gearsplan", "data", "info"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
+    assert result.returncode == 0, result.stderr
+    assert "KLF1 + MAP2K6" in result.stdout and "IER5L" in result.stdout
+
+
+def _one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and lines[0].startswith("error:") and "hint:" in lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def _write(adata, path):
+    adata.write_h5ad(path)
+    return path
+
+
+def test_not_an_h5ad(run_cli, tmp_path):
+    (tmp_path / "plain.h5ad").write_text("cell,gene\n1,2\n")
+    _one_line_error(*run_cli("data", "info", tmp_path / "plain.h5ad")[::2], "cannot read")
+
+
+def test_missing_file(run_cli, tmp_path):
+    _one_line_error(*run_cli("evaluate", "--data", tmp_path / "none.h5ad")[::2], "no such file")
+
+
+def test_no_perturbation_column(run_cli, norman, tmp_path):
+    norman.obs = norman.obs.rename(columns={"condition": "sample"})
+    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "no perturbation column")
+
+
+def test_named_column_missing(run_cli, tmp_path, norman):
+    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"), "--condition-col", "guide")[::2], "no column 'guide'")
+
+
+def test_no_control_cells(run_cli, norman, tmp_path):
+    norman = norman[norman.obs["condition"] != "control"].copy()
+    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "control")
+
+
+def test_named_control_missing(run_cli, norman, tmp_path):
+    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"), "--control", "NTC")[::2], "no cells labelled 'NTC'")
+
+
+def test_fewer_than_two_perturbations(run_cli, norman, tmp_path):
+    norman = norman[norman.obs["condition"].isin(["control", "KLF1"])].copy()
+    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "at least two")
+
+
+@pytest.mark.parametrize("value, fragment", [(np.nan, "NaN"), (-1.0, "negative")])
+def test_impossible_values(run_cli, norman, tmp_path, value, fragment):
+    X = norman.X.tocsr(copy=True)
+    X.data[7] = value
+    norman.X = X
+    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], fragment)
+
+
+def test_duplicate_gene_names(run_cli, norman, tmp_path):
+    names = list(norman.var_names)
+    names[1] = names[0]
+    norman.var_names = names
+    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "duplicate gene names", names[0])
+
+
+def test_unknown_perturbed_gene(run_cli, norman, tmp_path):
+    norman.obs["condition"] = norman.obs["condition"].astype(str).replace({"KLF1": "KLF1X"})
+    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "unknown gene 'KLF1X'", "did you mean KLF1")
+
+
+def test_bad_seeds_and_split(run_cli):
+    _one_line_error(*run_cli("evaluate", "--seeds", "one")[::2], "seeds")
+    _one_line_error(*run_cli("evaluate", "--split", "random")[::2], "unknown split")
+
+
+def test_dense_matrix_reads(run_cli, norman, tmp_path):
+    norman.X = sp.csr_matrix(norman.X).toarray()
+    assert run_cli("data", "info", _write(norman, tmp_path / "dense.h5ad"))[0] == 0

@@ -1,0 +1,40 @@
+import pytest
+
+from gearsplan.data.gene_names import gene_table, is_ensembl_id
+from gearsplan.errors import GearsplanError
+
+
+@pytest.mark.parametrize(
+    "name, symbol",
+    [
+        ("KLF1", "KLF1"),
+        ("klf1", "KLF1"),
+        ("EKLF", "KLF1"),  # alias
+        ("MLL", "KMT2A"),  # previous symbol
+        ("ENSG00000105610", "KLF1"),  # Ensembl ID
+        ("ENSG00000105610.7", "KLF1"),  # versioned Ensembl ID
+    ],
+)
+def test_resolve(name, symbol):
+    assert gene_table().resolve(name) == symbol
+
+
+def test_measured_names_are_kept_as_they_are():
+    assert gene_table().resolve("MY_REPORTER", frozenset({"MY_REPORTER"})) == "MY_REPORTER"
+
+
+def test_unknown_gene_suggests_close_symbols():
+    with pytest.raises(GearsplanError) as error:
+        gene_table().resolve("KLF1X")
+    assert "KLF1" in error.value.hint and "did you mean" in error.value.hint
+
+
+def test_ambiguous_alias_names_the_candidates():
+    table = gene_table()
+    ambiguous = next(a for a, symbols in table.aliases.items() if len(symbols) > 1 and a not in table.by_upper)
+    with pytest.raises(GearsplanError, match="several genes"):
+        table.resolve(ambiguous)
+
+
+def test_ensembl_pattern():
+    assert is_ensembl_id("ENSG00000105610") and not is_ensembl_id("KLF1")

@@ -1,0 +1,40 @@
+import numpy as np
+import scipy.stats as stats
+
+from gearsplan.data.pseudobulk import group_means
+
+
+def test_means_match_a_direct_average(screen, bulk):
+    X = screen.adata.X.toarray()
+    for key in ("KLF1", "KLF1+MAP2K6", "FOXL2+HOXB9"):
+        cells = (screen.keys == key).to_numpy()
+        assert np.allclose(bulk.means[bulk.rows([key])[0]], X[cells].mean(axis=0))
+        assert bulk.n_cells[bulk.rows([key])[0]] == cells.sum()
+    assert np.allclose(bulk.control, X[(screen.keys == "ctrl").to_numpy()].mean(axis=0))
+
+
+def test_dense_and_sparse_agree(screen):
+    codes = screen.keys.cat.codes.to_numpy()
+    sparse, counts = group_means(screen.adata.X, codes, codes.max() + 1)
+    dense, _ = group_means(screen.adata.X.toarray(), codes, codes.max() + 1)
+    assert np.allclose(sparse, dense) and counts.sum() == screen.adata.n_obs
+
+
+def test_top_de_genes_are_the_largest_welch_t_scores(screen, bulk, de):
+    X = screen.adata.X.toarray()
+    control = X[(screen.keys == "ctrl").to_numpy()]
+    for key in ("KLF1", "KLF1+SET", "CEBPE+RUNX1T1"):
+        cells = X[(screen.keys == key).to_numpy()]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.nan_to_num(stats.ttest_ind(cells, control, equal_var=False).statistic)
+        expected = set(np.argsort(-np.abs(t), kind="stable")[:20])
+        assert len(expected & set(de.top[key])) >= 19  # ties at the 20th place may differ
+    assert {"HBZ", "HBG2"} <= {screen.genes[i] for i in de.top["KLF1"][:5]}  # KLF1 activation drives globin genes
+
+
+def test_non_dropout_genes_follow_the_gears_rule(bulk, de):
+    for key in bulk.keys:
+        row = bulk.means[bulk.rows([key])[0]]
+        kept = de.non_dropout[key]
+        assert len(kept) == 20
+        assert np.all((row[kept] != 0) | (bulk.control[kept] == 0))
