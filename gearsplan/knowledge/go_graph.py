@@ -1,0 +1,158 @@
+"""The GEARS perturbation graph: Jaccard similarity of genes' GO-term sets, top-k neighbours per gene."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from gearsplan.data.embedded import GENE2GO
+from gearsplan.errors import GearsplanError
+from gearsplan.knowledge.gene_graph import GeneGraph, top_k_indices
+from gearsplan.paths import cache_dir
+
+# Bump when the way the graph is built changes, so old cache files are not reused.
+_CACHE_VERSION = 1
+_BLOCK_ROWS = 256
+
+
+def go_term_matrix(path: Path | str = GENE2GO) -> tuple[tuple[str, ...], tuple[str, ...], sp.csr_matrix]:
+    """Binary genes x GO-terms matrix from a gene2go TSV (all ontologies, any evidence code).
+
+    Parameters
+    ----------
+    path
+        Tab-separated file with columns ``symbol`` and ``go_id`` (others ignored).
+
+    Returns
+    -------
+    genes, terms, matrix
+        Sorted unique symbols, sorted unique GO ids, and a float32 CSR matrix with 1 where
+        the gene is annotated with the term (repeated evidence lines count once).
+    """
+    table = pd.read_csv(path, sep="\t", usecols=["symbol", "go_id"], dtype=str)
+    gene_ids, genes = pd.factorize(table["symbol"], sort=True)
+    term_ids, terms = pd.factorize(table["go_id"], sort=True)
+    matrix = sp.csr_matrix((np.ones(len(table), dtype=np.float32), (gene_ids, term_ids)),
+                           shape=(len(genes), len(terms)))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return tuple(genes), tuple(terms), matrix
+
+
+def go_jaccard(a: str, b: str, path: Path | str = GENE2GO) -> float:
+    """Jaccard index of the GO-term sets of genes ``a`` and ``b``."""
+    genes, _, matrix = _cached_term_matrix(str(path), os.stat(path).st_mtime_ns)
+    index = {g: i for i, g in enumerate(genes)}
+    for gene in (a, b):
+        if gene not in index:
+            raise GearsplanError(f"gene '{gene}' has no GO annotation",
+                                 "use the current HGNC symbol of a GO-annotated gene")
+    terms_a = set(matrix[index[a]].indices)
+    terms_b = set(matrix[index[b]].indices)
+    return len(terms_a & terms_b) / len(terms_a | terms_b)
+
+
+def build_go_graph(path: Path | str = GENE2GO, k: int = 20, min_jaccard: float = 0.1,
+                   cache: bool = True,
+                   progress: Callable[[int, int], None] | None = None) -> GeneGraph:
+    """GO graph over every annotated gene: its ``k`` most GO-similar genes with Jaccard > ``min_jaccard``.
+
+    As in GEARS, an edge needs a Jaccard index strictly above ``min_jaccard``; self-loops are
+    left out (GEARS keeps ``k + 1`` neighbours including the gene itself). Ties go to the
+    alphabetically first symbol.
+
+    Parameters
+    ----------
+    path
+        gene2go TSV (``symbol``, ``go_id`` columns).
+    k
+        Neighbours kept per gene.
+    min_jaccard
+        Edges need a Jaccard index above this.
+    cache
+        Load from, and save to, ``cache_dir() / "go_graph"``, keyed on the file's bytes and the parameters.
+    progress
+        Called as ``progress(blocks_done, blocks_total)`` while building.
+    """
+    cache_file = _cache_file(path, k, min_jaccard) if cache else None
+    if cache_file is not None and cache_file.exists():
+        graph = _load(cache_file)
+        if graph is not None:
+            return graph
+    genes, _, matrix = go_term_matrix(path)
+    graph = _jaccard_top_k(genes, matrix, k, min_jaccard, progress)
+    if cache_file is not None:
+        _save(graph, cache_file)
+    return graph
+
+
+@lru_cache(maxsize=2)
+def _cached_term_matrix(path: str, mtime_ns: int) -> tuple[tuple[str, ...], tuple[str, ...], sp.csr_matrix]:
+    return go_term_matrix(path)
+
+
+def _jaccard_top_k(genes: tuple[str, ...], matrix: sp.csr_matrix, k: int, min_jaccard: float,
+                   progress: Callable[[int, int], None] | None) -> GeneGraph:
+    """Top-k Jaccard neighbours of every gene, computed in row blocks to bound memory."""
+    sizes = np.asarray(matrix.sum(axis=1), dtype=np.float64).ravel()
+    transposed = matrix.T.tocsr()
+    rank = np.arange(len(genes))  # genes are sorted, so node id order is name order
+    starts = range(0, len(genes), _BLOCK_ROWS)
+    parts = []
+    for done, start in enumerate(starts, start=1):
+        inter = matrix[start:start + _BLOCK_ROWS] @ transposed
+        rows = np.repeat(np.arange(start, start + inter.shape[0]), np.diff(inter.indptr))
+        cols = inter.indices.astype(np.int64)
+        # float64 so that the strict "> min_jaccard" test matches exact arithmetic
+        jaccard = inter.data / (sizes[rows] + sizes[cols] - inter.data)
+        keep = (jaccard > min_jaccard) & (rows != cols)
+        rows, cols, jaccard = rows[keep], cols[keep], jaccard[keep]
+        best = top_k_indices(rows, cols, jaccard, k, rank)
+        parts.append((rows[best], cols[best], jaccard[best]))
+        if progress is not None:
+            progress(done, len(starts))
+    targets, neighbours, weights = (np.concatenate(arrays) for arrays in zip(*parts))
+    return GeneGraph(genes, targets, neighbours, weights)
+
+
+def _cache_file(path: Path | str, k: int, min_jaccard: float) -> Path:
+    digest = hashlib.sha256(Path(path).read_bytes())
+    digest.update(f"k={k};min_jaccard={min_jaccard!r};version={_CACHE_VERSION}".encode())
+    return cache_dir() / "go_graph" / f"{digest.hexdigest()}.npz"
+
+
+def _save(graph: GeneGraph, file: Path) -> None:
+    """Write atomically: a temporary file in the same directory, then a rename."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
+    except OSError:
+        return  # an unwritable cache only costs a rebuild next time
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, genes=np.array(graph.genes, dtype=str), targets=graph.targets,
+                     neighbours=graph.neighbours, weights=graph.weights)
+        os.replace(temporary, file)
+    except OSError:
+        pass
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _load(file: Path) -> GeneGraph | None:
+    """The cached graph, or None when the file is unreadable or malformed."""
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            return GeneGraph(tuple(data["genes"].tolist()), data["targets"],
+                             data["neighbours"], data["weights"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
