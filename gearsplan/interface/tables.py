@@ -39,12 +39,7 @@ def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...])
     tables = []
     for stratum, rows in summary.groupby("stratum", sort=False):
         n = rows["n"].iloc[0]
-        table = Table(
-            title=f"{_STRATUM_TITLES.get(stratum, stratum)} [dim]({stratum}, n={n:g})[/]",
-            caption=f"split {split}, seeds {','.join(map(str, seeds))}; mean ± sd over seeds; best in green",
-            title_justify="left",
-            caption_justify="left",
-        )
+        table = Table(title=f"{_STRATUM_TITLES.get(stratum, stratum)} [dim]({stratum}, n={n:g})[/]", title_justify="left", caption_justify="left")
         table.add_column("model", no_wrap=True)
         for metric in METRICS:
             table.add_column(_HEADERS[metric], justify="right", no_wrap=True)
@@ -52,6 +47,7 @@ def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...])
         for _, row in rows.iterrows():
             table.add_row(row["model"], *(_cell(row[m], row[f"{m}_sd"], row[m] == best[m] and len(rows) > 1) for m in METRICS))
         tables.append(table)
+    tables[-1].caption = f"split {split}, seeds {','.join(map(str, seeds))}; mean ± sd over seeds; best in green"
     return tables
 
 
