@@ -6,6 +6,7 @@ import pytest
 from gearsplan.analysis.baselines import Additive, MeanChange, NoChange
 from gearsplan.analysis.evaluation import evaluate, make_predictors
 from gearsplan.analysis.metrics import pearson_rows, perturbation_metrics
+from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import loo_splits
 from gearsplan.errors import GearsplanError
 
@@ -26,17 +27,18 @@ def test_pearson_of_a_constant_row_is_undefined():
     assert np.isnan(pearson_rows(np.zeros((1, 4)), np.arange(4.0)[None]))[0]
 
 
-def test_baselines_by_hand(screen, bulk):
+def test_baselines_by_hand(screen, bulk, de):
+    data = PreparedScreen(screen, bulk, de)
     split = next(s for s in loo_splits(screen.perturbations) if s.test == ("KLF1+MAP2K6",))
     delta = {k: bulk.delta[bulk.rows([k])[0]] for k in bulk.keys}
     cells = {k: bulk.n_cells[bulk.rows([k])[0]] for k in bulk.keys}
     mean = sum(cells[k] * delta[k] for k in split.train) / sum(cells[k] for k in split.train)
-    additive = Additive().fit(screen, bulk, split, 1)
+    additive = Additive().fit(data, split, 1)
     assert np.allclose(additive.predict(["KLF1+MAP2K6"])[0], delta["KLF1"] + delta["MAP2K6"])
     assert np.allclose(additive.predict(["FOXL2+HOXB9"])[0], 2 * mean)  # neither gene measured alone
     assert np.allclose(additive.predict(["CNN1+MAPK1"])[0], mean + delta["MAPK1"])
-    assert np.allclose(MeanChange().fit(screen, bulk, split, 1).predict(["KLF1"])[0], mean)
-    assert not NoChange().fit(screen, bulk, split, 1).predict(["KLF1"]).any()
+    assert np.allclose(MeanChange().fit(data, split, 1).predict(["KLF1"])[0], mean)
+    assert not NoChange().fit(data, split, 1).predict(["KLF1"]).any()
 
 
 def _figure(summary, stratum, model, metric="pearson_delta"):

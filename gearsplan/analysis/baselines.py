@@ -7,8 +7,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from gearsplan.data.conditions import genes_of
-from gearsplan.data.pseudobulk import Pseudobulk
-from gearsplan.data.screen import Screen
+from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import Split
 
 
@@ -17,18 +16,11 @@ class Predictor(Protocol):
 
     name: str
 
-    def fit(self, screen: Screen, bulk: Pseudobulk, split: Split, seed: int) -> "Predictor": ...
+    def fit(self, data: PreparedScreen, split: Split, seed: int) -> "Predictor": ...
 
     def predict(self, perturbations: Sequence[str]) -> np.ndarray:
         """Predicted change over control, one row per perturbation key, one column per gene."""
         ...
-
-
-def mean_change(bulk: Pseudobulk, train: Sequence[str]) -> np.ndarray:
-    """Mean change over control of all training cells (each perturbation weighted by its cells)."""
-    rows = bulk.rows(train)
-    weights = bulk.n_cells[rows].astype(np.float64)
-    return weights @ bulk.delta[rows] / weights.sum()
 
 
 class NoChange:
@@ -36,8 +28,8 @@ class NoChange:
 
     name = "no_change"
 
-    def fit(self, screen: Screen, bulk: Pseudobulk, split: Split, seed: int) -> "NoChange":
-        self.n_genes = len(bulk.genes)
+    def fit(self, data: PreparedScreen, split: Split, seed: int) -> "NoChange":
+        self.n_genes = len(data.bulk.genes)
         return self
 
     def predict(self, perturbations: Sequence[str]) -> np.ndarray:
@@ -49,8 +41,8 @@ class MeanChange:
 
     name = "mean"
 
-    def fit(self, screen: Screen, bulk: Pseudobulk, split: Split, seed: int) -> "MeanChange":
-        self.change = mean_change(bulk, split.train)
+    def fit(self, data: PreparedScreen, split: Split, seed: int) -> "MeanChange":
+        self.change = data.bulk.mean_change(split.train)
         return self
 
     def predict(self, perturbations: Sequence[str]) -> np.ndarray:
@@ -62,10 +54,9 @@ class Additive:
 
     name = "additive"
 
-    def fit(self, screen: Screen, bulk: Pseudobulk, split: Split, seed: int) -> "Additive":
-        singles = sorted(split.train_singles())
-        self.mean = mean_change(bulk, split.train)
-        self.singles = dict(zip(singles, bulk.delta[bulk.rows(singles)]))
+    def fit(self, data: PreparedScreen, split: Split, seed: int) -> "Additive":
+        self.mean = data.bulk.mean_change(split.train)
+        self.singles = data.bulk.singles(split.train)
         return self
 
     def predict(self, perturbations: Sequence[str]) -> np.ndarray:

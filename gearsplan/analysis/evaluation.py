@@ -10,8 +10,7 @@ import pandas as pd
 
 from gearsplan.analysis.baselines import BASELINES, Predictor
 from gearsplan.analysis.metrics import METRICS, perturbation_metrics
-from gearsplan.data.de_genes import DEGenes, de_genes
-from gearsplan.data.pseudobulk import Pseudobulk, pseudobulk
+from gearsplan.data.prepared import PreparedScreen, prepare
 from gearsplan.data.screen import Screen
 from gearsplan.data.splits import STRATA, Split, resolve_splits
 from gearsplan.errors import GearsplanError
@@ -63,17 +62,15 @@ def make_predictors(names: Sequence[str]) -> list[Predictor]:
     return [BASELINES[n]() for n in dict.fromkeys(expanded)]
 
 
-def evaluate_split(
-    predictors: Sequence[Predictor], screen: Screen, bulk: Pseudobulk, de: DEGenes, split: Split, seed: int
-) -> pd.DataFrame:
+def evaluate_split(predictors: Sequence[Predictor], data: PreparedScreen, split: Split, seed: int) -> pd.DataFrame:
     """Fit each predictor on ``split`` and score it on the split's test perturbations."""
     test = list(split.test)
-    true = bulk.delta[bulk.rows(test)]
-    top = de.matrix(test)
+    true = data.bulk.delta[data.bulk.rows(test)]
+    top = data.de.matrix(test)
     strata = [split.stratum(k) for k in test]
     frames = []
     for predictor in predictors:
-        predicted = predictor.fit(screen, bulk, split, seed).predict(test)
+        predicted = predictor.fit(data, split, seed).predict(test)
         scores = perturbation_metrics(predicted, true, top)
         frames.append(pd.DataFrame({"seed": seed, "split": split.name, "perturbation": test, "stratum": strata, "model": predictor.name, **scores}))
     return pd.concat(frames, ignore_index=True)
@@ -102,12 +99,11 @@ def evaluate(
         Called with (splits done, splits in all) as work proceeds.
     """
     predictors = make_predictors(models)
-    bulk = pseudobulk(screen)
-    de = de_genes(screen, bulk)
+    data = prepare(screen)
     jobs = [(seed, s) for seed in seeds for s in resolve_splits(split, screen.perturbations, seed)]
     frames = []
     for done, (seed, one) in enumerate(jobs, start=1):
-        frames.append(evaluate_split(predictors, screen, bulk, de, one, seed))
+        frames.append(evaluate_split(predictors, data, one, seed))
         if progress:
             progress(done, len(jobs))
     return Evaluation(split, tuple(seeds), pd.concat(frames, ignore_index=True))

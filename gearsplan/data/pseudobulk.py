@@ -48,25 +48,39 @@ class Pseudobulk:
         position = {k: i for i, k in enumerate(self.keys)}
         return np.array([position[k] for k in keys], dtype=np.int64)
 
+    def mean_change(self, keys) -> np.ndarray:
+        """Mean change over control of the cells of ``keys`` (each perturbation weighted by its cells)."""
+        rows = self.rows(keys)
+        weights = self.n_cells[rows].astype(np.float64)
+        return weights @ self.delta[rows] / weights.sum()
+
+    def singles(self, keys) -> dict[str, np.ndarray]:
+        """The measured change of each single-gene perturbation among ``keys``."""
+        singles = sorted(k for k in keys if "+" not in k)
+        return dict(zip(singles, self.delta[self.rows(singles)]))
+
 
 def group_means(X, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean of the rows of ``X`` per group code (0..n_groups-1); rows with code -1 are skipped.
 
-    A sparse ``X`` is summed by one sparse product; a dense one in chunks of cells, so
-    memory stays at one chunk plus the result.
+    A sparse ``X`` is summed by one sparse product, without a copy; a dense one in chunks of
+    cells, so memory stays at one chunk plus the result.
     """
     keep = groups >= 0
     counts = np.bincount(groups[keep], minlength=n_groups)
-    sums = np.zeros((n_groups, X.shape[1]), dtype=np.float64)
-    chunk = X.shape[0] if sp.issparse(X) else _DENSE_CHUNK
-    for start in range(0, X.shape[0], chunk):
-        block = X[start : start + chunk]
-        code = groups[start : start + chunk]
-        rows = np.flatnonzero(code >= 0)
-        indicator = sp.csr_matrix((np.ones(rows.size), (code[rows], rows)), shape=(n_groups, block.shape[0]))
-        product = indicator @ block
-        sums += product.toarray() if sp.issparse(product) else product
+    if sp.issparse(X):
+        sums = (_indicator(groups, n_groups) @ X).toarray()
+    else:
+        sums = np.zeros((n_groups, X.shape[1]), dtype=np.float64)
+        for start in range(0, X.shape[0], _DENSE_CHUNK):
+            sums += _indicator(groups[start : start + _DENSE_CHUNK], n_groups) @ np.asarray(X[start : start + _DENSE_CHUNK])
     return sums / np.maximum(counts, 1)[:, None], counts
+
+
+def _indicator(groups: np.ndarray, n_groups: int) -> sp.csr_matrix:
+    """``n_groups x cells`` matrix with a 1 where a cell belongs to a group."""
+    rows = np.flatnonzero(groups >= 0)
+    return sp.csr_matrix((np.ones(rows.size), (groups[rows], rows)), shape=(n_groups, groups.size))
 
 
 def pseudobulk(screen: Screen) -> Pseudobulk:
