@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 from gearsplan.analysis.baselines import BASELINES, Predictor
 from gearsplan.analysis.metrics import METRICS, perturbation_metrics
@@ -14,8 +16,14 @@ from gearsplan.data.prepared import PreparedScreen, prepare
 from gearsplan.data.screen import Screen
 from gearsplan.data.splits import STRATA, Split, resolve_splits
 from gearsplan.errors import GearsplanError
+from gearsplan.knowledge.go_graph import build_go_graph
+from gearsplan.model.bundle import load_bundle
+from gearsplan.model.predictor import GearsPredictor
+from gearsplan.model.training import TrainConfig, TrainingProgress
 
 Progress = Callable[[int, int], None]
+#: The name of gearsplan's own model in tables and ``--json``.
+GEARSPLAN = GearsPredictor.name
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,8 @@ class Evaluation:
     seeds
         The seeds it was run with.
     per_perturbation
-        One row per (seed, split, perturbation, model): ``stratum`` and every metric.
+        One row per (seed, split, perturbation, model): ``stratum``, every metric, and the
+        model's ``uncertainty`` where it reports one.
     """
 
     split: str
@@ -47,19 +56,41 @@ class Evaluation:
         models = {m: i for i, m in enumerate(dict.fromkeys(self.per_perturbation["model"]))}
         return table.sort_values(["stratum", "model"], key=lambda c: c.map(order if c.name == "stratum" else models)).reset_index(drop=True)
 
+    def uncertainty_spearman(self) -> float | None:
+        """Spearman of reported uncertainty against top-20-DE MSE over held-out perturbations, mean over seeds."""
+        if "uncertainty" not in self.per_perturbation:
+            return None
+        rated = self.per_perturbation.dropna(subset=["uncertainty"])
+        values = [spearmanr(group["uncertainty"], group["mse_top20"]).statistic for _, group in rated.groupby("seed") if len(group) > 2]
+        return float(np.mean(values)) if values else None
+
     def to_json(self) -> dict:
         """The ``evaluate --json`` document (DESIGN.md "Machine-readable output")."""
-        rows = self.summary().astype(object).where(self.summary().notna(), None).to_dict(orient="records")
-        return {"split": self.split, "seeds": list(self.seeds), "rows": rows, "uncertainty_spearman": None}
+        summary = self.summary()
+        rows = summary.astype(object).where(summary.notna(), None).to_dict(orient="records")
+        return {"split": self.split, "seeds": list(self.seeds), "rows": rows, "uncertainty_spearman": self.uncertainty_spearman()}
 
 
-def make_predictors(names: Sequence[str]) -> list[Predictor]:
-    """Predictors by name: ``baselines`` expands to every baseline."""
-    expanded = [n for name in names for n in (BASELINES if name == "baselines" else [name])]
-    unknown = [n for n in expanded if n not in BASELINES]
-    if unknown:
-        raise GearsplanError(f"unknown model {unknown[0]!r}", f"choose from: baselines, {', '.join(BASELINES)}")
-    return [BASELINES[n]() for n in dict.fromkeys(expanded)]
+def make_predictors(names: Sequence[str], progress: TrainingProgress | None = None) -> list[Predictor]:
+    """Predictors by name: ``baselines`` (every baseline), a baseline, ``gearsplan``, or a bundle directory.
+
+    A bundle stands for its hyperparameters: it is retrained on each split, so held-out
+    perturbations stay held out.
+    """
+    expanded = list(dict.fromkeys(n for name in names for n in (BASELINES if name == "baselines" else [name])))
+    needs_go = any(n == GEARSPLAN or Path(n).is_dir() for n in expanded)
+    go = build_go_graph() if needs_go else None
+    predictors: list[Predictor] = []
+    for name in expanded:
+        if name in BASELINES:
+            predictors.append(BASELINES[name]())
+        elif name == GEARSPLAN:
+            predictors.append(GearsPredictor(TrainConfig(), go, progress))
+        elif Path(name).is_dir():
+            predictors.append(GearsPredictor(load_bundle(name, go).training, go, progress))
+        else:
+            raise GearsplanError(f"unknown model {name!r}", f"choose from: baselines, {', '.join(BASELINES)}, {GEARSPLAN}, or a model bundle directory")
+    return predictors
 
 
 def evaluate_split(predictors: Sequence[Predictor], data: PreparedScreen, split: Split, seed: int) -> pd.DataFrame:
@@ -72,35 +103,43 @@ def evaluate_split(predictors: Sequence[Predictor], data: PreparedScreen, split:
     for predictor in predictors:
         predicted = predictor.fit(data, split, seed).predict(test)
         scores = perturbation_metrics(predicted, true, top)
-        frames.append(pd.DataFrame({"seed": seed, "split": split.name, "perturbation": test, "stratum": strata, "model": predictor.name, **scores}))
+        uncertainty = predictor.uncertainty(test) if hasattr(predictor, "uncertainty") else np.full(len(test), np.nan)
+        frames.append(
+            pd.DataFrame({"seed": seed, "split": split.name, "perturbation": test, "stratum": strata, "model": predictor.name, **scores, "uncertainty": uncertainty})
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def evaluate(
-    screen: Screen,
+    screen: Screen | PreparedScreen,
     models: Sequence[str] = ("baselines",),
     split: str = "loo",
     seeds: Sequence[int] = (1,),
     progress: Progress | None = None,
+    training_progress: TrainingProgress | None = None,
 ) -> Evaluation:
     """Evaluate ``models`` on the held-out perturbations of ``split``, once per seed.
 
     Parameters
     ----------
     screen
-        The screen, e.g. from :func:`gearsplan.data.screen.read_screen`.
+        The screen, e.g. from :func:`gearsplan.data.screen.read_screen` (or already prepared).
     models
-        Model names; ``baselines`` stands for ``no_change``, ``mean`` and ``additive``.
+        Model names: ``baselines`` stands for ``no_change``, ``mean`` and ``additive``;
+        ``gearsplan`` trains gearsplan's GEARS ensemble on each split; a bundle directory
+        trains one with that bundle's hyperparameters. Baselines are always worth including.
     split
         ``loo``, ``simulation``, ``reference`` or a split JSON file (see :func:`resolve_splits`).
     seeds
         One evaluation per seed; summaries give the mean and sd over seeds.
     progress
         Called with (splits done, splits in all) as work proceeds.
+    training_progress
+        Passed on to model training (member, epoch, epochs, loss, validation score).
     """
-    predictors = make_predictors(models)
-    data = prepare(screen)
-    jobs = [(seed, s) for seed in seeds for s in resolve_splits(split, screen.perturbations, seed)]
+    predictors = make_predictors(models, training_progress)
+    data = screen if isinstance(screen, PreparedScreen) else prepare(screen)
+    jobs = [(seed, s) for seed in seeds for s in resolve_splits(split, data.screen.perturbations, seed)]
     frames = []
     for done, (seed, one) in enumerate(jobs, start=1):
         frames.append(evaluate_split(predictors, data, one, seed))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,7 +11,8 @@ import typer
 
 from gearsplan import __version__
 from gearsplan.errors import GearsplanError
-from gearsplan.interface.console import err, out, print_json, progress_bar
+from gearsplan.model.training import TrainConfig
+from gearsplan.interface.console import err, out, print_json, progress_bar, training_bar
 
 app = typer.Typer(
     name="gearsplan",
@@ -70,7 +72,14 @@ def _load(data: Optional[Path], condition_col: Optional[str], control: Optional[
 @app.command()
 def evaluate(
     data: DataOption = None,
-    model: Annotated[str, typer.Option("--model", help="Comma-separated models: baselines (= no_change, mean, additive), or one of them.")] = "baselines",
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="Comma-separated models: baselines (= no_change, mean, additive) or one of them; gearsplan (our GEARS ensemble, "
+            "trained afresh on each split); or a model directory (retrained on each split with its hyperparameters). Baselines are always shown beside a model.",
+        ),
+    ] = "baselines",
     split: Annotated[
         str,
         typer.Option(
@@ -94,14 +103,54 @@ def evaluate(
     from gearsplan.interface.tables import evaluation_tables
 
     seed_list = parse_seeds(seeds)
+    models = [m.strip() for m in model.split(",") if m.strip()]
+    models = models if "baselines" in models else [*models, "baselines"]
     screen = _load(data, condition_col, control)
-    with progress_bar(f"evaluating on {split} splits") as progress:
-        result = run_evaluation(screen, [m.strip() for m in model.split(",") if m.strip()], split, seed_list, progress)
+    with progress_bar(f"evaluating on {split} splits") as progress, training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training:
+        result = run_evaluation(screen, models, split, seed_list, progress, training)
     if json:
         print_json(result.to_json())
         return
     for table in evaluation_tables(result.summary(), split, seed_list):
         out.print(table)
+    if result.uncertainty_spearman() is not None:
+        out.print(f"Spearman of ensemble uncertainty with top-20-DE MSE over held-out perturbations: {result.uncertainty_spearman():.3f}")
+
+
+@app.command()
+def train(
+    data: DataOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Where to write the model bundle (default: the default model location, used by every command).")] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs per member (early stopping on validation top-20-DE MSE may stop sooner).")] = TrainConfig().epochs,
+    ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty.")] = TrainConfig().ensemble,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the split, the control pairing and every member.")] = 1,
+    split: Annotated[str, typer.Option("--split", help="simulation (GEARS's seeded split), reference (the reference GEARS's split for --seed 1-5), or a GEARS split JSON file.")] = "simulation",
+    condition_col: ConditionColOption = None,
+    control: ControlOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Train a GEARS ensemble on a screen and save it as a bundle.
+
+    Trains on the split's training perturbations, stops each member early on the validation
+    perturbations, then scores the held-out test perturbations against the baselines and
+    writes the bundle (safetensors weights, JSON config and metadata, checksums).
+    """
+    from gearsplan.analysis.training_run import train_bundle
+    from gearsplan.interface.tables import evaluation_tables
+    from gearsplan.model.bundle import save_bundle
+    from gearsplan.paths import default_model_dir
+
+    config = replace(TrainConfig(), epochs=epochs, ensemble=ensemble)
+    screen = _load(data, condition_col, control)
+    with training_bar(ensemble, epochs) as progress:
+        run = train_bundle(screen, split, seed, config, progress)
+    target = save_bundle(run.bundle, out_dir or default_model_dir())
+    if json:
+        print_json({"model": str(target), "seed": seed, "split": split, "train_seconds": run.bundle.metadata["train_seconds"], "evaluation": run.evaluation.to_json()})
+        return
+    for table in evaluation_tables(run.evaluation.summary(), split, (seed,)):
+        out.print(table)
+    out.print(f"trained {ensemble} member(s) in {run.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]")
 
 
 @data_app.command("info")

@@ -23,6 +23,19 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+@contextmanager
+def training_bar(members: int, epochs: int) -> Iterator[Callable[[int, int, int, float, "float | None"], None]]:
+    """A bar over members x epochs; yields the training-progress callback of the model layer."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("training", total=members * epochs)
+
+        def update(member: int, epoch: int, _epochs: int, loss: float, score: float | None) -> None:
+            validation = "" if score is None else f" · validation top-20 MSE {score:.4f}"
+            bar.update(task, completed=member * epochs + epoch + 1, description=f"member {member + 1}/{members} · epoch {epoch + 1} · loss {loss:.4f}{validation}")
+
+        yield update
+
+
 def print_json(document: dict) -> None:
     """Print a ``--json`` document: strict JSON (no NaN), one object on stdout."""
     print(json.dumps(document, indent=2, allow_nan=False))

@@ -1,0 +1,81 @@
+"""Train a bundle on a split, score it on the split's held-out perturbations, and find the model to use."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from gearsplan.analysis.baselines import BASELINES
+from gearsplan.analysis.evaluation import Evaluation, evaluate_split
+from gearsplan.data.prepared import prepare
+from gearsplan.data.screen import Screen, read_screen
+from gearsplan.data.splits import resolve_splits
+from gearsplan.errors import GearsplanError
+from gearsplan.knowledge.go_graph import build_go_graph
+from gearsplan.model.bundle import Bundle, file_sha256, load_bundle, save_bundle
+from gearsplan.model.predictor import GearsPredictor
+from gearsplan.model.training import TrainConfig, TrainingProgress
+from gearsplan.paths import default_model_dir
+
+#: The split the default model is trained on.
+DEFAULT_SPLIT = "simulation"
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """A trained bundle and its evaluation, beside the baselines, on the split's test perturbations."""
+
+    bundle: Bundle
+    evaluation: Evaluation
+
+
+def train_bundle(screen: Screen, split: str = DEFAULT_SPLIT, seed: int = 1, config: TrainConfig = TrainConfig(), progress: TrainingProgress | None = None) -> TrainingRun:
+    """Train a GEARS ensemble on one split of ``screen`` and evaluate it on that split's test set.
+
+    Parameters
+    ----------
+    screen
+        The screen to learn from.
+    split
+        ``simulation``, ``reference`` or a split file: one split (``loo`` has one per perturbation).
+    seed
+        Seeds the split and the members.
+    config
+        Hyperparameters.
+    progress
+        Called after each epoch of each member.
+    """
+    data = prepare(screen)
+    splits = resolve_splits(split, data.screen.perturbations, seed)
+    if len(splits) != 1:
+        raise GearsplanError(f"--split {split} gives {len(splits)} splits; training needs one", "use simulation, reference or a split file (evaluate runs loo)")
+    gears = GearsPredictor(config, build_go_graph(), progress)
+    start = time.perf_counter()
+    frame = evaluate_split([gears, *(cls() for cls in BASELINES.values())], data, splits[0], seed)
+    evaluation = Evaluation(split, (seed,), frame)
+    metadata = {
+        "data": {"source": screen.source, "sha256": file_sha256(Path(screen.source)), "condition_col": screen.condition_col, "control_labels": list(screen.control_labels)},
+        "split": {"spec": split, "name": splits[0].name, "train": list(splits[0].train), "val": list(splits[0].val), "test": list(splits[0].test)},
+        "seed": seed,
+        "train_seconds": round(time.perf_counter() - start, 2),
+        "evaluation": evaluation.to_json(),
+    }
+    return TrainingRun(Bundle(gears.model, config, metadata), evaluation)
+
+
+def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] = lambda _: None, progress: TrainingProgress | None = None) -> Bundle:
+    """The bundle at ``path``, else the default model; with neither, train the default on the embedded data.
+
+    ``notify`` is told, in words, when a model is being trained because none was found.
+    """
+    if path is not None:
+        return load_bundle(path)
+    target = default_model_dir()
+    if target.exists():
+        return load_bundle(target)
+    notify(f"no model found at {target}: training one on the embedded Norman 2019 data (split {DEFAULT_SPLIT}, seed 1) first")
+    run = train_bundle(read_screen(), progress=progress)
+    save_bundle(run.bundle, target)
+    return run.bundle

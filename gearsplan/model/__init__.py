@@ -1,0 +1,1 @@
+"""The GEARS network, its training, ensembles and the safe on-disk bundle."""

@@ -1,0 +1,187 @@
+"""The model bundle: a directory of JSON and safetensors files, checksummed, written atomically, never unpickled."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load_file as load_arrays
+from safetensors.numpy import save_file as save_arrays
+from safetensors.torch import load_file as load_weights
+from safetensors.torch import save_file as save_weights
+
+from gearsplan import __version__
+from gearsplan.errors import GearsplanError
+from gearsplan.knowledge.gene_graph import GeneGraph
+from gearsplan.knowledge.go_graph import build_go_graph
+from gearsplan.model.ensemble import GearsModel
+from gearsplan.model.network import NetworkConfig
+from gearsplan.model.training import TrainConfig
+
+FORMAT = "gearsplan-bundle"
+FORMAT_VERSION = 1
+CHECKSUMS = "checksums.json"
+
+
+@dataclass
+class Bundle:
+    """A trained model with how it was made.
+
+    Attributes
+    ----------
+    model
+        The ensemble, ready to predict.
+    training
+        The hyperparameters it was trained with.
+    metadata
+        JSON-serialisable facts: data file and hash, split, seed, metrics, timings.
+    """
+
+    model: GearsModel
+    training: TrainConfig
+    metadata: dict = field(default_factory=dict)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_bundle(bundle: Bundle, path: str | Path) -> Path:
+    """Write ``bundle`` to the directory ``path``: into a temporary sibling, then renamed into place.
+
+    An existing bundle at ``path`` is replaced only once the new one is complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    try:
+        _write_files(bundle, staging)
+        _replace_directory(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return path
+
+
+def _write_files(bundle: Bundle, directory: Path) -> None:
+    model = bundle.model
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "network": asdict(model.network),
+        "training": asdict(bundle.training),
+        "members": len(model.members),
+        "versions": {name: version(name) for name in ("torch", "torch_geometric", "numpy", "anndata", "scanpy")} | {"gearsplan": __version__},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    singles = sorted(model.singles)
+    _write_json(directory / "config.json", config)
+    _write_json(directory / "genes.json", {"genes": list(model.genes), "singles": singles, "go_graph_sha256": model.go.content_hash()})
+    _write_json(directory / "metadata.json", bundle.metadata)
+    graph = model.coexpression
+    save_arrays(
+        {
+            "mean_change": model.mean_change.astype(np.float64),
+            "singles": np.stack([model.singles[s] for s in singles]) if singles else np.zeros((0, len(model.genes))),
+            "coexpression_targets": graph.targets.copy(),
+            "coexpression_neighbours": graph.neighbours.copy(),
+            "coexpression_weights": graph.weights.copy(),
+        },
+        str(directory / "arrays.safetensors"),
+    )
+    for index, member in enumerate(model.members):
+        save_weights({k: v.contiguous() for k, v in member.state_dict().items()}, str(directory / f"member_{index}.safetensors"))
+    files = sorted(p.name for p in directory.iterdir())
+    _write_json(directory / CHECKSUMS, {name: file_sha256(directory / name) for name in files})
+
+
+def _write_json(path: Path, document: dict) -> None:
+    path.write_text(json.dumps(document, indent=2, allow_nan=False))
+
+
+def _replace_directory(new: Path, target: Path) -> None:
+    """Rename ``new`` to ``target``; an old ``target`` is moved aside first and removed after."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, old)
+    os.rename(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_bundle(path: str | Path, go: GeneGraph | None = None) -> Bundle:
+    """Read and verify a bundle written by :func:`save_bundle`.
+
+    Raises
+    ------
+    GearsplanError
+        If the directory is missing, a file is missing or fails its checksum, the format is
+        another version, or the weights do not fit the network.
+    """
+    path = Path(path)
+    hint = f"train a new one with: gearsplan train --out {path}"
+    if not (path / CHECKSUMS).is_file():
+        raise GearsplanError(f"no model bundle at {path}", hint)
+    checksums = _read_json(path / CHECKSUMS, hint)
+    for name, digest in checksums.items():
+        if not (path / name).is_file() or file_sha256(path / name) != digest:
+            raise GearsplanError(f"model bundle {path} is corrupt: {name} is missing or does not match its checksum", hint)
+    config = _read_json(path / "config.json", hint)
+    if config.get("format") != FORMAT or config.get("format_version") != FORMAT_VERSION:
+        raise GearsplanError(f"model bundle {path} has format {config.get('format')} {config.get('format_version')}; this gearsplan reads {FORMAT} {FORMAT_VERSION}", hint)
+    try:
+        return _read_bundle(path, config, go)
+    except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
+        raise GearsplanError(f"model bundle {path} does not fit this gearsplan ({type(error).__name__}: {str(error).splitlines()[0][:120]})", hint) from None
+
+
+def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
+    genes = _read_json(path / "genes.json", "")
+    go = go if go is not None else build_go_graph()
+    if go.content_hash() != genes["go_graph_sha256"]:
+        raise GearsplanError(f"model bundle {path} was trained on another GO graph than the one this gearsplan ships", f"retrain it: gearsplan train --out {path}")
+    arrays = load_arrays(str(path / "arrays.safetensors"))
+    measured = tuple(genes["genes"])
+    coexpression = GeneGraph(measured, arrays["coexpression_targets"], arrays["coexpression_neighbours"], arrays["coexpression_weights"])
+    training = TrainConfig(**config["training"])
+    model = GearsModel(
+        NetworkConfig(**config["network"]),
+        measured,
+        go,
+        coexpression,
+        arrays["mean_change"],
+        dict(zip(genes["singles"], arrays["singles"])),
+        training.interaction_weight,
+        training.baseline_weight,
+    )
+    for index in range(config["members"]):
+        member = model.new_member()
+        member.load_state_dict(load_weights(str(path / f"member_{index}.safetensors")), strict=True)
+        member.eval()
+        model.members.append(member)
+    return Bundle(model, training, _read_json(path / "metadata.json", ""))
+
+
+def _read_json(path: Path, hint: str) -> dict:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise GearsplanError(f"cannot read {path} ({type(error).__name__})", hint or "retrain the model") from None
+    if not isinstance(document, dict):
+        raise GearsplanError(f"{path} is not a JSON object", hint or "retrain the model")
+    return document

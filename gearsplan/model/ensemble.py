@@ -1,0 +1,114 @@
+"""A trained GEARS ensemble: members, the graphs they run on, and the measured singles they build on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from gearsplan.data.conditions import genes_of
+from gearsplan.knowledge.gene_graph import GeneGraph
+from gearsplan.model.network import GearsNetwork, NetworkConfig
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted change over control per set and gene: ensemble mean, member sd, mean head log-variance."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    log_variance: np.ndarray
+
+
+def graph_tensors(graph: GeneGraph) -> tuple[torch.Tensor, torch.Tensor]:
+    """PyG ``edge_index`` and ``edge_weight`` of a graph."""
+    return torch.from_numpy(graph.edge_index().copy()), torch.from_numpy(graph.weights.copy())
+
+
+@dataclass
+class GearsModel:
+    """An ensemble of GEARS networks and everything needed to predict with it.
+
+    A member's change for a set P is the training mean change plus
+    ``(1 - interaction_weight) * sum of its single-gene outputs + interaction_weight * its output on P``:
+    1 is GEARS's composition, lower values an additivity prior that makes pairs teach the
+    model about their genes. Predictions are then corrected by each member's known error on
+    the set's measured single genes (a measured single is its measurement; a pair of measured
+    genes is the additive prediction plus the learned interaction), and blended with the
+    additive baseline by ``baseline_weight`` (0: the network alone).
+    """
+
+    network: NetworkConfig
+    genes: tuple[str, ...]
+    go: GeneGraph
+    coexpression: GeneGraph
+    mean_change: np.ndarray
+    singles: dict[str, np.ndarray]
+    interaction_weight: float = 1.0
+    baseline_weight: float = 0.0
+    members: list[GearsNetwork] = field(default_factory=list)
+
+    def new_member(self) -> GearsNetwork:
+        """An untrained network on this model's graphs."""
+        return GearsNetwork(self.network, graph_tensors(self.coexpression), graph_tensors(self.go))
+
+    def encode(self, keys: Sequence[str]) -> torch.Tensor:
+        """Perturbable-gene indices of each set, padded with -1; genes outside GO share the last row."""
+        index = self.go.index
+        outside = self.network.n_perturbable
+        sets = [[index.get(g, outside) for g in genes_of(k)] for k in keys]
+        width = max(map(len, sets), default=1)
+        return torch.tensor([s + [-1] * (width - len(s)) for s in sets], dtype=torch.long)
+
+    def network_change(self, member: GearsNetwork, keys: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """A member's change over control (sets x genes, differentiable) and head log-variance."""
+        run = list(dict.fromkeys([*keys, *(g for k in keys for g in genes_of(k))]))
+        position = {k: i for i, k in enumerate(run)}
+        mix = torch.zeros(len(keys), len(run))
+        for row, key in enumerate(keys):
+            genes = genes_of(key)
+            mix[row, position[key]] += self.interaction_weight if len(genes) > 1 else 1.0
+            for gene in genes if len(genes) > 1 else ():
+                mix[row, position[gene]] += 1.0 - self.interaction_weight
+        change, log_variance = member(self.encode(run))
+        return mix @ (torch.from_numpy(self.mean_change).float() + change), log_variance[: len(keys)]
+
+    def additive(self, keys: Sequence[str]) -> np.ndarray:
+        """The additive baseline: measured single changes, the mean change for unmeasured genes."""
+        return np.stack([sum(self.singles.get(g, self.mean_change) for g in genes_of(k)) for k in keys])
+
+    @torch.no_grad()
+    def member_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Each member's corrected change over control (members x keys x genes) and head log-variance."""
+        measured = [[g for g in genes_of(k) if g in self.singles] for k in keys]
+        run = list(dict.fromkeys([*keys, *(g for m in measured for g in m)]))
+        position = {k: i for i, k in enumerate(run)}
+        correct = np.zeros((len(keys), len(run)))
+        known = np.zeros((len(keys), len(self.genes)))
+        for row, (key, genes) in enumerate(zip(keys, measured)):
+            correct[row, position[key]] += 1.0
+            for gene in genes:
+                correct[row, position[gene]] -= 1.0
+                known[row] += self.singles[gene]
+        baseline = self.additive(keys)
+        changes, variances = [], []
+        for member in members if members is not None else self.members:
+            member.eval()
+            change, log_variance = self.network_change(member, run)
+            corrected = correct @ change.double().numpy() + known
+            changes.append((1 - self.baseline_weight) * corrected + self.baseline_weight * baseline)
+            variances.append(log_variance.double().numpy()[: len(keys)])
+        return np.stack(changes), np.stack(variances)
+
+    def predict(self, keys: Sequence[str]) -> Prediction:
+        """Ensemble prediction for perturbation keys such as ``"FOSB"`` or ``"CEBPB+FOSB"``."""
+        changes, variances = self.member_predictions(keys)
+        return Prediction(changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0))
+
+
+def ensemble_uncertainty(prediction: Prediction, top: int = 20) -> np.ndarray:
+    """Per set: the members' disagreement (sd) averaged over its ``top`` most changed predicted genes."""
+    strongest = np.argsort(-np.abs(prediction.mean), axis=1)[:, :top]
+    return np.take_along_axis(prediction.sd, strongest, axis=1).mean(axis=1)

@@ -1,0 +1,140 @@
+"""The GEARS network (Roohani et al. 2023), run once per distinct perturbation set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn import SGConv
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Sizes of a GEARS network (paper defaults: SGC, one GO layer, hidden 64)."""
+
+    n_genes: int
+    n_perturbable: int
+    hidden: int = 64
+    coexpression_layers: int = 1
+
+
+def mlp(*sizes: int) -> nn.Sequential:
+    """Linear layers with batch-free normalisation and ReLU between them."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers += [nn.LayerNorm(b), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class RowwiseSGConv(nn.Module):
+    """PyG's ``SGConv(K=1)`` evaluated only at the requested nodes.
+
+    The GCN-normalised adjacency (self-loops added, as SGConv does) is stored as a padded
+    table of each node's in-neighbours, so a batch that needs a few genes of the 20k-gene GO
+    graph pays for those rows alone, forward and backward.
+    """
+
+    def __init__(self, channels: int, edge_index: Tensor, edge_weight: Tensor, n_nodes: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(channels, channels)
+        index, weight = gcn_norm(edge_index, edge_weight.float(), n_nodes, add_self_loops=True)
+        source, target = index
+        order = torch.argsort(target * n_nodes + source)
+        source, target, weight = source[order], target[order], weight[order]
+        counts = torch.bincount(target, minlength=n_nodes)
+        slot = torch.arange(len(target)) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+        width = int(counts.max())
+        neighbours = torch.zeros(n_nodes, width, dtype=torch.long)
+        weights = torch.zeros(n_nodes, width)
+        neighbours[target, slot] = source
+        weights[target, slot] = weight
+        self.register_buffer("neighbours", neighbours, persistent=False)
+        self.register_buffer("weights", weights, persistent=False)
+
+    def forward(self, x: Tensor, rows: Tensor) -> Tensor:
+        """The convolution's output at ``rows`` (a 1-D index tensor)."""
+        gathered = x[self.neighbours[rows]] * self.weights[rows].unsqueeze(-1)
+        return self.linear(gathered.sum(dim=1))
+
+
+class GearsNetwork(nn.Module):
+    """Predicts the change over control of every measured gene for a batch of perturbation sets.
+
+    Gene embeddings are smoothed over the co-expression graph, perturbation embeddings over
+    the GO graph (one row per perturbable gene, plus one shared row for perturbed genes that
+    have no GO annotation). A set's perturbation embeddings are summed, passed through an
+    MLP and added to every gene embedding; a gene-specific decoder, a cross-gene MLP and a
+    second gene-specific layer give one change per gene. An uncertainty head gives a
+    log-variance per gene.
+    """
+
+    def __init__(self, config: NetworkConfig, coexpression: tuple[Tensor, Tensor], go: tuple[Tensor, Tensor]) -> None:
+        super().__init__()
+        self.config = config
+        G, P, H = config.n_genes, config.n_perturbable, config.hidden
+        # Graphs are rebuilt from the bundle's data, not saved with the weights.
+        self.register_buffer("coexpression_edges", coexpression[0], persistent=False)
+        self.register_buffer("coexpression_weights", coexpression[1], persistent=False)
+        self.gene_embedding = nn.Embedding(G, H)
+        self.gene_position = nn.Embedding(G, H)
+        self.coexpression_convs = nn.ModuleList(SGConv(H, H, K=1) for _ in range(config.coexpression_layers))
+        self.gene_transform = mlp(H, H, H)
+        self.perturbation_embedding = nn.Embedding(P + 1, H)
+        self.go_conv = RowwiseSGConv(H, go[0], go[1], P)
+        self.perturbation_fuse = mlp(H, H, H)
+        self.recovery = mlp(H, 2 * H, H)
+        self.gene_weight_1 = nn.Parameter(torch.empty(G, H))
+        self.gene_bias_1 = nn.Parameter(torch.zeros(G))
+        self.cross_gene = mlp(G, H, H)
+        self.gene_weight_2 = nn.Parameter(torch.empty(G, H + 1))
+        self.gene_bias_2 = nn.Parameter(torch.zeros(G))
+        self.log_variance = mlp(H, H, 1)
+        nn.init.xavier_normal_(self.gene_weight_1)
+        # Start from "no change beyond the baseline", and give genes never trained no embedding of their own,
+        # so an unseen gene is represented by its trained GO neighbours alone.
+        nn.init.zeros_(self.gene_weight_2)
+        nn.init.zeros_(self.perturbation_embedding.weight)
+
+    def gene_states(self) -> Tensor:
+        """Gene embeddings plus their co-expression-smoothed positions, G x H."""
+        position = self.gene_position.weight
+        for i, conv in enumerate(self.coexpression_convs):
+            position = conv(position, self.coexpression_edges, self.coexpression_weights)
+            position = position.relu() if i < len(self.coexpression_convs) - 1 else position
+        return self.gene_transform(self.gene_embedding.weight + 0.2 * position)
+
+    def perturbation_states(self, rows: Tensor) -> Tensor:
+        """GO-smoothed embeddings of the perturbable genes ``rows``; row P is the shared out-of-GO gene."""
+        embedding = self.perturbation_embedding.weight
+        outside = rows == self.config.n_perturbable
+        smoothed = self.go_conv(embedding[:-1], rows.clamp(max=self.config.n_perturbable - 1))
+        return torch.where(outside.unsqueeze(-1), embedding[-1], smoothed)
+
+    def forward(self, sets: Tensor) -> tuple[Tensor, Tensor]:
+        """Change over control and its log-variance for each set.
+
+        Parameters
+        ----------
+        sets
+            S x L perturbable-gene indices of each set, padded with -1.
+
+        Returns
+        -------
+        change, log_variance
+            Both S x G.
+        """
+        genes = self.gene_states()
+        rows, slots = torch.unique(sets.clamp(min=0), return_inverse=True)
+        present = (sets >= 0).unsqueeze(-1)
+        summed = (self.perturbation_states(rows)[slots] * present).sum(dim=1)
+        states = self.recovery(genes.unsqueeze(0) + self.perturbation_fuse(summed).unsqueeze(1))
+        per_gene = (states * self.gene_weight_1).sum(-1) + self.gene_bias_1
+        cell_state = self.cross_gene(per_gene)
+        joint = torch.cat([per_gene.unsqueeze(-1), cell_state.unsqueeze(1).expand(-1, per_gene.shape[1], -1)], dim=-1)
+        change = (joint * self.gene_weight_2).sum(-1) + self.gene_bias_2
+        # The uncertainty head reads the states but does not shape them.
+        return change, self.log_variance(states.detach()).squeeze(-1)

@@ -1,0 +1,156 @@
+"""The GEARS model on the real embedded data: shapes, gradients, determinism, composition, bundles."""
+
+import hashlib
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.nn import SGConv
+
+from gearsplan.data.prepared import PreparedScreen
+from gearsplan.data.embedded import reference_split
+from gearsplan.data.splits import read_split
+from gearsplan.errors import GearsplanError
+from gearsplan.knowledge.go_graph import build_go_graph
+from gearsplan.model.bundle import Bundle, load_bundle, save_bundle
+from gearsplan.model.ensemble import graph_tensors
+from gearsplan.model.losses import autofocus, direction, gaussian_uncertainty
+from gearsplan.model.network import RowwiseSGConv
+from gearsplan.model.training import TrainConfig, TrainingCells, fit_gears
+
+QUICK = TrainConfig(ensemble=2, epochs=4, patience=4)
+
+
+@pytest.fixture(scope="session")
+def go():
+    return build_go_graph()
+
+
+@pytest.fixture(scope="session")
+def data(screen, bulk, de):
+    return PreparedScreen(screen, bulk, de)
+
+
+@pytest.fixture(scope="session")
+def split(screen):
+    return read_split(reference_split(1), screen.perturbations)
+
+
+@pytest.fixture(scope="session")
+def model(data, split, go):
+    return fit_gears(data, split, 1, QUICK, go)
+
+
+def test_rowwise_sgconv_equals_pyg_sgconv(go):
+    edges, weights = graph_tensors(go)
+    torch.manual_seed(0)
+    rowwise = RowwiseSGConv(8, edges, weights, go.n_genes)
+    reference = SGConv(8, 8, K=1)
+    reference.lin.load_state_dict(rowwise.linear.state_dict())
+    x = torch.randn(go.n_genes, 8)
+    rows = torch.tensor([0, go.index["FOSB"], go.index["KLF1"], go.n_genes - 1])
+    assert torch.allclose(reference(x, edges, weights)[rows], rowwise(x, rows), atol=1e-5)
+
+
+def test_output_shapes(model, screen):
+    member = model.members[0]
+    change, log_variance = member(model.encode(["KLF1", "KLF1+MAP2K6", "CEBPB+FOSB+KLF1"]))
+    assert change.shape == log_variance.shape == (3, len(screen.genes))
+    prediction = model.predict(["FOSB", "CEBPB+FOSB"])
+    assert prediction.mean.shape == prediction.sd.shape == prediction.log_variance.shape == (2, len(screen.genes))
+
+
+def test_gradients_reach_every_parameter_group(model, data, split):
+    member = model.members[0]
+    member.train()
+    member.zero_grad()
+    cells = TrainingCells.from_split(data, split)
+    keys, position, observed, control = next(cells.batches(np.random.default_rng(0), 4, 16))
+    keys = [*keys, "IER5L"] if "IER5L" in split.train else keys  # the shared out-of-GO row
+    change, log_variance = model.network_change(member, keys)
+    predicted = control + change[position]
+    observed_change = change.detach()[position] + 0.1
+    loss = autofocus(predicted, observed) + direction(change[position], observed_change) + gaussian_uncertainty(log_variance[position], predicted, observed)
+    loss.backward()
+    groups = {name.split(".")[0] for name, _ in member.named_parameters()}
+    reached = {name.split(".")[0] for name, p in member.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert groups == reached
+
+
+def test_same_seed_same_weights(data, split, go):
+    config = replace(QUICK, ensemble=1, epochs=2)
+    first = fit_gears(data, split, 3, config, go).members[0].state_dict()
+    second = fit_gears(data, split, 3, config, go).members[0].state_dict()
+    other = fit_gears(data, split, 4, config, go).members[0].state_dict()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_measured_singles_and_additive_pairs(data, split, go, bulk):
+    model = fit_gears(data, split, 1, replace(QUICK, ensemble=1, interaction_weight=0.0), go)
+    single = next(k for k in split.train if "+" not in k)
+    assert np.allclose(model.predict([single]).mean[0], bulk.delta[bulk.rows([single])[0]])
+    measured = sorted(split.train_singles())
+    pair = f"{measured[0]}+{measured[1]}"
+    expected = bulk.delta[bulk.rows([measured[0]])[0]] + bulk.delta[bulk.rows([measured[1]])[0]]
+    assert np.allclose(model.predict([pair]).mean[0], expected, atol=1e-5)
+
+
+def test_unseen_genes_and_three_gene_sets_go_through_the_go_graph(model, split, go):
+    trained = {g for k in split.train for g in k.split("+")}
+    perturbed = trained | {g for k in split.test + split.val for g in k.split("+")}
+    linked = next(g for g in go.genes if g not in perturbed and any(n in trained for n, _ in go.neighbours_of(g)))
+    isolated = [g for g in go.genes if g not in perturbed and not any(n in trained for n, _ in go.neighbours_of(g))][:2]
+    prediction = model.predict([linked, *isolated, "CEBPB+FOSB+KLF1"])
+    assert np.isfinite(prediction.mean).all()
+    assert np.allclose(prediction.mean[1], prediction.mean[2])  # nothing trained near them: the same generic answer
+    assert not np.allclose(prediction.mean[0], prediction.mean[1])  # a trained GO neighbour changes the answer
+    assert (prediction.sd > 0).any()
+
+
+def test_bundle_round_trip_gives_identical_predictions(model, tmp_path, go):
+    keys = ["FOSB", "CEBPB+FOSB", "KLF1+MAP2K6"]
+    save_bundle(Bundle(model, QUICK, {"seed": 1}), tmp_path / "bundle")
+    loaded = load_bundle(tmp_path / "bundle", go)
+    assert np.array_equal(loaded.model.predict(keys).mean, model.predict(keys).mean)
+    assert loaded.training == QUICK and loaded.metadata == {"seed": 1}
+    assert not list(tmp_path.glob(".bundle.tmp-*"))  # nothing left half-written
+
+
+def test_save_replaces_an_existing_bundle(model, tmp_path, go):
+    save_bundle(Bundle(model, QUICK, {"version": 1}), tmp_path / "bundle")
+    save_bundle(Bundle(model, QUICK, {"version": 2}), tmp_path / "bundle")
+    assert load_bundle(tmp_path / "bundle", go).metadata == {"version": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "remove", "format"])
+def test_damaged_bundle_fails_cleanly(model, tmp_path, go, damage):
+    path = save_bundle(Bundle(model, QUICK, {}), tmp_path / "bundle")
+    weights = path / "member_0.safetensors"
+    if damage == "flip":
+        raw = bytearray(weights.read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        weights.write_bytes(bytes(raw))
+    elif damage == "truncate":
+        weights.write_bytes(weights.read_bytes()[:100])
+    elif damage == "remove":
+        (path / "checksums.json").unlink()
+    else:
+        config = json.loads((path / "config.json").read_text()) | {"format_version": 99}
+        (path / "config.json").write_text(json.dumps(config))
+        sums = json.loads((path / "checksums.json").read_text())
+        sums["config.json"] = hashlib.sha256((path / "config.json").read_bytes()).hexdigest()
+        (path / "checksums.json").write_text(json.dumps(sums))
+    with pytest.raises(GearsplanError) as error:
+        load_bundle(path, go)
+    assert error.value.hint.startswith("train a new one")
+
+
+def test_cli_reports_a_corrupt_bundle_in_one_line(model, tmp_path, run_cli):
+    path = save_bundle(Bundle(model, QUICK, {}), tmp_path / "bundle")
+    (path / "member_1.safetensors").write_bytes(b"not weights")
+    code, _, err = run_cli("evaluate", "--model", str(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "corrupt" in err and "Traceback" not in err
