@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -78,4 +78,23 @@ def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] =
     notify(f"no model found at {target}: training one on the embedded Norman 2019 data (split {DEFAULT_SPLIT}, seed 1) first")
     run = train_bundle(read_screen(), progress=progress)
     save_bundle(run.bundle, target)
-    return run.bundle
+    return replace(run.bundle, source=target)
+
+
+def describe_bundle(bundle: Bundle) -> dict:
+    """The ``model info --json`` document: where the model is, how it was trained, how it scored."""
+    meta = bundle.metadata
+    split = meta.get("split", {})
+    return {
+        "path": str(bundle.source) if bundle.source else None,
+        "members": len(bundle.model.members),
+        "n_genes": len(bundle.model.genes),
+        "n_perturbable_genes": bundle.model.go.n_genes,
+        "n_measured_singles": len(bundle.model.singles),
+        "training": asdict(bundle.training),
+        "data": meta.get("data"),
+        "split": {"spec": split.get("spec"), "name": split.get("name"), **{f"n_{part}": len(split.get(part, [])) for part in ("train", "val", "test")}},
+        "seed": meta.get("seed"),
+        "train_seconds": meta.get("train_seconds"),
+        "evaluation": meta.get("evaluation"),
+    }

@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Inspect a screen before modelling it.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+model_app = typer.Typer(help="Inspect the trained model that the other commands use.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 
 DataOption = Annotated[
     Optional[Path], typer.Option("--data", help="An .h5ad screen (cells x genes); default: the embedded Norman 2019 subset.", show_default=False)
@@ -35,6 +37,10 @@ ConditionColOption = Annotated[
 ]
 ControlOption = Annotated[Optional[str], typer.Option("--control", help="Label of control cells in that column (default: detected: ctrl, control, non-targeting, ...).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document instead of tables.")]
+ModelOption = Annotated[
+    Optional[Path],
+    typer.Option("--model", help="A model bundle directory (default: the default model; trained on the embedded data first if there is none).", show_default=False),
+]
 
 
 def _version(value: bool) -> None:
@@ -170,6 +176,28 @@ def data_info(
         return
     out.print(screen_table(info))
     out.print(perturbations_table(info))
+
+
+@model_app.command("info")
+def model_info(model: ModelOption = None, json: JsonOption = False) -> None:
+    """Where the model is, what it was trained on, and how it scored on its held-out perturbations."""
+    import pandas as pd
+
+    from gearsplan.analysis.training_run import describe_bundle, ensure_model
+    from gearsplan.interface.tables import evaluation_tables, model_table
+
+    with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
+        info = describe_bundle(ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress))
+    if json:
+        print_json(info)
+        return
+    out.print(model_table(info))
+    evaluation = info["evaluation"]
+    if evaluation:
+        summary = pd.DataFrame(evaluation["rows"])
+        summary = summary.astype({c: float for c in summary.columns if c not in ("stratum", "model")})
+        for table in evaluation_tables(summary, evaluation["split"], tuple(evaluation["seeds"])):
+            out.print(table)
 
 
 def main() -> None:

@@ -71,6 +71,24 @@ def screen_table(info: dict) -> Table:
     return table
 
 
+def model_table(info: dict) -> Table:
+    """The ``model info`` overview."""
+    table = Table(title=f"model {info['path']}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    training, split = info["training"], info["split"]
+    rows = [
+        ("members", f"{info['members']} (their disagreement is the uncertainty)"),
+        ("genes", f"{info['n_genes']:,} measured; {info['n_perturbable_genes']:,} perturbable through the GO graph; {info['n_measured_singles']} measured singles"),
+        ("trained on", f"{info['data']['source']} (sha256 {info['data']['sha256'][:12]}…)" if info["data"] else "unknown"),
+        ("split", f"{split['name']}: {split['n_train']} train, {split['n_val']} validation, {split['n_test']} test perturbations; seed {info['seed']}"),
+        ("training", f"{info['train_seconds']} s; " + ", ".join(f"{k}={v}" for k, v in training.items())),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
 def perturbations_table(info: dict) -> Table:
     """Cells per perturbation."""
     table = Table(title="perturbations", title_justify="left")

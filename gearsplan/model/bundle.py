@@ -44,11 +44,14 @@ class Bundle:
         The hyperparameters it was trained with.
     metadata
         JSON-serialisable facts: data file and hash, split, seed, metrics, timings.
+    source
+        The directory it was loaded from, if any.
     """
 
     model: GearsModel
     training: TrainConfig
     metadata: dict = field(default_factory=dict)
+    source: Path | None = None
 
 
 def file_sha256(path: Path) -> str:
@@ -174,7 +177,7 @@ def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
         member.load_state_dict(load_weights(str(path / f"member_{index}.safetensors")), strict=True)
         member.eval()
         model.members.append(member)
-    return Bundle(model, training, _read_json(path / "metadata.json", ""))
+    return Bundle(model, training, _read_json(path / "metadata.json", ""), path)
 
 
 def _read_json(path: Path, hint: str) -> dict:

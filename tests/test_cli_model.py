@@ -1,0 +1,59 @@
+"""train, model info and evaluate --model on the real embedded data."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def quick_bundle(tmp_path_factory):
+    """A small bundle trained through the CLI: 2 members, 3 epochs."""
+    return tmp_path_factory.mktemp("models") / "quick"
+
+
+def test_train_writes_a_bundle_and_scores_it(run_cli, quick_bundle):
+    code, out, _ = run_cli("train", "--epochs", "3", "--ensemble", "2", "--seed", "2", "--out", quick_bundle, "--json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["model"] == str(quick_bundle) and (quick_bundle / "checksums.json").is_file()
+    models = {row["model"] for row in document["evaluation"]["rows"]}
+    assert models == {"gearsplan", "no_change", "mean", "additive"}
+    assert sorted(p.name for p in quick_bundle.iterdir()) == sorted(
+        ["checksums.json", "config.json", "genes.json", "metadata.json", "arrays.safetensors", "member_0.safetensors", "member_1.safetensors"]
+    )
+
+
+def test_model_info_describes_the_bundle(run_cli, quick_bundle):
+    code, out, _ = run_cli("model", "info", "--model", quick_bundle, "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["members"] == 2 and info["seed"] == 2 and info["training"]["epochs"] == 3
+    assert info["split"]["name"] == "simulation:seed2" and info["split"]["n_test"] > 0
+    assert info["n_perturbable_genes"] > 18_000 and info["data"]["sha256"]
+
+
+def test_evaluate_retrains_a_bundle_per_split(run_cli, quick_bundle):
+    code, out, _ = run_cli("evaluate", "--model", quick_bundle, "--split", "reference", "--seeds", "1", "--json")
+    assert code == 0
+    document = json.loads(out)
+    assert {row["model"] for row in document["rows"]} == {"gearsplan", "no_change", "mean", "additive"}
+    assert -1 <= document["uncertainty_spearman"] <= 1
+
+
+def test_a_command_without_a_model_trains_the_default_and_says_so(run_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("GEARSPLAN_DATA_DIR", str(tmp_path))
+    code, out, err = run_cli("model", "info", "--json")
+    assert code == 0 and "no model found" in err and "training one on the embedded" in err
+    assert json.loads(out)["path"] == str(tmp_path / "models" / "default")
+    code, _, err = run_cli("model", "info", "--json")  # found this time
+    assert code == 0 and "no model found" not in err
+
+
+def test_training_needs_a_single_split(run_cli, tmp_path):
+    code, _, err = run_cli("train", "--split", "loo", "--out", tmp_path / "m")
+    assert code == 2 and "training needs one" in err and not (tmp_path / "m").exists()
+
+
+def test_missing_model_directory(run_cli, tmp_path):
+    code, _, err = run_cli("model", "info", "--model", tmp_path / "nothing")
+    assert code == 2 and "no model bundle" in err
