@@ -17,6 +17,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,8 @@ DEFAULT_DATA_DIR = HERE / ".cache"
 MEMORY_GOAL_MB = 4_000.0
 #: Seconds a single child process may run.
 DEFAULT_TIMEOUT_S = 900
+#: Seconds the Norman-scale training may run before it is stopped (its goal is 600 s).
+TRAIN_NORMAN_TIMEOUT_S = 1_200
 
 Details = dict[str, Any]
 Timing = tuple[float, Details]
@@ -56,11 +59,19 @@ class Context:
         Where synthetic screens are generated once and kept.
     scratch
         A temporary directory of this benchmark, shared by its prepare and measure steps.
+    threads
+        torch intra-op threads of the training benchmarks (``--threads``); None: torch's default.
     """
 
     quick: bool
     data_dir: Path
     scratch: Path
+    threads: int | None = None
+
+    @property
+    def partial_path(self) -> Path:
+        """Where a long benchmark keeps what it has measured so far (read back if it runs out of time)."""
+        return self.scratch / "partial.json"
 
     def synthetic_path(self, counts: bool) -> Path:
         """The cached synthetic screen of this run's size (raw counts or log-normalised)."""
@@ -80,16 +91,26 @@ class Result:
     peak_mb: float | None
     details: Details
     error: str | None = None
+    skipped: str | None = None
 
 
 class Benchmark(NamedTuple):
-    """One registry entry: description, goal text, measuring function, goal check, optional prepare."""
+    """One registry entry: description, goal text, measuring function, goal check, optional prepare.
+
+    ``met`` is None for a comparison without a goal of its own; ``timeout`` replaces
+    :data:`DEFAULT_TIMEOUT_S` for this benchmark's processes (an explicit ``--timeout`` wins).
+    """
 
     description: str
     goal: str
     measure: Callable[[Context], Timing]
-    met: Callable[[Result], bool]
+    met: Callable[[Result], bool] | None
     prepare: Callable[[Context], None] | None = None
+    timeout: float | None = None
+
+
+class Skipped(Exception):
+    """Raised by a measure that cannot run here for a reason that is not a failure (an optional package is absent)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -205,6 +226,147 @@ def _step(function: Callable[[], Any]) -> tuple[float, Any]:
     return round(time.perf_counter() - start, 2), value
 
 
+# --------------------------------------------------------------------------- training benchmarks
+
+#: Seed of every training benchmark (split and model).
+TRAIN_SEED = 1
+
+
+def _peak() -> float:
+    """Peak resident memory so far, MB, rounded."""
+    return round(peak_rss_mb())
+
+
+#: Environment variable through which ``--threads`` reaches the child processes.
+THREADS_ENV = "GEARSPLAN_BENCH_TORCH_THREADS"
+
+
+def _requested_threads() -> int | None:
+    """The ``--threads`` of this run, or None."""
+    return int(os.environ[THREADS_ENV]) if os.environ.get(THREADS_ENV) else None
+
+
+def _apply_threads() -> int:
+    """Set torch's intra-op threads from ``--threads`` (if given); return the number in use.
+
+    Call it right before the timed section: scanpy's DE t-test runs numba kernels whose OpenMP
+    layer shares libgomp with torch and sets its thread count back to one per core.
+    """
+    import torch
+
+    if _requested_threads():
+        torch.set_num_threads(_requested_threads())
+    return torch.get_num_threads()
+
+
+def _load_average() -> str:
+    """1-minute load average: above the core count means another process competed for the CPU."""
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
+
+
+class EpochLog:
+    """Collects ``fit_gears`` progress reports (one per epoch) with timestamps.
+
+    Every report also rewrites ``ctx.partial_path`` with the summary so far, so a run that
+    exceeds its time limit still tells how far it got and how fast it went.
+    """
+
+    def __init__(self, ctx: Context, base: Details) -> None:
+        self.ctx, self.base = ctx, base
+        self.start = time.perf_counter()
+        self.times: dict[int, list[float]] = {}
+
+    def __call__(self, member: int, epoch: int, epochs: int, loss: float, score: float | None) -> None:
+        self.times.setdefault(member, []).append(time.perf_counter() - self.start)
+        self.ctx.partial_path.write_text(json.dumps({**self.base, **self.summary(), "elapsed_s": round(self.times[member][-1], 1)}))
+
+    def summary(self) -> Details:
+        """Epochs per member, median seconds per epoch, set-up before the first epoch."""
+        steps = [b - a for t in self.times.values() for a, b in zip(t, t[1:])]
+        per_epoch = statistics.median(steps) if steps else (self.times[0][0] if self.times else float("nan"))
+        first = self.times[0][0] if self.times else float("nan")
+        ends = [0.0] + [t[-1] for t in self.times.values()]
+        return {
+            "members_done": len(self.times),
+            "epochs": "/".join(str(len(t)) for t in self.times.values()),
+            "member_s": "/".join(f"{b - a:.1f}" for a, b in zip(ends, ends[1:])),
+            "s_per_epoch": round(per_epoch, 3),
+            "slowest_epoch_s": round(max(steps, default=first), 2),
+            # Time from fit_gears' start to the end of the first epoch, less one epoch: co-expression
+            # graph, training-cell matrix, first network (GO adjacency table).
+            "setup_s": round(first - per_epoch, 2),
+        }
+
+
+def _train_gears(ctx: Context, path: Path | None, split_spec: str, **config: Any) -> Timing:
+    """Read, prepare, split and load the GO graph (untimed, each step reported), then time ``fit_gears``.
+
+    Details: each untimed step's seconds and the peak memory after it, the epochs each member
+    ran (early stopping), seconds per epoch, and the mean Pearson correlation of predicted and
+    true change over control on the split's test perturbations.
+    """
+    import numpy as np
+    import torch
+
+    from gearsplan.analysis.metrics import perturbation_metrics
+    from gearsplan.data.prepared import prepare
+    from gearsplan.data.screen import read_screen
+    from gearsplan.data.splits import resolve_splits
+    from gearsplan.knowledge.go_graph import build_go_graph
+    from gearsplan.model.training import TrainConfig, fit_gears
+
+    details: Details = {"imports_peak_mb": _peak()}
+    seconds, screen = _step(lambda: read_screen(path))
+    details.update(read_s=seconds, read_peak_mb=_peak())
+    seconds, data = _step(lambda: prepare(screen))
+    details.update(prepare_s=seconds, prepare_peak_mb=_peak())
+    split = resolve_splits(split_spec, screen.perturbations, TRAIN_SEED)[0]
+    seconds, go = _step(build_go_graph)
+    details.update(go_graph_s=seconds, go_peak_mb=_peak())
+    cells, genes = screen.adata.shape
+    details.update(cells=cells, genes=genes, train=len(split.train), val=len(split.val), test=len(split.test),
+                   load_before=_load_average())
+    settings = TrainConfig(**config)
+    details["threads"] = _apply_threads()
+    log = EpochLog(ctx, details)
+    start = time.perf_counter()
+    model = fit_gears(data, split, TRAIN_SEED, settings, go=go, progress=log)
+    seconds = time.perf_counter() - start
+    details.update(log.summary(), load_after=_load_average(), fit_peak_mb=_peak())
+    keys = list(split.test)
+    metrics = perturbation_metrics(model.predict(keys).mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys))
+    details["test_pearson_delta"] = round(float(np.nanmean(metrics["pearson_delta"])), 3)
+    details["test_pearson_delta_top20"] = round(float(np.nanmean(metrics["pearson_delta_top20"])), 3)
+    return seconds, details
+
+
+def prepare_training_embedded(ctx: Context) -> None:
+    """Warm this benchmark's GO-graph cache (in its own process, so neither cost is counted)."""
+    prepare_go_graph_cached(ctx)
+
+
+def prepare_training_synthetic(ctx: Context) -> None:
+    """Generate the synthetic log1p screen once and warm the GO-graph cache."""
+    ensure_synthetic(ctx, counts=False)
+    prepare_go_graph_cached(ctx)
+
+
+def measure_reference_gears(ctx: Context) -> Timing:
+    """The reference GEARS (cell-gears 0.1.2), 20 epochs on the embedded subset, reference split seed 1.
+
+    Skipped, not failed, when cell-gears is not installed.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("gears") is None:
+        raise Skipped("cell-gears not installed (pip install cell-gears==0.1.2)")
+    from reference_gears import run_reference
+
+    load = _load_average()
+    seconds, details = run_reference(ctx.scratch / "reference", seed=TRAIN_SEED, epochs=20, threads=_requested_threads())
+    return seconds, {**details, "load_before": load, "load_after": _load_average()}
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "go_graph_cold": Benchmark(
         "GO Jaccard graph over all annotated genes, built from gene2go with an empty cache (build + save)",
@@ -239,7 +401,41 @@ BENCHMARKS: dict[str, Benchmark] = {
         within(megabytes=MEMORY_GOAL_MB),
         lambda ctx: ensure_synthetic(ctx, counts=True),
     ),
+    "train_member_embedded": Benchmark(
+        "fit_gears, one member (ensemble=1, ≤ 100 epochs, early stopping), embedded Norman subset, reference split seed 1",
+        "≤ 6 s (10x faster than the reference GEARS's 60 s)",
+        lambda ctx: _train_gears(ctx, None, "reference", ensemble=1),
+        within(seconds=6),
+        prepare_training_embedded,
+    ),
+    "train_ensemble_embedded": Benchmark(
+        "fit_gears, default 5-member ensemble, embedded Norman subset, reference split seed 1",
+        "≤ 60 s",
+        lambda ctx: _train_gears(ctx, None, "reference"),
+        within(seconds=60),
+        prepare_training_embedded,
+    ),
+    "train_norman_scale": Benchmark(
+        "fit_gears, default 5-member ensemble, {cells:,} x {genes:,} synthetic log1p screen, simulation split seed 1",
+        f"≤ 600 s, peak ≤ {MEMORY_GOAL_MB:,.0f} MB",
+        lambda ctx: _train_gears(ctx, ctx.synthetic_path(counts=False), "simulation"),
+        within(seconds=600, megabytes=MEMORY_GOAL_MB),
+        prepare_training_synthetic,
+        timeout=TRAIN_NORMAN_TIMEOUT_S,
+    ),
+    "reference_gears_embedded": Benchmark(
+        "reference GEARS (cell-gears 0.1.2) training, 20 epochs, hidden 64, batch 32, CPU, offline, embedded subset, reference split seed 1",
+        "none (the anchor: ~60 s, 1,250 MB, Pearson 0.07 ± 0.11 over seeds 1-5)",
+        measure_reference_gears,
+        None,
+    ),
 }
+
+#: Derived rows: (name, what, numerator benchmark, denominator benchmark, goal text, minimum ratio).
+RATIOS = (
+    ("ratio_reference_to_member", "reference GEARS training time / gearsplan one-member training time, both from this run",
+     "reference_gears_embedded", "train_member_embedded", "≥ 10x", 10.0),
+)
 
 
 # --------------------------------------------------------------------------- child process
@@ -255,6 +451,9 @@ def child(name: str, phase: str, ctx: Context) -> int:
         else:
             seconds, details = benchmark.measure(ctx)
         record.update(seconds=round(seconds, 3), details=details)
+        code = 0
+    except Skipped as reason:
+        record["skipped"] = str(reason)
         code = 0
     except Exception as error:  # report every failure (ImportError included) as a row, never crash the table
         traceback.print_exc(file=sys.stderr)
@@ -273,10 +472,14 @@ def spawn(name: str, phase: str, ctx: Context, timeout: float) -> dict[str, Any]
     command = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--phase", phase,
                "--data-dir", str(ctx.data_dir), "--scratch", str(ctx.scratch)] + (["--quick"] if ctx.quick else [])
     env = {**os.environ, "GEARSPLAN_CACHE_DIR": str(ctx.scratch / "gearsplan-cache"), "PYTHONHASHSEED": "0"}
+    if ctx.threads:
+        env[THREADS_ENV] = str(ctx.threads)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
-        return {"error": f"{phase} ran past the {timeout:.0f} s limit"}
+        # A long benchmark leaves what it measured so far in ctx.partial_path: keep it as details.
+        partial = json.loads(ctx.partial_path.read_text()) if ctx.partial_path.exists() else {}
+        return {"error": f"{phase} ran past the {timeout:.0f} s limit", "details": partial}
     lines = done.stdout.strip().splitlines()
     try:
         return json.loads(lines[-1])
@@ -285,10 +488,11 @@ def spawn(name: str, phase: str, ctx: Context, timeout: float) -> dict[str, Any]
         return {"error": f"{phase} exited with code {done.returncode}: {tail}"}
 
 
-def run_benchmark(name: str, quick: bool, data_dir: Path, timeout: float) -> Result:
+def run_benchmark(name: str, quick: bool, data_dir: Path, timeout: float | None, threads: int | None = None) -> Result:
     """Prepare (if needed) and measure one benchmark, each step in its own process."""
     scratch = Path(tempfile.mkdtemp(prefix=f"gearsplan-bench-{name}-"))
-    ctx = Context(quick, data_dir, scratch)
+    ctx = Context(quick, data_dir, scratch, threads)
+    timeout = timeout or BENCHMARKS[name].timeout or DEFAULT_TIMEOUT_S
     try:
         if BENCHMARKS[name].prepare is not None:
             prepared = spawn(name, "prepare", ctx, timeout)
@@ -297,7 +501,7 @@ def run_benchmark(name: str, quick: bool, data_dir: Path, timeout: float) -> Res
         record = spawn(name, "measure", ctx, timeout)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return Result(name, record.get("seconds"), record.get("peak_mb"), record.get("details", {}), record.get("error"))
+    return Result(name, record.get("seconds"), record.get("peak_mb"), record.get("details", {}), record.get("error"), record.get("skipped"))
 
 
 def describe(name: str, quick: bool) -> str:
@@ -307,15 +511,38 @@ def describe(name: str, quick: bool) -> str:
 
 
 def table_rows(results: list[Result], quick: bool) -> list[list[str]]:
-    """One row of strings per result: name, description, time, memory, goal, met, details."""
+    """One row of strings per result (name, description, time, memory, goal, met, details), then the ratio rows."""
     rows = []
     for result in results:
         benchmark = BENCHMARKS[result.name]
-        met = "yes" if benchmark.met(result) else "no"
+        if result.skipped:
+            met = "skipped"
+        elif benchmark.met is None:
+            met = "—" if result.error is None else "no"
+        else:
+            met = "yes" if benchmark.met(result) else "no"
         seconds = "—" if result.seconds is None else f"{result.seconds:.2f}"
         memory = "—" if result.peak_mb is None else f"{result.peak_mb:,.0f}"
-        notes = f"failed: {result.error}" if result.error else ", ".join(f"{k}={_short(v)}" for k, v in result.details.items())
+        details = ", ".join(f"{k}={_short(v)}" for k, v in result.details.items())
+        if result.skipped:
+            notes = f"skipped: {result.skipped}"
+        elif result.error:
+            notes = f"failed: {result.error}" + (f"; so far: {details}" if details else "")
+        else:
+            notes = details
         rows.append([result.name, describe(result.name, quick), seconds, memory, benchmark.goal, met, notes])
+    return rows + ratio_rows(results)
+
+
+def ratio_rows(results: list[Result]) -> list[list[str]]:
+    """A row per :data:`RATIOS` entry whose two benchmarks both ran (and timed) in this run."""
+    timed_here = {r.name: r.seconds for r in results if r.seconds is not None and not r.error and not r.skipped}
+    rows = []
+    for name, what, numerator, denominator, goal, minimum in RATIOS:
+        if numerator in timed_here and denominator in timed_here and timed_here[denominator] > 0:
+            ratio = timed_here[numerator] / timed_here[denominator]
+            notes = f"{numerator}={timed_here[numerator]:.2f} s, {denominator}={timed_here[denominator]:.2f} s"
+            rows.append([name, what, f"{ratio:.1f}x", "—", goal, "yes" if ratio >= minimum else "no", notes])
     return rows
 
 
@@ -336,7 +563,7 @@ def print_rich(rows: list[list[str]], title: str) -> None:
     for header in HEADERS:
         table.add_column(header, justify="right" if "(" in header else "left", overflow="fold")
     for row in rows:
-        style = "green" if row[5] == "yes" else "red"
+        style = {"yes": "green", "no": "red"}.get(row[5], "yellow")
         table.add_row(*row[:5], f"[{style}]{row[5]}[/{style}]", row[6])
     console = Console()
     if not console.is_terminal:
@@ -357,7 +584,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", metavar="NAME", choices=list(BENCHMARKS), help="run only these benchmarks")
     parser.add_argument("--quick", action="store_true", help="smoke run on a 20,000-cell x 2,000-gene screen")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where synthetic screens are generated and kept")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed to each process")
+    parser.add_argument("--timeout", type=float, help=f"seconds allowed to each process (default {DEFAULT_TIMEOUT_S} s; train_norman_scale {TRAIN_NORMAN_TIMEOUT_S:,} s)")
+    parser.add_argument("--threads", type=int, metavar="N", help="torch intra-op threads of the training benchmarks (default: torch's, one per core)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -381,16 +609,21 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        results.append(run_benchmark(name, args.quick, args.data_dir, args.timeout))
+        results.append(run_benchmark(name, args.quick, args.data_dir, args.timeout, args.threads))
     rows = table_rows(results, args.quick)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     title = f"gearsplan benchmarks, {date.today().isoformat()}, {cores} cores" + (" (quick)" if args.quick else "")
+    title += f", torch threads {args.threads}" if args.threads else ""
     print_rich(rows, title)
+    ratios = rows[len(results):]
+    for row in ratios:
+        print(f"{row[0]}: {row[2]} ({row[1]}; {row[6]}; goal {row[4]}: {'met' if row[5] == 'yes' else 'missed'})")
     if args.markdown:
         print(markdown(rows))
     if args.json:
-        document = {"date": date.today().isoformat(), "cores": cores, "quick": args.quick,
-                    "results": [dict(zip(HEADERS, row)) | {"raw": r.__dict__} for row, r in zip(rows, results)]}
+        document = {"date": date.today().isoformat(), "cores": cores, "quick": args.quick, "torch_threads": args.threads,
+                    "results": [dict(zip(HEADERS, row)) | {"raw": r.__dict__} for row, r in zip(rows, results)],
+                    "ratios": [dict(zip(HEADERS, row)) for row in ratios]}
         args.json.write_text(json.dumps(document, indent=2, default=str))
     return 1 if any(r.error for r in results) else 0
 
