@@ -11,7 +11,13 @@ from gearsplan.data.de_genes import de_genes
 from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.pseudobulk import pseudobulk
 from gearsplan.data.screen import read_screen
+from gearsplan.analysis.training_run import train_bundle
 from gearsplan.interface.cli import main
+from gearsplan.model.bundle import save_bundle
+from gearsplan.model.training import TrainConfig
+
+#: A model small enough for tests: three members (so that shares of members mean something), a few epochs.
+QUICK = TrainConfig(ensemble=3, epochs=5, patience=5)
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +33,17 @@ def bulk(screen):
 @pytest.fixture(scope="session")
 def de(screen, bulk):
     return de_genes(screen, bulk)
+
+
+@pytest.fixture(scope="session")
+def trained_bundle(screen):
+    """A quick bundle trained as ``gearsplan train`` does (simulation split, seed 1), with its metadata."""
+    return train_bundle(screen, "simulation", 1, QUICK).bundle
+
+
+@pytest.fixture(scope="session")
+def trained_bundle_dir(trained_bundle, tmp_path_factory):
+    return save_bundle(trained_bundle, tmp_path_factory.mktemp("models") / "quick")
 
 
 @pytest.fixture

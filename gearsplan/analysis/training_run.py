@@ -81,6 +81,17 @@ def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] =
     return replace(run.bundle, source=target)
 
 
+def bundle_screen(bundle: Bundle, data: str | Path | None = None, condition_col: str | None = None, control: str | None = None) -> Screen:
+    """``data`` if given, else the screen the bundle was trained on, read with the perturbation column it was trained with."""
+    if data is not None:
+        return read_screen(data, condition_col, control)
+    facts = bundle.metadata.get("data") or {}
+    source = facts.get("source")
+    if source is None or not Path(source).exists():
+        raise GearsplanError(f"the screen this model was trained on ({source}) is not there", "name it with --data")
+    return read_screen(source, facts.get("condition_col"))
+
+
 def describe_bundle(bundle: Bundle) -> dict:
     """The ``model info --json`` document: where the model is, how it was trained, how it scored."""
     meta = bundle.metadata

@@ -46,6 +46,19 @@ def stratum(genes: Iterable[str], train_singles: frozenset[str]) -> str:
     return "higher_order"
 
 
+def with_validation(split: Split, seed: int, fraction: float = 0.1) -> Split:
+    """``split`` with a seeded ``fraction`` of its training perturbations (at least 2) moved to validation.
+
+    Used for early stopping when a split has no validation set (leave-one-out, most split
+    files); a split that already has one, or fewer than 10 training perturbations, is returned as is.
+    """
+    if split.val or len(split.train) < 10:
+        return split
+    rng = np.random.default_rng(seed)
+    val = set(rng.choice(sorted(split.train), max(2, round(fraction * len(split.train))), replace=False))
+    return Split(split.name, tuple(k for k in split.train if k not in val), tuple(sorted(val)), split.test)
+
+
 def loo_splits(perturbations: Iterable[str]) -> list[Split]:
     """Leave-one-perturbation-out: one split per perturbation, the rest in training."""
     keys = sorted(perturbations)

@@ -12,7 +12,7 @@ genes already perturbed. Everything is built from files shipped with the package
 from gearsplan.knowledge.coexpression import coexpression_graph
 from gearsplan.knowledge.connectivity import connectivity
 from gearsplan.knowledge.gene_graph import GeneGraph
-from gearsplan.knowledge.go_graph import build_go_graph, go_jaccard
+from gearsplan.knowledge.go_graph import build_go_graph, go_jaccard, jaccard_to
 from gearsplan.knowledge.string_graph import string_graph
 
-__all__ = ["GeneGraph", "build_go_graph", "coexpression_graph", "connectivity", "go_jaccard", "string_graph"]
+__all__ = ["GeneGraph", "build_go_graph", "coexpression_graph", "connectivity", "go_jaccard", "jaccard_to", "string_graph"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import scipy.sparse as sp
 from gearsplan.data.embedded import GENE2GO
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph, top_k_indices
-from gearsplan.paths import cache_dir
+from gearsplan.paths import atomic_path, cache_dir
 
 # Bump when the way the graph is built changes, so old cache files are not reused.
 _CACHE_VERSION = 1
@@ -50,15 +49,22 @@ def go_term_matrix(path: Path | str = GENE2GO) -> tuple[tuple[str, ...], tuple[s
 
 def go_jaccard(a: str, b: str, path: Path | str = GENE2GO) -> float:
     """Jaccard index of the GO-term sets of genes ``a`` and ``b``."""
+    return float(jaccard_to(a, [b], path)[0])
+
+
+def jaccard_to(gene: str, others: Sequence[str], path: Path | str = GENE2GO) -> np.ndarray:
+    """Jaccard index of the GO-term set of ``gene`` with that of each of ``others``, vectorised."""
     genes, _, matrix = _cached_term_matrix(str(path), os.stat(path).st_mtime_ns)
     index = {g: i for i, g in enumerate(genes)}
-    for gene in (a, b):
-        if gene not in index:
-            raise GearsplanError(f"gene '{gene}' has no GO annotation",
+    for name in (gene, *others):
+        if name not in index:
+            raise GearsplanError(f"gene '{name}' has no GO annotation",
                                  "use the current HGNC symbol of a GO-annotated gene")
-    terms_a = set(matrix[index[a]].indices)
-    terms_b = set(matrix[index[b]].indices)
-    return len(terms_a & terms_b) / len(terms_a | terms_b)
+    rows = matrix[[index[g] for g in others]]
+    query = matrix[index[gene]]
+    shared = np.asarray((rows @ query.T).todense(), dtype=np.float64).ravel()
+    sizes = np.asarray(rows.sum(axis=1), dtype=np.float64).ravel()
+    return shared / (sizes + float(query.sum()) - shared)
 
 
 def build_go_graph(path: Path | str = GENE2GO, k: int = 20, min_jaccard: float = 0.1,
@@ -131,21 +137,13 @@ def _cache_file(path: Path | str, k: int, min_jaccard: float) -> Path:
 
 
 def _save(graph: GeneGraph, file: Path) -> None:
-    """Write atomically: a temporary file in the same directory, then a rename."""
+    """Write atomically; an unwritable cache only costs a rebuild next time."""
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
-    except OSError:
-        return  # an unwritable cache only costs a rebuild next time
-    try:
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_path(file) as temporary, temporary.open("wb") as handle:
             np.savez(handle, genes=np.array(graph.genes, dtype=str), targets=graph.targets,
                      neighbours=graph.neighbours, weights=graph.weights)
-        os.replace(temporary, file)
-    except OSError:
+    except (OSError, GearsplanError):
         pass
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def _load(file: Path) -> GeneGraph | None:

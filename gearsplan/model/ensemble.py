@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -80,6 +80,16 @@ class GearsModel:
         return np.stack([sum(self.singles.get(g, self.mean_change) for g in genes_of(k)) for k in keys])
 
     @torch.no_grad()
+    def network_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Each member's own change over control (members x keys x genes), before any measured-single correction, and head log-variance."""
+        changes, variances = [], []
+        for member in members if members is not None else self.members:
+            member.eval()
+            change, log_variance = self.network_change(member, keys)
+            changes.append(change.double().numpy())
+            variances.append(log_variance.double().numpy())
+        return np.stack(changes), np.stack(variances)
+
     def member_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Each member's corrected change over control (members x keys x genes) and head log-variance."""
         measured = [[g for g in genes_of(k) if g in self.singles] for k in keys]
@@ -92,20 +102,23 @@ class GearsModel:
             for gene in genes:
                 correct[row, position[gene]] -= 1.0
                 known[row] += self.singles[gene]
-        baseline = self.additive(keys)
-        changes, variances = [], []
-        for member in members if members is not None else self.members:
-            member.eval()
-            change, log_variance = self.network_change(member, run)
-            corrected = correct @ change.double().numpy() + known
-            changes.append((1 - self.baseline_weight) * corrected + self.baseline_weight * baseline)
-            variances.append(log_variance.double().numpy()[: len(keys)])
-        return np.stack(changes), np.stack(variances)
+        changes, variances = self.network_predictions(run, members)
+        corrected = np.einsum("kr,mrg->mkg", correct, changes) + known
+        blended = (1 - self.baseline_weight) * corrected + self.baseline_weight * self.additive(keys)
+        return blended, variances[:, : len(keys)]
 
-    def predict(self, keys: Sequence[str]) -> Prediction:
-        """Ensemble prediction for perturbation keys such as ``"FOSB"`` or ``"CEBPB+FOSB"``."""
-        changes, variances = self.member_predictions(keys)
-        return Prediction(changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0))
+    def predict(self, keys: Sequence[str], chunk: int = 512, progress: Callable[[int, int], None] | None = None) -> Prediction:
+        """Ensemble prediction for perturbation keys such as ``"FOSB"`` or ``"CEBPB+FOSB"``.
+
+        Keys are predicted ``chunk`` at a time, so memory holds one chunk of member predictions.
+        """
+        parts = []
+        for start in range(0, len(keys), chunk):
+            changes, variances = self.member_predictions(keys[start : start + chunk])
+            parts.append((changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0)))
+            if progress:
+                progress(min(start + chunk, len(keys)), len(keys))
+        return Prediction(*(np.concatenate(column) for column in zip(*parts)))
 
 
 def ensemble_uncertainty(prediction: Prediction, top: int = 20) -> np.ndarray:

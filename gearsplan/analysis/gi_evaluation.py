@@ -1,0 +1,95 @@
+"""How well predicted GI calls match measured ones: each measured pair held out in turn (``evaluate --gi``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from gearsplan.analysis.gi_scores import GI_CALLS, measured_gi, score_pairs, well_expressed
+from gearsplan.data.conditions import genes_of
+from gearsplan.data.prepared import PreparedScreen
+from gearsplan.data.splits import Split
+from gearsplan.errors import GearsplanError
+from gearsplan.knowledge.gene_graph import GeneGraph
+from gearsplan.model.training import TrainConfig, TrainingProgress, fit_gears
+
+
+@dataclass(frozen=True)
+class GIEvaluation:
+    """Predicted and measured calls of held-out pairs (bool, pairs x calls in :data:`GI_CALLS` order) and member agreement."""
+
+    pairs: tuple[str, ...]
+    predicted: np.ndarray
+    measured: np.ndarray
+    agreement: np.ndarray
+    seed: int
+
+    def per_call(self, k: int = 3) -> pd.DataFrame:
+        """Per call: counts, precision and recall of the ensemble's call, and precision@k when ranking by member agreement.
+
+        ``random`` is the precision of a random pick (the call's share among measured pairs).
+        """
+        rows = []
+        for c, call in enumerate(GI_CALLS):
+            hit = self.predicted[:, c] & self.measured[:, c]
+            ranked = np.argsort(-self.agreement[:, c], kind="stable")[: min(k, len(self.pairs))]
+            rows.append({
+                "call": call,
+                "n_measured": int(self.measured[:, c].sum()),
+                "n_predicted": int(self.predicted[:, c].sum()),
+                "precision": _ratio(hit.sum(), self.predicted[:, c].sum()),
+                "recall": _ratio(hit.sum(), self.measured[:, c].sum()),
+                f"precision_at_{k}": float(self.measured[ranked, c].mean()) if len(ranked) else None,
+                "random": float(self.measured[:, c].mean()) if len(self.pairs) else None,
+            })
+        return pd.DataFrame(rows)
+
+    def confusion(self) -> pd.DataFrame:
+        """Pairs with each (predicted call, measured call) combination; a pair may count in several cells."""
+        counts = self.predicted.T.astype(int) @ self.measured.astype(int)
+        return pd.DataFrame(counts, index=pd.Index(GI_CALLS, name="predicted"), columns=pd.Index(GI_CALLS, name="measured"))
+
+    def to_json(self, k: int = 3) -> dict:
+        names = lambda row: [c for c, on in zip(GI_CALLS, row) if on]  # noqa: E731
+        return {
+            "seed": self.seed,
+            "pairs": [{"pair": list(genes_of(p)), "predicted": names(pr), "measured": names(me), "agreement": dict(zip(GI_CALLS, map(float, ag)))}
+                      for p, pr, me, ag in zip(self.pairs, self.predicted, self.measured, self.agreement)],
+            "per_call": self.per_call(k).replace({np.nan: None}).to_dict("records"),
+            "confusion": {p: {m: int(v) for m, v in row.items()} for p, row in self.confusion().iterrows()},
+        }
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return float(numerator / denominator) if denominator else None
+
+
+def scorable_pairs(data: PreparedScreen) -> tuple[str, ...]:
+    """Measured pairs whose two singles were measured too."""
+    keys = set(data.bulk.keys)
+    return tuple(k for k in data.bulk.keys if len(genes_of(k)) == 2 and set(genes_of(k)) <= keys)
+
+
+def evaluate_gi(data: PreparedScreen, config: TrainConfig = TrainConfig(), seed: int = 1, go: GeneGraph | None = None,
+                progress: Callable[[int, int], None] | None = None, training: TrainingProgress | None = None) -> GIEvaluation:
+    """Hold out each scorable measured pair in turn, train on everything else, and compare its predicted GI calls with the measured ones."""
+    pairs = scorable_pairs(data)
+    if not pairs:
+        raise GearsplanError("the screen has no measured pair whose two singles were measured", "GI calls can only be checked on such pairs")
+    scored = well_expressed(data.bulk.control)
+    predicted, agreement = [], []
+    for done, pair in enumerate(pairs):
+        split = Split(f"gi:{pair}", tuple(k for k in data.bulk.keys if k != pair), (), (pair,))
+        model = fit_gears(data, split, seed, config, go, training)
+        members, _ = model.member_predictions([*genes_of(pair), pair])
+        profiles = np.concatenate([members.mean(axis=0, keepdims=True), members])[:, :, scored]
+        calls = score_pairs(profiles[:, 0], profiles[:, 1], profiles[:, 2], seed=seed).call_matrix()
+        predicted.append(calls[0])
+        agreement.append(calls[1:].mean(axis=0))
+        if progress:
+            progress(done + 1, len(pairs))
+    measured = measured_gi(data.bulk, pairs, scored, seed).call_matrix()
+    return GIEvaluation(pairs, np.array(predicted), measured, np.array(agreement), seed)

@@ -1,0 +1,216 @@
+"""What ``gearsplan predict`` tells a biologist about one perturbation set: each gene, the top DE genes, the GI scores, and how far to trust them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from gearsplan.analysis.gi_scores import GI_CALLS, measured_gi, score_pairs, well_expressed
+from gearsplan.data.conditions import perturbation_key
+from gearsplan.data.gene_names import gene_table
+from gearsplan.data.pseudobulk import Pseudobulk
+from gearsplan.errors import GearsplanError
+from gearsplan.knowledge.go_graph import jaccard_to
+from gearsplan.model.bundle import Bundle
+from gearsplan.model.ensemble import GearsModel, Prediction, ensemble_uncertainty
+
+#: Confidence levels from the uncertainty z-score against the training perturbations:
+#: high up to 1 sd above their mean, medium up to 2 sd, low beyond.
+CONFIDENCE_LEVELS = ((1.0, "high"), (2.0, "medium"), (np.inf, "low"))
+
+
+@dataclass(frozen=True)
+class GeneFacts:
+    """One perturbed gene: measured alone in the data?, in the model's training singles?, its place in the GO graph."""
+
+    gene: str
+    measured: bool
+    trained: bool
+    in_go: bool
+    go_degree: int
+    nearest_measured: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """Ensemble disagreement on the set's top predicted genes, z-scored against the training perturbations."""
+
+    sd: float
+    z: float
+    head_z: float
+    level: str
+
+
+@dataclass(frozen=True)
+class PairInteraction:
+    """GI scores of one pair: predicted (ensemble mean), each member's calls, and measured where the data has them."""
+
+    pair: tuple[str, str]
+    predicted: dict
+    agreement: dict[str, float]
+    measured: dict | None
+
+
+@dataclass(frozen=True)
+class PerturbationReport:
+    """Everything ``predict`` prints, as data; :meth:`to_json` is the ``predict --json`` document."""
+
+    genes: tuple[str, ...]
+    key: str
+    in_data: bool
+    in_training: bool
+    per_gene: tuple[GeneFacts, ...]
+    uncertainty: Uncertainty
+    top_de: pd.DataFrame
+    gi: tuple[PairInteraction, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "genes": list(self.genes),
+            "in_data": self.in_data,
+            "in_training": self.in_training,
+            "per_gene": [
+                {"gene": f.gene, "measured": f.measured, "trained": f.trained, "in_go": f.in_go, "go_degree": f.go_degree,
+                 "nearest_measured": [{"gene": g, "jaccard": round(j, 4)} for g, j in f.nearest_measured]}
+                for f in self.per_gene
+            ],
+            "uncertainty": {"sd": self.uncertainty.sd, "z": self.uncertainty.z, "head_z": self.uncertainty.head_z, "level": self.uncertainty.level},
+            "top_de": [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()} for row in self.top_de.to_dict("records")],
+            "gi": [{"pair": list(p.pair), **p.predicted, "agreement": p.agreement, "measured": p.measured} for p in self.gi],
+        }
+
+
+def resolve_genes(names: Sequence[str], model: GearsModel, bulk: Pseudobulk) -> tuple[str, ...]:
+    """Current symbols of ``names``; refuse a gene the model cannot reach (no GO terms and never trained on)."""
+    measured = frozenset(model.genes) | frozenset(model.singles) | frozenset(k for k in bulk.keys if "+" not in k)
+    genes = tuple(dict.fromkeys(gene_table().resolve(name, measured) for name in names))
+    if not genes:
+        raise GearsplanError("no genes given", "name one or more genes, e.g. gearsplan predict FOSB CEBPB")
+    for gene in genes:
+        if gene not in model.go.index and gene not in model.singles:
+            raise GearsplanError(
+                f"{gene} has no GO annotation and the model never saw it perturbed, so nothing connects it to what was learned",
+                "predict genes with GO annotations, or train on a screen that perturbs it",
+            )
+    return genes
+
+
+def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str], top: int = 20, seed: int = 0) -> PerturbationReport:
+    """Predict a perturbation set with everything a biologist needs to judge it.
+
+    Parameters
+    ----------
+    bundle
+        A trained model.
+    bulk
+        Pseudobulk means of the screen the model was trained on (control means, measured changes).
+    names
+        Gene names (symbols, aliases or Ensembl IDs), one or more.
+    top
+        Rows of the top-DE table.
+    seed
+        Seeds the Theil–Sen subsampling of the GI scores.
+    """
+    model = bundle.model
+    if bulk.genes != model.genes:
+        raise GearsplanError("the screen's measured genes are not the model's", "pass the --data the model was trained on, or train a model on this screen")
+    genes = resolve_genes(names, model, bulk)
+    key = perturbation_key(genes)
+    training = tuple(bundle.metadata.get("split", {}).get("train", ()))
+    prediction = model.predict([key])
+    return PerturbationReport(
+        genes,
+        key,
+        key in bulk.keys,
+        key in training,
+        tuple(gene_facts(gene, model, bulk) for gene in genes),
+        uncertainty(model, prediction, training),
+        top_de_table(model, bulk, key, prediction, top),
+        tuple(pair_interactions(model, bulk, genes, seed)),
+    )
+
+
+def gene_facts(gene: str, model: GearsModel, bulk: Pseudobulk, n_nearest: int = 3) -> GeneFacts:
+    """Measured or not, GO degree, and the measured single genes nearest by GO Jaccard."""
+    measured_singles = [k for k in bulk.keys if "+" not in k and k != gene and k in model.go.index]
+    in_go = gene in model.go.index
+    nearest: tuple[tuple[str, float], ...] = ()
+    if in_go and measured_singles:
+        jaccard = jaccard_to(gene, measured_singles)
+        best = np.argsort(-jaccard, kind="stable")[:n_nearest]
+        nearest = tuple((measured_singles[i], float(jaccard[i])) for i in best if jaccard[i] > 0)
+    degree = int(model.go.degree()[model.go.index[gene]]) if in_go else 0
+    return GeneFacts(gene, gene in bulk.keys, gene in model.singles, in_go, degree, nearest)
+
+
+def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[str], top: int = 20) -> Uncertainty:
+    """The set's ensemble sd (and head log-variance) on its top genes, z-scored against the networks on the training perturbations.
+
+    The reference is the networks' own predictions of the training perturbations (before the
+    measured-single correction, which would make a training single's spread exactly zero).
+    """
+    sd = float(ensemble_uncertainty(prediction, top)[0])
+    strongest = np.argsort(-np.abs(prediction.mean[0]))[:top]
+    head = float(prediction.log_variance[0, strongest].mean())
+    if not training:
+        return Uncertainty(sd, float("nan"), float("nan"), "unknown")
+    changes, variances = model.network_predictions(list(training))
+    reference = Prediction(changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0))
+    spreads = ensemble_uncertainty(reference, top)
+    order = np.argsort(-np.abs(reference.mean), axis=1)[:, :top]
+    heads = np.take_along_axis(reference.log_variance, order, axis=1).mean(axis=1)
+    z = float((sd - spreads.mean()) / max(spreads.std(), 1e-12))
+    head_z = float((head - heads.mean()) / max(heads.std(), 1e-12))
+    level = next(name for limit, name in CONFIDENCE_LEVELS if z <= limit)
+    return Uncertainty(sd, z, head_z, level)
+
+
+def top_de_table(model: GearsModel, bulk: Pseudobulk, key: str, prediction: Prediction, top: int) -> pd.DataFrame:
+    """The ``top`` genes by |predicted change|, with control mean, ensemble sd, additive and measured changes."""
+    change, sd = prediction.mean[0], prediction.sd[0]
+    order = np.argsort(-np.abs(change), kind="stable")[:top]
+    additive = model.additive([key])[0] if "+" in key else np.full(len(change), np.nan)
+    measured = bulk.delta[bulk.rows([key])[0]] if key in bulk.keys else np.full(len(change), np.nan)
+    return pd.DataFrame({
+        "gene": np.array(model.genes)[order],
+        "control_mean": bulk.control[order],
+        "predicted_change": change[order],
+        "predicted_sd": sd[order],
+        "additive_change": additive[order],
+        "measured_change": measured[order],
+    })
+
+
+def pair_interactions(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str], seed: int = 0) -> list[PairInteraction]:
+    """GI scores of every pair in ``genes`` from predicted ΔA, ΔB, ΔAB (measured singles where measured)."""
+    pairs = list(combinations(sorted(genes), 2))
+    if not pairs:
+        return []
+    keys = [k for a, b in pairs for k in (a, b, perturbation_key((a, b)))]
+    members, _ = model.member_predictions(keys)
+    scored = well_expressed(bulk.control)
+    profiles = np.concatenate([members.mean(axis=0, keepdims=True), members])[:, :, scored]
+    n_members = len(members)
+    a, b, ab = (profiles[:, i::3].reshape(-1, scored.sum()) for i in range(3))
+    scores = score_pairs(a, b, ab, seed=seed)
+    calls = scores.call_matrix().reshape(n_members + 1, len(pairs), len(GI_CALLS))
+    results = []
+    for p, (gene_a, gene_b) in enumerate(pairs):
+        key = perturbation_key((gene_a, gene_b))
+        agreement = {name: float(calls[1:, p, c].mean()) for c, name in enumerate(GI_CALLS)}
+        measured = measured_row(bulk, key, scored, seed)
+        results.append(PairInteraction((gene_a, gene_b), scores.row(p), agreement, measured))
+    return results
+
+
+def measured_row(bulk: Pseudobulk, key: str, scored: np.ndarray, seed: int) -> dict | None:
+    """GI scores from the measured means, when the pair and both its singles are in the data."""
+    a, b = key.split("+")
+    if not all(k in bulk.keys for k in (a, b, key)):
+        return None
+    return measured_gi(bulk, [key], scored, seed).row(0)
+

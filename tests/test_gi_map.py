@@ -1,0 +1,74 @@
+"""GI maps and the held-out GI evaluation on the real embedded data."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from conftest import QUICK
+from gearsplan.analysis.gi_evaluation import evaluate_gi, scorable_pairs
+from gearsplan.analysis.gi_map import COLUMNS, gi_map, gi_map_json, measured_genes
+from gearsplan.analysis.gi_scores import GI_CALLS, measured_gi
+from gearsplan.data.prepared import PreparedScreen
+from gearsplan.errors import GearsplanError
+
+
+@pytest.fixture(scope="module")
+def measured_map(trained_bundle, bulk):
+    return gi_map(trained_bundle.model, bulk, measured_genes(bulk))
+
+
+def test_the_map_of_measured_genes_scores_every_pair_and_the_measured_ones_twice(measured_map, bulk, screen, de):
+    genes = measured_genes(bulk)
+    predicted = measured_map[measured_map["source"] == "predicted"]
+    assert list(measured_map.columns) == list(COLUMNS)
+    assert len(predicted) == len(genes) * (len(genes) - 1) // 2
+    assert not predicted.duplicated(["gene_a", "gene_b"]).any() and (predicted["gene_a"] < predicted["gene_b"]).all()
+    measured = measured_map[measured_map["source"] == "measured"]
+    pairs = scorable_pairs(PreparedScreen(screen, bulk, de))
+    assert sorted(measured["gene_a"] + "+" + measured["gene_b"]) == sorted(pairs)
+    direct = measured_gi(bulk, list(measured["gene_a"] + "+" + measured["gene_b"]))
+    np.testing.assert_allclose(measured["magnitude"], direct.magnitude)
+    assert all(set(c.split(";")) <= set(GI_CALLS) for c in predicted["calls"])
+
+
+def test_the_map_json_follows_the_contract(measured_map):
+    document = gi_map_json(measured_map)
+    row = document["pairs"][0]
+    assert {"pair", "source", "magnitude", "model_fit", "similarity", "equality_of_contribution", "calls"} <= set(row)
+    assert row["source"] in ("predicted", "measured") and len(row["pair"]) == 2
+    json.dumps(document, allow_nan=False)
+
+
+def test_a_map_needs_two_genes(trained_bundle, bulk):
+    with pytest.raises(GearsplanError, match="at least two genes"):
+        gi_map(trained_bundle.model, bulk, ["KLF1"])
+
+
+def test_cli_gimap_from_a_gene_file(run_cli, trained_bundle_dir, tmp_path):
+    genes = tmp_path / "genes.txt"
+    genes.write_text("# three genes\nKLF1\nfosb\nCEBPB\n")
+    target = tmp_path / "map.csv"
+    code, out, _ = run_cli("gimap", "--genes", genes, "--model", trained_bundle_dir, "--out", target, "--json")
+    assert code == 0
+    pairs = {tuple(p["pair"]) for p in json.loads(out)["pairs"]}
+    assert pairs == {("CEBPB", "FOSB"), ("CEBPB", "KLF1"), ("FOSB", "KLF1")}
+    assert len(target.read_text().splitlines()) == 4
+    code, _, err = run_cli("gimap", "--genes", genes, "--measured", "--model", trained_bundle_dir)
+    assert code == 2 and "choose one gene set" in err
+
+
+def test_held_out_gi_calls_against_measured(screen, bulk, de):
+    data = PreparedScreen(screen, bulk, de)
+    result = evaluate_gi(data, replace(QUICK, ensemble=2, epochs=2), seed=1)
+    pairs = scorable_pairs(data)
+    assert result.pairs == pairs and result.predicted.shape == result.measured.shape == (len(pairs), len(GI_CALLS))
+    np.testing.assert_array_equal(result.measured, measured_gi(bulk, pairs).call_matrix())
+    assert ((result.agreement >= 0) & (result.agreement <= 1)).all()
+    table = result.per_call()
+    assert list(table["call"]) == list(GI_CALLS)
+    assert (table["n_measured"] == result.measured.sum(axis=0)).all()
+    confusion = result.confusion()
+    assert int(confusion.to_numpy().trace()) == int((result.predicted & result.measured).sum())
+    json.dumps(result.to_json(), allow_nan=False)

@@ -1,0 +1,84 @@
+"""gearsplan predict on the real embedded data: unseen and measured pairs, GI rows, errors, tables, JSON."""
+
+import json
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from gearsplan.analysis.gi_scores import GI_CALLS, GIThresholds
+from gearsplan.analysis.prediction import predict_perturbation
+from gearsplan.data.gene_names import gene_table
+from gearsplan.errors import GearsplanError
+from gearsplan.interface.tables import gi_table, perturbation_table, top_de_table
+
+
+def test_two_unseen_genes_predict_through_the_go_graph(trained_bundle, bulk):
+    report = predict_perturbation(trained_bundle, bulk, ["FOSB", "CEBPB"])
+    assert report.genes == ("FOSB", "CEBPB") and report.key == "CEBPB+FOSB" and not report.in_data
+    assert [f.measured for f in report.per_gene] == [False, False]
+    assert all(f.in_go and f.go_degree > 0 and f.nearest_measured for f in report.per_gene)
+    assert all(g in bulk.keys for f in report.per_gene for g, _ in f.nearest_measured)
+    frame = report.top_de
+    assert len(frame) == 20 and np.all(np.diff(np.abs(frame["predicted_change"])) <= 0)
+    assert frame["additive_change"].notna().all() and frame["measured_change"].isna().all()
+    assert (frame["predicted_sd"] >= 0).all()
+    (pair,) = report.gi
+    assert pair.pair == ("CEBPB", "FOSB") and pair.measured is None
+    assert set(pair.agreement) == set(GI_CALLS) and all(0 <= v <= 1 for v in pair.agreement.values())
+    assert report.uncertainty.level in ("high", "medium", "low") and np.isfinite(report.uncertainty.z)
+
+
+def test_a_measured_pair_shows_measured_beside_predicted(trained_bundle, bulk):
+    report = predict_perturbation(trained_bundle, bulk, ["KLF1", "MAP2K6"], top=10)
+    assert report.in_data and len(report.top_de) == 10
+    measured = bulk.delta[bulk.rows(["KLF1+MAP2K6"])[0]]
+    expected = measured[[bulk.genes.index(g) for g in report.top_de["gene"]]]
+    np.testing.assert_allclose(report.top_de["measured_change"], expected)
+    (pair,) = report.gi
+    assert pair.measured is not None and set(pair.measured["calls"]) <= set(GI_CALLS)
+    assert pair.predicted["calls"], "every pair with finite scores gets at least one call"
+
+
+def test_three_genes_give_every_pair(trained_bundle, bulk):
+    report = predict_perturbation(trained_bundle, bulk, ["KLF1", "MAP2K6", "FOSB"])
+    assert [p.pair for p in report.gi] == [("FOSB", "KLF1"), ("FOSB", "MAP2K6"), ("KLF1", "MAP2K6")]
+
+
+def test_aliases_resolve_and_a_gene_outside_go_never_perturbed_is_refused(trained_bundle, bulk):
+    table = gene_table()
+    model = trained_bundle.model
+    outside = next(s for s in sorted(table.symbols) if s not in model.go.index and s not in model.singles and s.isalpha())
+    with pytest.raises(GearsplanError, match="no GO annotation"):
+        predict_perturbation(trained_bundle, bulk, [outside])
+    alias = next(a for a, symbols in sorted(table.aliases.items()) if symbols == ("FOSB",) and a not in table.by_upper)
+    assert predict_perturbation(trained_bundle, bulk, [alias.lower()]).genes == ("FOSB",)
+
+
+def test_tables_render(trained_bundle, bulk):
+    report = predict_perturbation(trained_bundle, bulk, ["KLF1", "MAP2K6"])
+    console = Console(record=True, width=200)
+    for table in (perturbation_table(report), top_de_table(report), gi_table(report, GIThresholds())):
+        console.print(table)
+    text = console.export_text()
+    for expected in ("KLF1 + MAP2K6", "measured alone", "predicted Δ ± sd", "additive Δ", "measured Δ", "magnitude", "predicted", "measured", report.top_de["gene"][0]):
+        assert expected in text
+
+
+def test_cli_json_follows_the_contract_and_writes_csv(run_cli, trained_bundle_dir, tmp_path):
+    target = tmp_path / "top.csv"
+    code, out, _ = run_cli("predict", "FOSB", "CEBPB", "--model", trained_bundle_dir, "--json", "--csv", target, "--top", "5")
+    assert code == 0
+    document = json.loads(out)
+    assert {"genes", "per_gene", "uncertainty", "top_de", "gi"} <= set(document)
+    assert {"gene", "measured", "go_degree", "nearest_measured"} <= set(document["per_gene"][0])
+    assert {"z", "level"} <= set(document["uncertainty"])
+    assert {"gene", "control_mean", "predicted_change", "predicted_sd", "additive_change", "measured_change"} == set(document["top_de"][0])
+    assert {"pair", "magnitude", "model_fit", "similarity", "equality_of_contribution", "calls", "agreement"} <= set(document["gi"][0])
+    assert target.read_text().splitlines()[0].startswith("gene,control_mean") and len(target.read_text().splitlines()) == 6
+
+
+def test_cli_unknown_gene_is_one_line_with_a_suggestion(run_cli, trained_bundle_dir):
+    code, out, err = run_cli("predict", "FOSBB", "--model", trained_bundle_dir)
+    assert code == 2 and "unknown gene 'FOSBB'" in err and "did you mean" in err and "FOSB" in err
+    assert "Traceback" not in err and out == ""
