@@ -367,6 +367,112 @@ def measure_reference_gears(ctx: Context) -> Timing:
     return seconds, {**details, "load_before": load, "load_after": _load_average()}
 
 
+# --------------------------------------------------------------------------- experiment design benchmarks
+
+#: Genes whose every pair the suggest-scoring benchmark scores (C(200, 2) = 19,900 pairs).
+SUGGEST_PAIR_GENES = 200
+
+
+def _suggest_model_dir(ctx: Context) -> Path:
+    return ctx.scratch / "model"
+
+
+def prepare_suggest_model(ctx: Context) -> None:
+    """Train a 5-member model with the default settings on the embedded data (simulation split) and save it."""
+    from gearsplan.analysis.training_run import train_bundle
+    from gearsplan.data.screen import read_screen
+    from gearsplan.model.bundle import save_bundle
+
+    save_bundle(train_bundle(read_screen()).bundle, _suggest_model_dir(ctx))
+
+
+def measure_suggest_scoring(ctx: Context) -> Timing:
+    """Score every unmeasured GO gene as a single and every pair of 200 genes, and choose 50 (model and data loaded untimed)."""
+    from itertools import combinations
+
+    import numpy as np
+
+    from gearsplan.data.pseudobulk import pseudobulk
+    from gearsplan.data.screen import read_screen
+    from gearsplan.design.candidates import Measured
+    from gearsplan.design.suggestion import plan_batch
+    from gearsplan.model.bundle import load_bundle
+
+    model = load_bundle(_suggest_model_dir(ctx)).model
+    bulk = pseudobulk(read_screen())
+    measured = Measured(frozenset(bulk.keys))
+    singles = [g for g in model.go.genes if g not in measured.keys]
+    others = np.random.default_rng(0).choice(singles, SUGGEST_PAIR_GENES - len(measured.single_genes), replace=False)
+    pairs = ["+".join(sorted(p)) for p in combinations([*measured.single_genes, *others], 2)]
+    pairs = [k for k in pairs if k not in measured.keys]
+    details: Details = {"members": len(model.members), "singles": len(singles), "pairs": len(pairs), "threads": _apply_threads(), "load_before": _load_average()}
+    seconds, plan = _step(lambda: plan_batch(model, measured, singles, pairs, bulk.control, 50, refine=200, seed=0))
+    kinds = [s.kind for s in plan.suggestions]
+    return seconds, {**details, "chosen_singles": kinds.count("single"), "chosen_pairs": kinds.count("pair"), "load_after": _load_average()}
+
+
+def measure_suggest_cli(ctx: Context) -> Timing:
+    """``gearsplan suggest --budget 50 --model DIR --json`` in a fresh interpreter, end to end (start-up included)."""
+    command = [sys.executable, "-m", "gearsplan", "suggest", "--budget", "50", "--model", str(_suggest_model_dir(ctx)), "--json"]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ})
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+    document = json.loads(done.stdout)
+    # The row's peak memory is this (waiting) process; the command's own peak is its child's.
+    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / (1024**2 if sys.platform == "darwin" else 1024)
+    return seconds, {"suggestions": len(document["suggestions"]), "candidates": document["n_candidates"], "command_peak_mb": round(child_peak), "load": _load_average()}
+
+
+# --------------------------------------------------------------------------- prediction and GI benchmarks
+
+#: Genes of the GI-map benchmark: the paper's map is every pair of 105 genes (5,460 pairs).
+GIMAP_GENES = 105
+
+
+def measure_gimap(ctx: Context) -> Timing:
+    """Predict and score every pair of 105 genes (the measured singles plus seeded GO genes); model and data loaded untimed."""
+    import numpy as np
+
+    from gearsplan.analysis.gi_map import gi_map, measured_genes
+    from gearsplan.data.pseudobulk import pseudobulk
+    from gearsplan.data.screen import read_screen
+    from gearsplan.model.bundle import load_bundle
+
+    model = load_bundle(_suggest_model_dir(ctx)).model
+    bulk = pseudobulk(read_screen())
+    measured = measured_genes(bulk)
+    others = np.random.default_rng(0).choice(sorted(set(model.go.genes) - set(measured)), GIMAP_GENES - len(measured), replace=False)
+    details: Details = {"members": len(model.members), "genes": GIMAP_GENES, "threads": _apply_threads(), "load_before": _load_average()}
+    seconds, frame = _step(lambda: gi_map(model, bulk, [*measured, *others]))
+    return seconds, {**details, "pairs": int((frame["source"] == "predicted").sum()), "load_after": _load_average()}
+
+
+def measure_predict_cli(ctx: Context) -> Timing:
+    """``gearsplan predict FOSB CEBPB --model DIR`` in a fresh interpreter, end to end (start-up included)."""
+    command = [sys.executable, "-m", "gearsplan", "predict", "FOSB", "CEBPB", "--model", str(_suggest_model_dir(ctx)), "--json"]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ})
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+    return seconds, {"top_de": len(json.loads(done.stdout)["top_de"]), "load": _load_average()}
+
+
+
+def measure_report_cli(ctx: Context) -> Timing:
+    """``gearsplan report --model DIR --json`` in a fresh interpreter, end to end (start-up included), into the scratch directory."""
+    out = ctx.scratch / "plan.md"
+    command = [sys.executable, "-m", "gearsplan", "report", "--out", str(out), "--model", str(_suggest_model_dir(ctx)), "--json"]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ})
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+    document = json.loads(done.stdout)
+    return seconds, {"figures": len(document["figures"]), "sections": len(document["sections"]), "kb": round(out.stat().st_size / 1024, 1), "load": _load_average()}
+
 BENCHMARKS: dict[str, Benchmark] = {
     "go_graph_cold": Benchmark(
         "GO Jaccard graph over all annotated genes, built from gene2go with an empty cache (build + save)",
@@ -428,6 +534,41 @@ BENCHMARKS: dict[str, Benchmark] = {
         "none (the anchor: ~60 s, 1,250 MB, Pearson 0.07 ± 0.11 over seeds 1-5)",
         measure_reference_gears,
         None,
+    ),
+    "suggest_scoring": Benchmark(
+        "suggest scoring: every unmeasured GO gene (~20,700 singles) + every pair of 200 genes (~19,900), choose 50; 5-member default model on the embedded data",
+        "≤ 30 s on 2 cores",
+        measure_suggest_scoring,
+        within(seconds=30),
+        prepare_suggest_model,
+    ),
+    "suggest_cli_embedded": Benchmark(
+        "gearsplan suggest --budget 50 on the embedded data, model present (fresh interpreter, end to end)",
+        "≤ 60 s",
+        measure_suggest_cli,
+        within(seconds=60),
+        prepare_suggest_model,
+    ),
+    "gimap_5460_pairs": Benchmark(
+        "gi_map: predict and score every pair of 105 genes (5,460 pairs), 5-member default model on the embedded data",
+        "≤ 60 s on 2 cores",
+        measure_gimap,
+        within(seconds=60),
+        prepare_suggest_model,
+    ),
+    "predict_cli_embedded": Benchmark(
+        "gearsplan predict FOSB CEBPB on the embedded data, model present (fresh interpreter, end to end)",
+        "≤ 10 s",
+        measure_predict_cli,
+        within(seconds=10),
+        prepare_suggest_model,
+    ),
+    "report_embedded": Benchmark(
+        "gearsplan report --budget 50 on the embedded data, model present (fresh interpreter, end to end: suggest, GI map, figures, Markdown)",
+        "≤ 120 s",
+        measure_report_cli,
+        within(seconds=120),
+        prepare_suggest_model,
     ),
 }
 

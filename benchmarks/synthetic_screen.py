@@ -285,6 +285,15 @@ def make_synthetic_screen(
     rng = np.random.default_rng(seed)
     real_counts, real_genes = real_control_counts()
     design = make_design(n_genes, n_perturbations, single_fraction, copy_expressed, rng, real_counts, real_genes)
+    return sample_screen(design, real_counts, real_genes, n_cells, seed, counts, rng, {"copy_expressed": copy_expressed})
+
+
+def sample_screen(design: Design, real_counts: sp.csr_matrix, real_genes: np.ndarray, n_cells: int, seed: int, counts: bool,
+                  rng: np.random.Generator, extra: dict) -> ad.AnnData:
+    """Cells of a designed screen: resampled real control cells x size factor x planted fold change, Poisson-sampled.
+
+    ``rng`` continues the generator that made the design; ``extra`` is added to ``uns['planted']``.
+    """
     control = real_counts[:, design.source].tocsr()
     code = assign_cells(n_cells, len(design.conditions), rng)
     donor = rng.integers(0, control.shape[0], n_cells)
@@ -303,19 +312,19 @@ def make_synthetic_screen(
         index=pd.Index([f"cell{i:07d}" for i in range(n_cells)]),
     )
     var = pd.DataFrame({"source_gene": real_genes[design.source]}, index=pd.Index(design.genes))
-    planted = {**design.planted, "seed": seed, "counts": counts, "target_sum": target_sum, "copy_expressed": copy_expressed}
+    planted = {**design.planted, "seed": seed, "counts": counts, "target_sum": target_sum, **extra}
     return ad.AnnData(X=X, obs=obs, var=var, uns={"planted": planted})
 
 
-def write_synthetic_screen(path: str | Path, **kwargs) -> Path:
-    """Generate a screen with :func:`make_synthetic_screen` (``kwargs``) and write it as ``.h5ad``.
+def write_synthetic_screen(path: str | Path, make=None, **kwargs) -> Path:
+    """Generate a screen with ``make`` (default :func:`make_synthetic_screen`) from ``kwargs`` and write it as ``.h5ad``.
 
     ``uns['planted']`` is stored as one JSON string (thousands of tiny HDF5 datasets would make
     reading the file slow); :func:`planted_effects` reads it back either way.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    adata = make_synthetic_screen(**kwargs)
+    adata = (make or make_synthetic_screen)(**kwargs)
     adata.uns["planted"] = json.dumps(adata.uns["planted"], sort_keys=True)
     partial = path.with_name(path.name + ".partial")
     adata.write_h5ad(partial, compression=None)

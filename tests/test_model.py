@@ -17,7 +17,7 @@ from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, load_bundle, save_bundle
 from gearsplan.model.ensemble import graph_tensors
 from gearsplan.model.losses import autofocus, direction, gaussian_uncertainty
-from gearsplan.model.network import RowwiseSGConv
+from gearsplan.model.network import RowwiseSGConv, gcn_table
 from gearsplan.model.training import TrainConfig, TrainingCells, fit_gears
 
 QUICK = TrainConfig(ensemble=2, epochs=4, patience=4)
@@ -46,7 +46,7 @@ def model(data, split, go):
 def test_rowwise_sgconv_equals_pyg_sgconv(go):
     edges, weights = graph_tensors(go)
     torch.manual_seed(0)
-    rowwise = RowwiseSGConv(8, edges, weights, go.n_genes)
+    rowwise = RowwiseSGConv(8, gcn_table(edges, weights, go.n_genes))
     reference = SGConv(8, 8, K=1)
     reference.lin.load_state_dict(rowwise.linear.state_dict())
     x = torch.randn(go.n_genes, 8)

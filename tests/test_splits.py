@@ -4,7 +4,7 @@ import pytest
 
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.embedded import reference_split
-from gearsplan.data.splits import loo_splits, read_split, resolve_splits, simulation_split
+from gearsplan.data.splits import loo_splits, read_split, resolve_splits, simulation_split, with_validation
 from gearsplan.errors import GearsplanError
 
 
@@ -63,3 +63,13 @@ def test_split_file_errors(screen, tmp_path):
         resolve_splits("random", screen.perturbations, 1)
     with pytest.raises(GearsplanError, match="no reference split"):
         resolve_splits("reference", screen.perturbations, 9)
+
+
+def test_with_validation_lends_a_seeded_tenth_of_training(screen):
+    (split,) = [s for s in loo_splits(screen.perturbations) if s.test == ("KLF1",)]
+    lent = with_validation(split, seed=3)
+    assert len(lent.val) == max(2, round(0.1 * len(split.train)))
+    assert set(lent.train) | set(lent.val) == set(split.train) and not set(lent.train) & set(lent.val)
+    assert lent.test == split.test and with_validation(split, seed=3) == lent
+    assert with_validation(split, seed=4).val != lent.val
+    assert with_validation(lent, seed=4) is lent  # a split with validation keeps it

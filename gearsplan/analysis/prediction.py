@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Sequence
 
@@ -115,9 +115,10 @@ def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str],
     seed
         Seeds the Theil–Sen subsampling of the GI scores.
     """
-    model = bundle.model
-    if bulk.genes != model.genes:
+    if bulk.genes != bundle.model.genes:
         raise GearsplanError("the screen's measured genes are not the model's", "pass the --data the model was trained on, or train a model on this screen")
+    # Predict with every single the screen measured, not only those the model trained on.
+    model = replace(bundle.model, singles=bulk.singles(bulk.keys))
     genes = resolve_genes(names, model, bulk)
     key = perturbation_key(genes)
     training = tuple(bundle.metadata.get("split", {}).get("train", ()))
@@ -127,14 +128,14 @@ def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str],
         key,
         key in bulk.keys,
         key in training,
-        tuple(gene_facts(gene, model, bulk) for gene in genes),
+        tuple(gene_facts(gene, model, bulk, gene in bundle.model.singles) for gene in genes),
         uncertainty(model, prediction, training),
         top_de_table(model, bulk, key, prediction, top),
         tuple(pair_interactions(model, bulk, genes, seed)),
     )
 
 
-def gene_facts(gene: str, model: GearsModel, bulk: Pseudobulk, n_nearest: int = 3) -> GeneFacts:
+def gene_facts(gene: str, model: GearsModel, bulk: Pseudobulk, trained: bool, n_nearest: int = 3) -> GeneFacts:
     """Measured or not, GO degree, and the measured single genes nearest by GO Jaccard."""
     measured_singles = [k for k in bulk.keys if "+" not in k and k != gene and k in model.go.index]
     in_go = gene in model.go.index
@@ -144,7 +145,7 @@ def gene_facts(gene: str, model: GearsModel, bulk: Pseudobulk, n_nearest: int = 
         best = np.argsort(-jaccard, kind="stable")[:n_nearest]
         nearest = tuple((measured_singles[i], float(jaccard[i])) for i in best if jaccard[i] > 0)
     degree = int(model.go.degree()[model.go.index[gene]]) if in_go else 0
-    return GeneFacts(gene, gene in bulk.keys, gene in model.singles, in_go, degree, nearest)
+    return GeneFacts(gene, gene in bulk.keys, trained, in_go, degree, nearest)
 
 
 def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[str], top: int = 20) -> Uncertainty:

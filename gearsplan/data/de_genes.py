@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 
 from gearsplan.data.conditions import CONTROL_KEY
 from gearsplan.data.pseudobulk import Pseudobulk
@@ -42,6 +41,8 @@ def rank_genes(screen: Screen) -> dict[str, np.ndarray]:
     cells = ad.AnnData(X=screen.adata.X, obs=screen.adata.obs[[KEY_COLUMN]], var=pd.DataFrame(index=list(screen.genes)))
     with warnings.catch_warnings():  # scanpy fills its result frame column by column
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        import scanpy as sc  # imported here: it costs seconds, and only this step needs it
+
         sc.tl.rank_genes_groups(
             cells, groupby=KEY_COLUMN, reference=CONTROL_KEY, method="t-test", rankby_abs=True, n_genes=cells.n_vars, use_raw=False
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scanpy as sc
 import scipy.sparse as sp
 from anndata import AnnData
 
@@ -50,6 +49,8 @@ def ensure_log_normalised(adata: AnnData) -> str:
         return "expression is log-normalised already (non-integer values): used as is"
     adata.X = adata.X.astype(np.float32)
     adata.uns.pop("log1p", None)  # a stale marker would make scanpy skip the transform
+    import scanpy as sc  # imported here: it costs seconds, and only this step needs it
+
     sc.pp.normalize_total(adata)
     sc.pp.log1p(adata)
     return "expression looked like raw counts (all integers): normalised to the median total count and log1p-transformed with scanpy"

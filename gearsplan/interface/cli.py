@@ -94,6 +94,7 @@ def evaluate(
         ),
     ] = "loo",
     seeds: Annotated[str, typer.Option("--seeds", help="Seeds, e.g. 1,2,3 or 1-5: one evaluation each, reported as mean ± sd.")] = "1",
+    gi: Annotated[bool, typer.Option("--gi", help="Instead: hold out each measured pair (with both singles measured) in turn, train gearsplan on the rest, and compare its predicted GI calls with the measured ones.")] = False,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     json: JsonOption = False,
@@ -109,6 +110,8 @@ def evaluate(
     from gearsplan.interface.tables import evaluation_tables
 
     seed_list = parse_seeds(seeds)
+    if gi:
+        return _evaluate_gi(_load(data, condition_col, control), seed_list[0], json)
     models = [m.strip() for m in model.split(",") if m.strip()]
     models = models if "baselines" in models else [*models, "baselines"]
     screen = _load(data, condition_col, control)
@@ -121,6 +124,20 @@ def evaluate(
         out.print(table)
     if result.uncertainty_spearman() is not None:
         out.print(f"Spearman of ensemble uncertainty with top-20-DE MSE over held-out perturbations: {result.uncertainty_spearman():.3f}")
+
+
+def _evaluate_gi(screen, seed: int, json: bool) -> None:
+    from gearsplan.analysis.gi_evaluation import evaluate_gi
+    from gearsplan.data.prepared import prepare
+    from gearsplan.interface.tables import gi_evaluation_tables
+
+    with progress_bar("holding out measured pairs") as progress, training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training:
+        result = evaluate_gi(prepare(screen), seed=seed, progress=progress, training=training)
+    if json:
+        print_json({"gi": result.to_json()})
+        return
+    for table in gi_evaluation_tables(result):
+        out.print(table)
 
 
 @app.command()
@@ -157,6 +174,91 @@ def train(
     for table in evaluation_tables(run.evaluation.summary(), split, (seed,)):
         out.print(table)
     out.print(f"trained {ensemble} member(s) in {run.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]")
+
+
+@app.command()
+def predict(
+    genes: Annotated[list[str], typer.Argument(help="One or more genes (symbols, aliases or Ensembl IDs), perturbed together.", show_default=False)],
+    model: ModelOption = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="The screen the model was trained on (default: the file its bundle names).", show_default=False)] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-DE table.")] = 20,
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="Also write the top-DE table to this CSV file.", show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Predict what perturbing GENES together does: the top DE genes, the genetic interaction, and how far to trust it.
+
+    Genes never perturbed in the data are predicted through the GO graph, and the tables
+    say so. For two or more genes, every pair gets its GI scores and calls (Norman et al.
+    2019 thresholds); pairs measured in the data show the measured scores beside the predicted.
+
+    Example: [bold]gearsplan predict FOSB CEBPB[/]
+    """
+    from gearsplan.analysis.gi_scores import GIThresholds
+    from gearsplan.analysis.prediction import predict_perturbation
+    from gearsplan.analysis.training_run import bundle_screen, ensure_model
+    from gearsplan.data.pseudobulk import pseudobulk
+    from gearsplan.interface.tables import gi_table, perturbation_table, top_de_table
+    from gearsplan.paths import atomic_path
+
+    with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
+        bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
+    with progress_bar("reading the screen"):
+        bulk = pseudobulk(bundle_screen(bundle, data))
+    report = predict_perturbation(bundle, bulk, genes, top, seed)
+    if csv is not None:
+        with atomic_path(csv) as temporary:
+            report.top_de.to_csv(temporary, index=False)
+    if json:
+        print_json(report.to_json())
+        return
+    out.print(perturbation_table(report))
+    out.print(top_de_table(report))
+    if report.gi:
+        out.print(gi_table(report, GIThresholds()))
+
+
+@app.command()
+def gimap(
+    genes: Annotated[Optional[Path], typer.Option("--genes", help="A text file of genes, one per line: score every pair of them.", show_default=False)] = None,
+    measured: Annotated[bool, typer.Option("--measured", help="Score every pair of the genes measured alone in the screen (the default without --genes).")] = False,
+    model: ModelOption = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="The screen the model was trained on (default: the file its bundle names).", show_default=False)] = None,
+    out_csv: Annotated[Optional[Path], typer.Option("--out", help="Write every pair's scores and calls to this CSV file.", show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Score the genetic interaction of every pair of a gene set (the paper's map is 5,460 pairs of 105 genes).
+
+    Each pair is predicted by the model (measured singles are used as they are); pairs
+    measured in the screen also get a row scored from the measured means.
+    """
+    from gearsplan.analysis.gi_map import gi_map as build_map
+    from gearsplan.analysis.gi_map import gi_map_json, measured_genes
+    from gearsplan.analysis.prediction import resolve_genes
+    from gearsplan.analysis.training_run import bundle_screen, ensure_model
+    from gearsplan.data.pseudobulk import pseudobulk
+    from gearsplan.design.candidates import read_gene_file
+    from gearsplan.interface.tables import gi_map_table
+    from gearsplan.paths import atomic_path
+
+    if genes is not None and measured:
+        raise GearsplanError("--genes and --measured both given", "choose one gene set")
+    with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
+        bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
+    with progress_bar("reading the screen"):
+        bulk = pseudobulk(bundle_screen(bundle, data))
+    names = read_gene_file(genes, frozenset(bundle.model.genes)) if genes is not None else measured_genes(bulk)
+    chosen = resolve_genes(names, bundle.model, bulk)
+    with progress_bar(f"predicting and scoring {len(chosen) * (len(chosen) - 1) // 2:,} pairs") as progress:
+        frame = build_map(bundle.model, bulk, chosen, seed, progress)
+    if out_csv is not None:
+        with atomic_path(out_csv) as temporary:
+            frame.to_csv(temporary, index=False)
+    if json:
+        print_json(gi_map_json(frame))
+        return
+    out.print(gi_map_table(frame))
 
 
 @data_app.command("info")
@@ -198,6 +300,126 @@ def model_info(model: ModelOption = None, json: JsonOption = False) -> None:
         summary = summary.astype({c: float for c in summary.columns if c not in ("stratum", "model")})
         for table in evaluation_tables(summary, evaluation["split"], tuple(evaluation["seeds"])):
             out.print(table)
+
+
+@app.command()
+def suggest(
+    budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) to choose.")] = 50,
+    model: ModelOption = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="The screen so far (default: the file the model's bundle names).", show_default=False)] = None,
+    singles: Annotated[Optional[int], typer.Option("--singles", help="Exactly this many single genes (default: expected gain decides).", show_default=False)] = None,
+    pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many pairs (default: expected gain decides).", show_default=False)] = None,
+    candidates: Annotated[Optional[Path], typer.Option("--candidates", help="Text file, one gene (or A+B pair) per line: your guide library (default: every GO-annotated gene).", show_default=False)] = None,
+    exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Text file of genes or pairs never to suggest.", show_default=False)] = None,
+    allow_unseen_pairs: Annotated[bool, typer.Option("--allow-unseen-pairs", help="Also pair two genes neither of which was measured.")] = False,
+    out_csv: Annotated[Optional[Path], typer.Option("--out", help="Also write the suggestions to this CSV file.", show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds tie-breaking and the GI scores' sampling.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Choose the next BUDGET experiments that teach the model most, each with the reason it was chosen.
+
+    Signals: ensemble disagreement on the predicted change, GO-graph reach into untested genes,
+    and for pairs predicted non-additivity and disagreement on the GI subtype; a greedy pick with
+    a diversity kernel keeps the batch from repeating itself.
+
+    Example: [bold]gearsplan suggest --budget 50[/]
+    """
+    from gearsplan.analysis.training_run import bundle_screen, ensure_model
+    from gearsplan.data.pseudobulk import pseudobulk
+    from gearsplan.design.candidates import read_gene_file
+    from gearsplan.design.suggestion import suggest as choose_next
+    from gearsplan.interface.tables import suggestion_table
+
+    with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
+        bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
+    known = frozenset(bundle.model.go.genes) | frozenset(bundle.model.genes)
+    library = read_gene_file(candidates, known) if candidates else None
+    excluded = read_gene_file(exclude, known) if exclude else ()
+    with progress_bar("reading the screen"):
+        bulk = pseudobulk(bundle_screen(bundle, data))
+    with progress_bar("scoring candidates") as progress:
+        plan = choose_next(bundle, bulk, budget, singles, pairs, library, excluded, allow_unseen_pairs, seed, progress)
+    if out_csv is not None:
+        plan.write_csv(out_csv)
+    if json:
+        print_json(plan.to_json())
+        return
+    out.print(suggestion_table(plan))
+
+
+@app.command()
+def replay(
+    data: DataOption = None,
+    strategies: Annotated[str, typer.Option("--strategies", help="Comma-separated: random, uncertainty, reach, gearsplan.")] = "random,uncertainty,reach,gearsplan",
+    initial: Annotated[int, typer.Option("--initial", help="Perturbations revealed before the first round (seeded).")] = 8,
+    rounds: Annotated[int, typer.Option("--rounds", help="Rounds of picking, revealing and retraining.")] = 4,
+    batch: Annotated[int, typer.Option("--batch", help="Perturbations each strategy reveals per round.")] = 4,
+    seeds: Annotated[int, typer.Option("--seeds", help="Replays per strategy (seeds 1..S): the intervals are over them.")] = 10,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Directory for replay.json, curves.csv and learning_curves.png.", show_default=False)] = None,
+    condition_col: ConditionColOption = None,
+    control: ControlOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Prove a selection strategy: hide a screen, reveal it round by round as each strategy picks, and compare errors on what stays hidden.
+
+    Each round retrains a small fast ensemble (single-threaded) and measures top-20-DE MSE and
+    Pearson of change on the still-hidden perturbations; the table gives the area under each
+    error curve with a 95% interval over seeds.
+    """
+    from dataclasses import replace as replace_config
+
+    from gearsplan.data.prepared import prepare
+    from gearsplan.design.replay import ReplayConfig, replay as run_replay
+    from gearsplan.interface.plots import learning_curves_png
+    from gearsplan.interface.tables import replay_table
+
+    config = replace_config(ReplayConfig(), strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()), initial=initial, rounds=rounds, batch=batch, seeds=tuple(range(1, seeds + 1)))
+    screen = _load(data, condition_col, control)
+    with progress_bar("replaying (models trained)") as progress:
+        result = run_replay(prepare(screen), config, progress=progress)
+    document = result.to_json()
+    if out_dir is not None:
+        result.write(out_dir)
+        learning_curves_png(result, out_dir / "learning_curves.png")
+    if json:
+        print_json(document)
+        return
+    out.print(replay_table(document))
+    if out_dir is not None:
+        out.print(f"wrote {out_dir / 'replay.json'}, {out_dir / 'curves.csv'} and {out_dir / 'learning_curves.png'}")
+
+
+@app.command()
+def report(
+    out_file: Annotated[Path, typer.Option("--out", help="The Markdown plan to write; its figures go to a folder beside it (plan.md → plan_files/).")] = Path("plan.md"),
+    model: ModelOption = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="The screen so far (default: the file the model's bundle names).", show_default=False)] = None,
+    budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) the plan suggests.")] = 50,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the suggestions and the GI scores' sampling.")] = 0,
+    json: JsonOption = False,
+) -> None:
+    """Write a plan the lab can read and act on: what was analysed, how good the model is, what to do next, predicted interactions, a closer look, caveats.
+
+    One Markdown file with relative links to PNG figures in a folder beside it (zip both to share);
+    written atomically, so a failure leaves no half report.
+
+    Example: [bold]gearsplan report --out plan.md[/]
+    """
+    import shlex
+
+    from gearsplan.analysis.training_run import bundle_screen, ensure_model
+    from gearsplan.interface.report import write_report
+
+    with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
+        bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
+    with progress_bar("reading the screen"):
+        screen = bundle_screen(bundle, data)
+    with progress_bar("writing the report (data, uncertainty, suggestions, GI map, closer look, files)") as progress:
+        written = write_report(bundle, screen, out_file, budget, seed, "gearsplan " + shlex.join(sys.argv[1:]), progress)
+    if json:
+        print_json(written.to_json())
+        return
+    out.print(f"wrote [bold]{written.path}[/] with {len(written.figures)} figures in {written.path.with_name(written.path.stem + '_files')}", highlight=False)
 
 
 def main() -> None:

@@ -97,3 +97,163 @@ def perturbations_table(info: dict) -> Table:
     for entry in info["perturbations"]:
         table.add_row(" + ".join(entry["genes"]), str(entry["n_cells"]))
     return table
+
+
+def _signed(value: float, digits: int = 3) -> str:
+    return "[dim]—[/]" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.{digits}f}"
+
+
+def perturbation_table(report) -> Table:
+    """``predict``, part 1: each gene of the set, and how far to trust the prediction."""
+    u = report.uncertainty
+    status = "measured in the data" + (", in the model's training set" if report.in_training else ", held out from training") if report.in_data else "not in the data"
+    table = Table(
+        title=f"perturbation {' + '.join(report.genes)} [dim]({status})[/]",
+        title_justify="left",
+        caption=f"ensemble sd on its top-20 genes {u.sd:.3f}: z = {u.z:+.2f} against the training perturbations (head log-variance z = {u.head_z:+.2f}); "
+        f"confidence [bold]{u.level}[/] (high: z ≤ 1, medium: z ≤ 2, low: beyond)",
+        caption_justify="left",
+    )
+    for column in ("gene", "measured alone", "in training", "GO neighbours", "nearest measured genes (GO Jaccard)"):
+        table.add_column(column, justify="right" if column == "GO neighbours" else "left")
+    for f in report.per_gene:
+        nearest = ", ".join(f"{g} {j:.2f}" for g, j in f.nearest_measured) or "[dim]none[/]"
+        table.add_row(f.gene, "yes" if f.measured else "[yellow]no: unseen[/]", "yes" if f.trained else "no", str(f.go_degree) if f.in_go else "[red]not in GO[/]", nearest)
+    return table
+
+
+def top_de_table(report) -> Table:
+    """``predict``, part 2: the genes the set changes most, with the additive and measured changes beside."""
+    frame = report.top_de
+    table = Table(title=f"top {len(frame)} predicted changes (log-expression over control)", title_justify="left")
+    table.add_column("gene")
+    table.add_column("control mean", justify="right")
+    table.add_column("predicted Δ ± sd", justify="right")
+    show_additive = "+" in report.key
+    if show_additive:
+        table.add_column("additive Δ", justify="right")
+    if report.in_data:
+        table.add_column("measured Δ", justify="right")
+    table.add_column("", justify="center")
+    for row in frame.itertuples():
+        cells = [row.gene, f"{row.control_mean:.2f}", f"{row.predicted_change:+.3f} ± {row.predicted_sd:.3f}"]
+        cells += [_signed(row.additive_change)] if show_additive else []
+        cells += [_signed(row.measured_change)] if report.in_data else []
+        cells.append("[red]▲[/]" if row.predicted_change > 0 else "[blue]▼[/]")
+        table.add_row(*cells)
+    return table
+
+
+def gi_table(report, thresholds) -> Table:
+    """``predict``, part 3: the genetic-interaction scores and calls of every pair in the set."""
+    table = Table(
+        title="genetic interaction",
+        title_justify="left",
+        caption=f"thresholds: synergy magnitude > {thresholds.synergy}, suppression < {thresholds.suppression}, additive |magnitude − 1| < {thresholds.additive} "
+        f"and no other call; neomorphism model fit < {thresholds.neomorphism}; redundancy similarity > {thresholds.redundancy}; "
+        f"epistasis equality of contribution < {thresholds.epistasis}. An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41. "
+        "Members: share of the ensemble making each call. *: the two singles' profiles are indistinguishable, so equal contributions are assumed.",
+        caption_justify="left",
+    )
+    for column in ("pair", "source", "magnitude", "model fit", "similarity", "equality", "calls", "members agreeing"):
+        table.add_column(column, justify="right" if column in ("magnitude", "model fit", "similarity", "equality") else "left")
+    for interaction in report.gi:
+        for source, row in (("predicted", interaction.predicted), ("measured", interaction.measured)):
+            if row is None:
+                continue
+            agreement = ", ".join(f"{c} {interaction.agreement[c]:.0%}" for c in row["calls"]) if source == "predicted" else ""
+            table.add_row(
+                " + ".join(interaction.pair) if source == "predicted" else "",
+                source,
+                *(f"{row[k]:.2f}" if row[k] is not None else "—" for k in ("magnitude", "model_fit", "similarity", "equality_of_contribution")),
+                ", ".join(row["calls"]) + (" *" if row["singles_collinear"] else ""),
+                agreement,
+            )
+    return table
+
+
+def suggestion_table(plan) -> Table:
+    """``suggest``: the ranked batch, each row with the signal that chose it."""
+    table = Table(title=f"next experiments (budget {plan.budget})", title_justify="left", caption=plan.summary, caption_justify="left")
+    for column, justify in (("rank", "right"), ("perturbation", "left"), ("kind", "left"), ("reason", "left"), ("uncertainty", "right"),
+                            ("reach", "right"), ("GI subtype", "left"), ("expected gain", "right")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for row in plan.suggestions:
+        table.add_row(str(row.rank), " + ".join(row.genes), row.kind, row.reason, f"{row.uncertainty:.4f}", f"{row.reach:.1f}",
+                      row.gi_call or "", f"{row.expected_gain:.2e}")
+    return table
+
+
+def replay_table(document: dict) -> Table:
+    """``replay``: area under each strategy's error curves, with 95% intervals over seeds and the paired comparison with random."""
+    table = Table(title=f"replay on {document['data']} ({len(document['seeds'])} seeds)", title_justify="left", caption_justify="left",
+                  caption="AUC: mean error over the rounds (lower is better), on every still-hidden perturbation and on the held-out ones no strategy "
+                  "may pick (free of the selection effect); Δ vs random: paired per seed, 95% CI; random needs: perturbations random needs "
+                  "(mean curve) to reach the strategy's final still-hidden MSE")
+    for column in ("strategy", "AUC MSE hidden", "AUC 1 − Pearson hidden", "AUC MSE held out", "AUC 1 − Pearson held out", "Δ MSE hidden vs random",
+                   "Δ MSE held out vs random", "Cohen's d", "random needs"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    interval = lambda ci: "" if None in ci else f" [{ci[0]:.4f}, {ci[1]:.4f}]"  # noqa: E731
+    for name, row in document["strategies"].items():
+        versus = row["versus_random"] or {}
+        held = (row["versus_random_by_metric"] or {}).get("heldout_mse_top20") or {}
+        needs = versus.get("baseline_needs")
+        table.add_row(
+            name, *(f"{row[f'{p}auc_mean']:.4f}{interval(row[f'{p}auc_ci'])}" for p in ("", "pearson_", "heldout_", "heldout_pearson_")),
+            *(f"{v['auc_difference_mean']:+.4f}{interval(v['auc_difference_ci'])}" if v else "" for v in (versus, held)),
+            f"{versus['cohens_d']:.2f}" if versus.get("cohens_d") is not None else "",
+            "" if not versus else f"{needs:.1f} (vs {versus['strategy_uses']})" if needs is not None else f"> {document['strategies']['random']['curve'][-1]['n_measured']}",
+        )
+    return table
+
+
+def gi_map_table(frame, top: int = 20) -> Table:
+    """``gimap``: how many pairs carry each call, and the pairs furthest from additivity."""
+    from gearsplan.analysis.gi_scores import GI_CALLS
+
+    predicted = frame[frame["source"] == "predicted"]
+    counts = {c: int(predicted["calls"].str.split(";").apply(lambda calls, c=c: c in calls).sum()) for c in GI_CALLS}
+    table = Table(
+        title=f"GI map: {len(predicted):,} predicted pairs; the {min(top, len(predicted))} with the largest |magnitude − √2| (furthest from additive)",
+        title_justify="left",
+        caption="pairs per call: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()) + "; an exactly additive pair has magnitude √2 ≈ 1.41",
+        caption_justify="left",
+    )
+    for column in ("pair", "magnitude", "model fit", "similarity", "equality", "calls", "measured calls"):
+        table.add_column(column, justify="right" if column in ("magnitude", "model fit", "similarity", "equality") else "left")
+    measured = frame[frame["source"] == "measured"].set_index(["gene_a", "gene_b"])["calls"]
+    order = (predicted["magnitude"] - math.sqrt(2)).abs().sort_values(ascending=False).index[:top]
+    for row in predicted.loc[order].itertuples():
+        scores = (f"{getattr(row, k):.2f}" for k in ("magnitude", "model_fit", "similarity", "equality_of_contribution"))
+        table.add_row(f"{row.gene_a} + {row.gene_b}", *scores, row.calls.replace(";", ", "), measured.get((row.gene_a, row.gene_b), "").replace(";", ", "))
+    return table
+
+
+def _fraction(value: float | None) -> str:
+    return "[dim]—[/]" if value is None or math.isnan(value) else f"{value:.2f}"
+
+
+def gi_evaluation_tables(result) -> list[Table]:
+    """``evaluate --gi``: each held-out pair's calls, per-call precision and recall, and the confusion between calls."""
+    from gearsplan.analysis.gi_scores import GI_CALLS
+
+    pairs = Table(title=f"GI calls of {len(result.pairs)} measured pairs, each held out in turn (seed {result.seed})", title_justify="left")
+    for column in ("pair", "predicted", "measured"):
+        pairs.add_column(column)
+    for pair, predicted, measured in zip(result.pairs, result.predicted, result.measured):
+        pairs.add_row(pair.replace("+", " + "), *(", ".join(c for c, on in zip(GI_CALLS, row) if on) for row in (predicted, measured)))
+    frame = result.per_call()
+    at_k = next(c for c in frame.columns if c.startswith("precision_at_"))
+    calls = Table(title="per call", title_justify="left", caption=f"{at_k.replace('_', ' ')}: pairs ranked by the share of members making the call; random: the call's share among measured pairs", caption_justify="left")
+    for column in ("call", "measured", "predicted", "precision", "recall", at_k.replace("_", " "), "random"):
+        calls.add_column(column, justify="left" if column == "call" else "right")
+    for row in frame.to_dict("records"):
+        calls.add_row(row["call"], str(row["n_measured"]), str(row["n_predicted"]), *(_fraction(row[k]) for k in ("precision", "recall", at_k, "random")))
+    confusion = Table(title="confusion: pairs with each predicted (rows) and measured (columns) call", title_justify="left")
+    matrix = result.confusion()
+    confusion.add_column("predicted \\ measured")
+    for column in matrix.columns:
+        confusion.add_column(column, justify="right")
+    for name, row in matrix.iterrows():
+        confusion.add_row(name, *map(str, row))
+    return [pairs, calls, confusion]

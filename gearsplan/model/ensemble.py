@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Sequence
 
 import numpy as np
@@ -10,7 +11,8 @@ import torch
 
 from gearsplan.data.conditions import genes_of
 from gearsplan.knowledge.gene_graph import GeneGraph
-from gearsplan.model.network import GearsNetwork, NetworkConfig
+from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
+from gearsplan.model.threads import single_threaded
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,12 @@ class GearsModel:
 
     def new_member(self) -> GearsNetwork:
         """An untrained network on this model's graphs."""
-        return GearsNetwork(self.network, graph_tensors(self.coexpression), graph_tensors(self.go))
+        return GearsNetwork(self.network, graph_tensors(self.coexpression), self.go_table)
+
+    @cached_property
+    def go_table(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The GO graph's normalised in-neighbour table, built once and shared by every member."""
+        return gcn_table(*graph_tensors(self.go), self.go.n_genes)
 
     def encode(self, keys: Sequence[str]) -> torch.Tensor:
         """Perturbable-gene indices of each set, padded with -1; genes outside GO share the last row."""
@@ -83,11 +90,12 @@ class GearsModel:
     def network_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Each member's own change over control (members x keys x genes), before any measured-single correction, and head log-variance."""
         changes, variances = [], []
-        for member in members if members is not None else self.members:
-            member.eval()
-            change, log_variance = self.network_change(member, keys)
-            changes.append(change.double().numpy())
-            variances.append(log_variance.double().numpy())
+        with single_threaded():
+            for member in members if members is not None else self.members:
+                member.eval()
+                change, log_variance = self.network_change(member, keys)
+                changes.append(change.double().numpy())
+                variances.append(log_variance.double().numpy())
         return np.stack(changes), np.stack(variances)
 
     def member_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -30,30 +30,35 @@ def mlp(*sizes: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def gcn_table(edge_index: Tensor, edge_weight: Tensor, n_nodes: int) -> tuple[Tensor, Tensor]:
+    """The GCN-normalised adjacency (self-loops added, as SGConv does) as a padded table of each node's in-neighbours and weights."""
+    index, weight = gcn_norm(edge_index, edge_weight.float(), n_nodes, add_self_loops=True)
+    source, target = index
+    order = torch.argsort(target * n_nodes + source)
+    source, target, weight = source[order], target[order], weight[order]
+    counts = torch.bincount(target, minlength=n_nodes)
+    slot = torch.arange(len(target)) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    width = int(counts.max())
+    neighbours = torch.zeros(n_nodes, width, dtype=torch.long)
+    weights = torch.zeros(n_nodes, width)
+    neighbours[target, slot] = source
+    weights[target, slot] = weight
+    return neighbours, weights
+
+
 class RowwiseSGConv(nn.Module):
     """PyG's ``SGConv(K=1)`` evaluated only at the requested nodes.
 
-    The GCN-normalised adjacency (self-loops added, as SGConv does) is stored as a padded
-    table of each node's in-neighbours, so a batch that needs a few genes of the 20k-gene GO
-    graph pays for those rows alone, forward and backward.
+    The adjacency comes as :func:`gcn_table` (built once per graph and shared by the members of
+    an ensemble), so a batch that needs a few genes of the 20k-gene GO graph pays for those rows
+    alone, forward and backward.
     """
 
-    def __init__(self, channels: int, edge_index: Tensor, edge_weight: Tensor, n_nodes: int) -> None:
+    def __init__(self, channels: int, table: tuple[Tensor, Tensor]) -> None:
         super().__init__()
         self.linear = nn.Linear(channels, channels)
-        index, weight = gcn_norm(edge_index, edge_weight.float(), n_nodes, add_self_loops=True)
-        source, target = index
-        order = torch.argsort(target * n_nodes + source)
-        source, target, weight = source[order], target[order], weight[order]
-        counts = torch.bincount(target, minlength=n_nodes)
-        slot = torch.arange(len(target)) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-        width = int(counts.max())
-        neighbours = torch.zeros(n_nodes, width, dtype=torch.long)
-        weights = torch.zeros(n_nodes, width)
-        neighbours[target, slot] = source
-        weights[target, slot] = weight
-        self.register_buffer("neighbours", neighbours, persistent=False)
-        self.register_buffer("weights", weights, persistent=False)
+        self.register_buffer("neighbours", table[0], persistent=False)
+        self.register_buffer("weights", table[1], persistent=False)
 
     def forward(self, x: Tensor, rows: Tensor) -> Tensor:
         """The convolution's output at ``rows`` (a 1-D index tensor)."""
@@ -72,7 +77,7 @@ class GearsNetwork(nn.Module):
     log-variance per gene.
     """
 
-    def __init__(self, config: NetworkConfig, coexpression: tuple[Tensor, Tensor], go: tuple[Tensor, Tensor]) -> None:
+    def __init__(self, config: NetworkConfig, coexpression: tuple[Tensor, Tensor], go_table: tuple[Tensor, Tensor]) -> None:
         super().__init__()
         self.config = config
         G, P, H = config.n_genes, config.n_perturbable, config.hidden
@@ -84,7 +89,7 @@ class GearsNetwork(nn.Module):
         self.coexpression_convs = nn.ModuleList(SGConv(H, H, K=1) for _ in range(config.coexpression_layers))
         self.gene_transform = mlp(H, H, H)
         self.perturbation_embedding = nn.Embedding(P + 1, H)
-        self.go_conv = RowwiseSGConv(H, go[0], go[1], P)
+        self.go_conv = RowwiseSGConv(H, go_table)
         self.perturbation_fuse = mlp(H, H, H)
         self.recovery = mlp(H, 2 * H, H)
         self.gene_weight_1 = nn.Parameter(torch.empty(G, H))

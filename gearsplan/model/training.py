@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -21,6 +20,7 @@ from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.losses import autofocus, direction, gaussian_uncertainty
 from gearsplan.model.network import GearsNetwork, NetworkConfig
+from gearsplan.model.threads import single_threaded
 
 #: Called after every epoch with (member, epoch, epochs, training loss, validation top-20 MSE or None).
 TrainingProgress = Callable[[int, int, int, float, "float | None"], None]
@@ -147,22 +147,6 @@ def train_member(model: GearsModel, cells: TrainingCells, config: TrainConfig, s
     if best_state is not None:
         member.load_state_dict(best_state)
     return member
-
-
-@contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run torch on one intra-op thread, then restore the previous count.
-
-    A training step works on small tensors (a few sets x 500 genes x 64), which gain nothing from
-    threads; with two OpenMP threads on a busy 2-core machine the same epoch measured 15x slower
-    (19 s against 1.2 s), because the threads spin waiting for each other.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def fit_gears(data: PreparedScreen, split: Split, seed: int, config: TrainConfig = TrainConfig(), go: GeneGraph | None = None, progress: TrainingProgress | None = None) -> GearsModel:

@@ -1,0 +1,247 @@
+"""``replay``: prove a selection strategy on a real screen by hiding it and revealing it round by round.
+
+Every perturbation but a seeded initial set is hidden, and a seeded share of the hidden ones is held
+out: no strategy may pick it. Each round a strategy picks a batch from the rest of the hidden pool,
+those are revealed, the model is retrained on everything revealed, and its error is measured on what
+is still hidden, and on the held-out set alone (free of the selection effect of picking the hardest
+perturbations). The area under each error curve, over many seeds, compares strategies.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from gearsplan.analysis.metrics import perturbation_metrics
+from gearsplan.data.prepared import PreparedScreen
+from gearsplan.data.splits import Split
+from gearsplan.design.candidates import Measured
+from gearsplan.design.suggestion import plan_batch, score_candidates
+from gearsplan.errors import GearsplanError
+from gearsplan.knowledge.gene_graph import GeneGraph
+from gearsplan.knowledge.go_graph import build_go_graph
+from gearsplan.model.ensemble import GearsModel
+from gearsplan.model.training import TrainConfig, fit_gears
+from gearsplan.paths import atomic_path
+
+#: Selection strategies replay knows.
+STRATEGIES = ("random", "uncertainty", "reach", "gearsplan")
+#: Error metrics of the curves (lower is better): on every still-hidden perturbation (the first is the one
+#: ``auc_mean`` reports), and on the fixed held-out ones no strategy may pick. Picking the perturbations
+#: the model gets most wrong also removes them from "still hidden", so only the held-out errors are free
+#: of that selection effect.
+ERRORS = ("mse_top20", "one_minus_pearson", "heldout_mse_top20", "heldout_one_minus_pearson")
+#: A small, fast ensemble: enough members to disagree, few epochs, large batches (measured: README "replay").
+REPLAY_TRAINING = TrainConfig(ensemble=2, epochs=12, patience=4, sets_per_batch=8, cells_per_set=32)
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """What to replay: strategies, initial set size, rounds, batch per round, seeds, training settings.
+
+    ``holdout`` is the share of perturbations set aside per seed, never picked, to measure errors
+    free of the selection effect (see :data:`ERRORS`).
+    """
+
+    strategies: tuple[str, ...] = ("random", "uncertainty", "reach", "gearsplan")
+    initial: int = 8
+    rounds: int = 4
+    batch: int = 4
+    seeds: tuple[int, ...] = tuple(range(1, 11))
+    holdout: float = 0.25
+    training: TrainConfig = field(default=REPLAY_TRAINING)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """Error on the hidden perturbations after each round, per strategy and seed (``curves``)."""
+
+    data: str
+    config: ReplayConfig
+    curves: pd.DataFrame
+
+    def areas(self, metric: str = ERRORS[0]) -> pd.DataFrame:
+        """Area under each error curve (trapezoid over perturbations measured, divided by their range): strategies x seeds."""
+        def area(rows: pd.DataFrame) -> float:
+            x, y = rows["n_measured"].to_numpy(float), rows[metric].to_numpy(float)
+            return float(np.trapezoid(y, x) / (x[-1] - x[0])) if len(x) > 1 else float(y[0])
+        return self.curves.groupby(["strategy", "seed"]).apply(area, include_groups=False).unstack("seed")
+
+    def summary(self) -> pd.DataFrame:
+        """Per strategy and error metric: AUC mean and 95% t-interval over seeds."""
+        rows = []
+        for metric in ERRORS:
+            for strategy, values in self.areas(metric).iterrows():
+                low, high = mean_interval(values.to_numpy())
+                rows.append({"strategy": strategy, "metric": metric, "auc_mean": float(values.mean()), "auc_low": low, "auc_high": high, "n_seeds": int(values.size)})
+        return pd.DataFrame(rows)
+
+    def comparison(self, strategy: str, baseline: str = "random", metric: str = ERRORS[0]) -> dict | None:
+        """Paired AUC difference (baseline - strategy, per seed) with its 95% interval and Cohen's d_z, and how many
+        perturbations the baseline needs, on its mean curve, to reach the strategy's error after its last round."""
+        areas = self.areas(metric)
+        if strategy not in areas.index or baseline not in areas.index:
+            return None
+        difference = (areas.loc[baseline] - areas.loc[strategy]).to_numpy()
+        low, high = mean_interval(difference)
+        sd = difference.std(ddof=1) if difference.size > 1 else float("nan")
+        mean_curves = self.curves.groupby(["strategy", "n_measured"])[metric].mean()
+        return {
+            "baseline": baseline, "metric": metric, "auc_difference_mean": float(difference.mean()), "auc_difference_ci": [_plain(low), _plain(high)],
+            "cohens_d": float(difference.mean() / sd) if sd > 0 else None,
+            "final_error": float(mean_curves.loc[strategy].iloc[-1]),
+            "baseline_needs": perturbations_to_reach(mean_curves.loc[baseline], float(mean_curves.loc[strategy].iloc[-1])),
+            "strategy_uses": int(mean_curves.loc[strategy].index[-1]),
+        }
+
+    def write(self, directory: str | Path) -> None:
+        """Write ``replay.json`` (the ``--json`` document) and ``curves.csv`` into ``directory``, each atomically."""
+        directory = Path(directory)
+        with atomic_path(directory / "replay.json") as temporary:
+            temporary.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False))
+        with atomic_path(directory / "curves.csv") as temporary:
+            self.curves.to_csv(temporary, index=False)
+
+    def to_json(self) -> dict:
+        """The ``replay --json`` document (DESIGN.md), with the Pearson-based AUC and the comparisons with random."""
+        summary = self.summary().set_index(["metric", "strategy"])
+        mean_curves = self.curves.groupby(["strategy", "n_measured"])[list(ERRORS)].mean()
+        prefixes = dict(zip(ERRORS, ("", "pearson_", "heldout_", "heldout_pearson_")))
+        strategies = {}
+        for strategy in self.config.strategies:
+            curve = mean_curves.loc[strategy].reset_index()
+            row = {"curve": [{"n_measured": int(r["n_measured"]), **{m: float(r[m]) for m in ERRORS}} for _, r in curve.iterrows()], "auc_metric": ERRORS[0]}
+            for metric, prefix in prefixes.items():
+                area = summary.loc[(metric, strategy)]
+                row[f"{prefix}auc_mean"] = float(area["auc_mean"])
+                row[f"{prefix}auc_ci"] = [_plain(area["auc_low"]), _plain(area["auc_high"])]
+            row["versus_random"] = None if strategy == "random" else self.comparison(strategy)
+            row["versus_random_by_metric"] = None if strategy == "random" else {m: self.comparison(strategy, metric=m) for m in ERRORS}
+            strategies[strategy] = row
+        config = self.config
+        return {"data": self.data, "seeds": list(config.seeds), "strategies": strategies,
+                "initial": config.initial, "rounds": config.rounds, "batch": config.batch, "holdout": config.holdout,
+                "training": {"ensemble": config.training.ensemble, "epochs": config.training.epochs}}
+
+
+def _plain(value: float) -> float | None:
+    return None if not np.isfinite(value) else float(value)
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Student-t confidence interval of the mean (NaN with fewer than two values)."""
+    values = np.asarray(values, dtype=float)
+    if values.size < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size)
+    return float(values.mean() - half), float(values.mean() + half)
+
+
+def perturbations_to_reach(curve: pd.Series, target: float) -> float | None:
+    """Perturbations measured at which a mean error curve (indexed by that number) first reaches ``target``, interpolated; None if never."""
+    x, y = curve.index.to_numpy(float), curve.to_numpy(float)
+    below = np.flatnonzero(y <= target)
+    if below.size == 0:
+        return None
+    i = below[0]
+    if i == 0:
+        return float(x[0])
+    return float(x[i - 1] + (x[i] - x[i - 1]) * (y[i - 1] - target) / (y[i - 1] - y[i]))
+
+
+def hidden_error(model: GearsModel, data: PreparedScreen, hidden: Sequence[str], heldout: Sequence[str]) -> dict[str, float]:
+    """Mean top-20-DE MSE and 1 - Pearson of change over control on the still-hidden perturbations, and on the held-out ones among them."""
+    keys = list(hidden)
+    metrics = perturbation_metrics(model.predict(keys).mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys))
+    kept = np.isin(keys, list(heldout))
+    errors = {}
+    for prefix, rows in (("", np.ones(len(keys), dtype=bool)), ("heldout_", kept)):
+        errors[f"{prefix}mse_top20"] = float(np.mean(metrics["mse_top20"][rows]))
+        errors[f"{prefix}one_minus_pearson"] = float(1.0 - np.nanmean(metrics["pearson_delta"][rows]))
+    return errors
+
+
+def pool_signals(model: GearsModel, revealed: Sequence[str], hidden: Sequence[str], data: PreparedScreen, seed: int) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Keys, uncertainty and reach of every hidden perturbation (pairs predicted exactly)."""
+    singles = [k for k in hidden if "+" not in k]
+    pairs = [k for k in hidden if "+" in k]
+    _, single, pair = score_candidates(model, Measured(frozenset(revealed)), singles, pairs, data.bulk.control, seed=seed)
+    return single.keys + pair.keys, np.concatenate([single.uncertainty, pair.uncertainty]), np.concatenate([single.reach, pair.reach])
+
+
+def pick(strategy: str, model: GearsModel, revealed: Sequence[str], hidden: Sequence[str], batch: int, data: PreparedScreen, seed: int) -> list[str]:
+    """The ``batch`` hidden perturbations a strategy reveals next."""
+    if strategy == "random":
+        return list(np.random.default_rng(seed).choice(sorted(hidden), batch, replace=False))
+    if strategy == "gearsplan":
+        singles, pairs = [k for k in hidden if "+" not in k], [k for k in hidden if "+" in k]
+        plan = plan_batch(model, Measured(frozenset(revealed)), singles, pairs, data.bulk.control, batch, seed=seed)
+        return ["+".join(s.genes) for s in plan.suggestions]
+    keys, uncertainty, reach = pool_signals(model, revealed, hidden, data, seed)
+    score = uncertainty if strategy == "uncertainty" else reach
+    return [keys[i] for i in np.argsort(-score, kind="stable")[:batch]]
+
+
+def check_config(config: ReplayConfig, n_perturbations: int) -> None:
+    """Refuse strategies, sizes or seeds that cannot be replayed on ``n_perturbations``."""
+    unknown = [s for s in config.strategies if s not in STRATEGIES]
+    if unknown or not config.strategies:
+        raise GearsplanError(f"unknown strategy {', '.join(unknown) or '(none given)'}", f"choose from {', '.join(STRATEGIES)}")
+    if min(config.initial, config.rounds, config.batch, len(config.seeds)) < 1:
+        raise GearsplanError("--initial, --rounds, --batch and --seeds must all be at least 1", "e.g. --initial 8 --rounds 4 --batch 4 --seeds 10")
+    needed = config.initial + config.rounds * config.batch
+    held = n_heldout(config, n_perturbations)
+    if held < 1 or needed + held > n_perturbations:
+        raise GearsplanError(f"{config.initial} initial + {config.rounds} rounds x {config.batch} = {needed} perturbations, but the screen has {n_perturbations} "
+                             f"and {max(held, 1)} must stay hidden as the held-out set", "lower --initial, --rounds or --batch")
+
+
+def n_heldout(config: ReplayConfig, n_perturbations: int) -> int:
+    """Perturbations held out from picking per seed."""
+    return int(round(config.holdout * n_perturbations))
+
+
+def replay(data: PreparedScreen, config: ReplayConfig = ReplayConfig(), go: GeneGraph | None = None, progress: Callable[[int, int], None] | None = None) -> ReplayResult:
+    """Replay ``config.strategies`` on ``data`` over ``config.seeds``; training runs single-threaded.
+
+    Parameters
+    ----------
+    progress
+        ``(models trained, models to train)``.
+    """
+    keys = sorted(data.screen.perturbations)
+    check_config(config, len(keys))
+    go = go if go is not None else build_go_graph()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a replay trains hundreds of small models: leave the machine's other cores alone
+    total, done, rows = len(config.seeds) * (1 + len(config.strategies) * config.rounds), 0, []
+    try:
+        for seed in config.seeds:
+            drawn = np.random.default_rng(seed).permutation(keys)
+            heldout = sorted(drawn[: n_heldout(config, len(keys))])
+            initial = sorted(drawn[len(heldout) : len(heldout) + config.initial])
+            start = fit_gears(data, Split("replay", tuple(initial), (), ()), seed, config.training, go)
+            done += 1
+            first = {"seed": seed, "round": 0, "n_measured": len(initial), **hidden_error(start, data, [k for k in keys if k not in initial], heldout)}
+            for strategy in config.strategies:
+                rows.append({"strategy": strategy, **first})
+                revealed, model = list(initial), start
+                for round_ in range(1, config.rounds + 1):
+                    pool = [k for k in keys if k not in revealed and k not in heldout]
+                    revealed += pick(strategy, model, revealed, pool, config.batch, data, seed * 1000 + round_)
+                    model = fit_gears(data, Split("replay", tuple(sorted(revealed)), (), ()), seed, config.training, go)
+                    rows.append({"strategy": strategy, "seed": seed, "round": round_, "n_measured": len(revealed),
+                                 **hidden_error(model, data, [k for k in keys if k not in revealed], heldout)})
+                    done += 1
+                    if progress:
+                        progress(done, total)
+    finally:
+        torch.set_num_threads(threads)
+    return ReplayResult(data.screen.source, config, pd.DataFrame(rows))

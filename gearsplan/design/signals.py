@@ -1,0 +1,226 @@
+"""Acquisition signals of candidate experiments: ensemble uncertainty, graph reach, and for pairs non-additivity and GI-subtype disagreement.
+
+Predicting every GO-annotated gene (20k) with an ensemble is the cost here, so predictions run in
+chunks (memory stays at one chunk of members x keys x genes), and unmeasured single genes whose
+GO-smoothed perturbation state is identical in every member (no trained gene in their GO
+neighbourhood) are predicted once: their predictions are identical by construction.
+Pairs are first scored from their genes' member predictions added up (the model composes pairs
+mostly additively), and only the most promising are predicted exactly and GI-scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+from scipy.stats import rankdata
+
+from gearsplan.analysis.gi_scores import GI_CALLS, score_pairs, well_expressed
+from gearsplan.data.conditions import genes_of
+from gearsplan.design.graph_reach import GraphReach
+from gearsplan.model.ensemble import GearsModel, Prediction, ensemble_uncertainty
+
+#: Keys per prediction chunk: bounds memory at members x CHUNK x genes doubles.
+CHUNK = 256
+#: Genes the uncertainty and non-additivity focus on: each candidate's most changed predicted genes.
+TOP_GENES = 20
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Signals of candidates of one kind (``single`` or ``pair``), one entry per key.
+
+    ``non_additivity`` and ``gi_disagreement`` are NaN for singles and for pairs not predicted
+    exactly (``exact`` False); ``profiles`` are ensemble-mean predicted changes (float32).
+
+    ``expected_gain`` is the squared error the measurement is expected to remove, in units of the
+    ensemble variance (uncertainty²), over the untested space: a single removes its own error and,
+    through the model, that of its untested GO neighbours and of the candidate pairs containing it
+    (``uncertainty² x reach``); a pair removes its own error, raised up to 2x each by the
+    members' disagreement on its GI subtype and by how non-additive it is predicted to be (rank
+    among pairs), and teaches half as much about its unmeasured genes as their singles would
+    (:func:`pair_gain`).
+    """
+
+    kind: str
+    keys: tuple[str, ...]
+    uncertainty: np.ndarray
+    reach: np.ndarray
+    distance: np.ndarray
+    region: tuple[str, ...]
+    non_additivity: np.ndarray
+    gi_disagreement: np.ndarray
+    gi_call: tuple[str, ...]
+    profiles: np.ndarray
+    exact: np.ndarray
+    expected_gain: np.ndarray
+
+    def take(self, rows: np.ndarray) -> "Signals":
+        """The candidates at ``rows``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        pick = lambda values: tuple(values[i] for i in rows)  # noqa: E731
+        return replace(self, keys=pick(self.keys), uncertainty=self.uncertainty[rows], reach=self.reach[rows], distance=self.distance[rows],
+                       region=pick(self.region), non_additivity=self.non_additivity[rows], gi_disagreement=self.gi_disagreement[rows],
+                       gi_call=pick(self.gi_call), profiles=self.profiles[rows], exact=self.exact[rows],
+                       expected_gain=self.expected_gain[rows])
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def equivalent_singles(model: GearsModel, genes: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Genes to predict, and for each of ``genes`` the position of the one whose prediction it shares.
+
+    Unmeasured genes share a prediction when their GO-smoothed perturbation states are equal in
+    every member (the network sees a set only through them); measured genes are kept apart.
+    """
+    genes = list(genes)
+    free = [i for i, g in enumerate(genes) if g not in model.singles]
+    owner = np.arange(len(genes))
+    if free and model.members:
+        rows = model.encode([genes[i] for i in free])[:, 0]
+        with torch.no_grad():
+            states = np.ascontiguousarray(torch.cat([member.perturbation_states(rows) for member in model.members], dim=1).numpy())
+        # Rows as opaque byte strings: a 1-D unique, much faster than unique(axis=0) on floats.
+        _, first, inverse = np.unique(states.view(np.dtype((np.void, states.shape[1] * states.itemsize))).ravel(), return_index=True, return_inverse=True)
+        owner[free] = np.asarray(free)[first[inverse.ravel()]]
+    representatives = np.unique(owner)
+    position = np.searchsorted(representatives, owner)
+    return [genes[i] for i in representatives], position
+
+
+def member_chunks(model: GearsModel, keys: Sequence[str], progress: Progress | None = None) -> Iterator[np.ndarray]:
+    """Each chunk's member predictions (members x chunk x genes), in order."""
+    for start in range(0, len(keys), CHUNK):
+        yield model.member_predictions(list(keys[start : start + CHUNK]))[0]
+        if progress:
+            progress(min(start + CHUNK, len(keys)), len(keys))
+
+
+def summarise(members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ensemble-mean profiles (float32) and uncertainty of one chunk of member predictions."""
+    mean = members.mean(axis=0)
+    spread = ensemble_uncertainty(Prediction(mean, members.std(axis=0), mean), TOP_GENES)
+    return mean.astype(np.float32), spread
+
+
+def pairs_informed(genes: Sequence[str], open_pairs: Sequence[str]) -> np.ndarray:
+    """Per gene, the untested pairs of interest containing it: the model composes a pair from its genes, so
+    measuring the single removes that gene's share of each such pair's error."""
+    counts = dict.fromkeys(genes, 0.0)
+    for gene in (g for key in open_pairs for g in genes_of(key)):
+        if gene in counts:
+            counts[gene] += 1.0
+    return np.array([counts[g] for g in genes])
+
+
+def single_signals(model: GearsModel, genes: Sequence[str], reach: GraphReach, progress: Progress | None = None, open_pairs: Sequence[str] = ()) -> Signals:
+    """Signals of single-gene candidates (every gene predicted exactly, equivalent genes once).
+
+    Reach adds to the GO reach the ``open_pairs`` (untested pairs of interest) containing each gene.
+    """
+    representatives, position = equivalent_singles(model, genes)
+    parts = [summarise(chunk) for chunk in member_chunks(model, representatives, progress)]
+    profiles = np.concatenate([p for p, _ in parts]) if parts else np.zeros((0, len(model.genes)), np.float32)
+    spread = np.concatenate([s for _, s in parts]) if parts else np.zeros(0)
+    reached, distance, region = reach.single(genes)
+    reached = reached + pairs_informed(genes, open_pairs)
+    n = len(genes)
+    return Signals("single", tuple(genes), spread[position], reached, distance, tuple(region), np.full(n, np.nan), np.full(n, np.nan),
+                   ("",) * n, profiles[position], np.ones(n, dtype=bool), spread[position] ** 2 * reached)
+
+
+def member_singles(model: GearsModel, genes: Sequence[str]) -> np.ndarray:
+    """Member predictions of single genes (members x genes x measured genes), equivalent genes predicted once."""
+    representatives, position = equivalent_singles(model, genes)
+    chunks = list(member_chunks(model, representatives))
+    return np.concatenate(chunks, axis=1)[:, position] if chunks else np.zeros((len(model.members), 0, len(model.genes)))
+
+
+def pair_signals(model: GearsModel, pairs: Sequence[str], reach: GraphReach, control_mean: np.ndarray, refine: int | None, seed: int = 0) -> Signals:
+    """Signals of pair candidates: screened additively, the ``refine`` most promising (all if None) predicted exactly and GI-scored."""
+    genes = sorted({g for k in pairs for g in genes_of(k)})
+    column = {g: i for i, g in enumerate(genes)}
+    singles = member_singles(model, genes)
+    a = np.array([column[genes_of(k)[0]] for k in pairs], dtype=np.int64)
+    b = np.array([column[genes_of(k)[1]] for k in pairs], dtype=np.int64)
+    profiles = np.zeros((len(pairs), len(model.genes)), np.float32)
+    spread = np.zeros(len(pairs))
+    for start in range(0, len(pairs), CHUNK):
+        part = slice(start, start + CHUNK)
+        profiles[part], spread[part] = summarise(singles[:, a[part]] + singles[:, b[part]])
+    reached, distance, region, transfer = pair_reach(pairs, reach)
+    n = len(pairs)
+    screened = Signals("pair", tuple(pairs), spread, reached, distance, tuple(region), np.full(n, np.nan), np.full(n, np.nan), ("",) * n,
+                       profiles, np.zeros(n, dtype=bool), pair_gain(spread, np.zeros(n), np.zeros(n), transfer))
+    chosen = np.arange(n) if refine is None else np.argsort(-screened.expected_gain, kind="stable")[:refine]
+    refined = refine_pairs(model, screened, chosen, singles[:, a[chosen]], singles[:, b[chosen]], well_expressed(control_mean), seed)
+    interaction = np.zeros(n)
+    interaction[chosen] = percentile_ranks(refined.non_additivity[chosen])
+    return replace(refined, expected_gain=pair_gain(refined.uncertainty, np.nan_to_num(refined.gi_disagreement), interaction, transfer))
+
+
+def pair_gain(uncertainty: np.ndarray, disagreement: np.ndarray, interaction: np.ndarray, transfer: np.ndarray) -> np.ndarray:
+    """Expected gain of pairs: own error x (1 + GI disagreement) x (1 + non-additivity rank), plus half their new genes' transfer.
+
+    ``transfer``: per unmeasured gene of the pair, its reach beyond itself (mean over those genes).
+    """
+    return uncertainty**2 * ((1.0 + disagreement) * (1.0 + interaction) + 0.5 * transfer)
+
+
+def percentile_ranks(values: np.ndarray) -> np.ndarray:
+    """Share of the other values each value beats strictly, so ties share a rank (NaN stays NaN; a lone value ranks 1)."""
+    finite = np.isfinite(values)
+    ranks = np.full(len(values), np.nan)
+    if finite.sum() > 1:
+        ranks[finite] = (rankdata(values[finite], method="min") - 1) / (finite.sum() - 1)
+    elif finite.any():
+        ranks[finite] = 1.0
+    return ranks
+
+
+def pair_reach(pairs: Sequence[str], reach: GraphReach) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Reach (its unmeasured genes' reach summed; 1 for a new combination of measured genes), distance (the larger of
+    its genes'), region, and transfer (mean over its unmeasured genes of their reach beyond themselves) of each pair."""
+    flat = [g for k in pairs for g in genes_of(k)]
+    reached, distance, region = reach.single(flat)
+    reached, distance = reached.reshape(-1, 2), distance.reshape(-1, 2)
+    new = distance > 0
+    total = np.where(new.any(axis=1), (reached * new).sum(axis=1), 1.0)
+    transfer = ((reached - distance) * new).sum(axis=1) / np.maximum(new.sum(axis=1), 1)
+    return total, distance.max(axis=1), ["/".join(region[2 * i : 2 * i + 2]) for i in range(len(pairs))], transfer
+
+
+def refine_pairs(model: GearsModel, screened: Signals, rows: np.ndarray, delta_a: np.ndarray, delta_b: np.ndarray, scored: np.ndarray, seed: int) -> Signals:
+    """Exact predictions of pairs ``rows``: uncertainty, non-additivity, GI call of the ensemble mean and members' disagreement on it.
+
+    ``delta_a``, ``delta_b``: members x len(rows) x genes predictions of each pair's single genes.
+    """
+    if len(rows) == 0:
+        return screened
+    members = np.concatenate(list(member_chunks(model, [screened.keys[i] for i in rows])), axis=1)
+    profiles, spread = summarise(members)
+    excess = members.mean(axis=0) - delta_a.mean(axis=0) - delta_b.mean(axis=0)
+    strongest = np.argsort(-np.abs(profiles), axis=1)[:, :TOP_GENES]
+    calls, disagreement = gi_consensus(delta_a[..., scored], delta_b[..., scored], members[..., scored], seed)
+    updated = {name: getattr(screened, name).copy() for name in ("uncertainty", "profiles", "exact", "non_additivity", "gi_disagreement")}
+    updated["uncertainty"][rows], updated["profiles"][rows], updated["exact"][rows] = spread, profiles, True
+    updated["non_additivity"][rows] = np.sqrt((np.take_along_axis(excess, strongest, axis=1) ** 2).mean(axis=1))
+    updated["gi_disagreement"][rows] = disagreement
+    gi_call = list(screened.gi_call)
+    for row, fired in zip(rows, calls):
+        gi_call[row] = "+".join(name for name, on in zip(GI_CALLS, fired) if on) or "none"
+    return replace(screened, gi_call=tuple(gi_call), **updated)
+
+
+def gi_consensus(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """GI calls of the ensemble-mean prediction (pairs x 6) and how far the members' calls are from them (mean |share - call|)."""
+    n_members, n_pairs, n_genes = delta_ab.shape
+    stack = lambda d: np.concatenate([d.mean(axis=0, keepdims=True), d]).reshape(-1, n_genes)  # noqa: E731
+    calls = score_pairs(stack(delta_a), stack(delta_b), stack(delta_ab), seed=seed).call_matrix().reshape(n_members + 1, n_pairs, len(GI_CALLS))
+    share = calls[1:].mean(axis=0)
+    return calls[0], np.abs(share - calls[0]).mean(axis=1)

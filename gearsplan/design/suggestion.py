@@ -1,0 +1,270 @@
+"""``suggest``: the next batch of experiments that most improves the model on what is still unknown, each with its reason."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from gearsplan.data.conditions import genes_of
+from gearsplan.data.pseudobulk import Pseudobulk
+from gearsplan.design.batch_selection import diversity_kernel, greedy_select
+from gearsplan.design.candidates import Measured, candidate_pairs, candidate_singles
+from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
+from gearsplan.design.signals import Progress, Signals, pair_signals, percentile_ranks, single_signals
+from gearsplan.errors import GearsplanError
+from gearsplan.model.bundle import Bundle
+from gearsplan.model.ensemble import GearsModel
+from gearsplan.paths import atomic_path
+
+#: Unmeasured genes, best by single-gene expected gain, that pairs are formed with when no library is given.
+PAIR_PARTNERS = 200
+#: Candidates of each kind, best by expected gain, that enter batch selection (times the budget); pairs predicted exactly.
+SHORTLIST_FACTOR = 4
+#: Shortlist floor, so small budgets still choose among enough candidates.
+SHORTLIST_MIN = 100
+
+#: Phrases of the reason column, by signal.
+_PHRASES = {
+    "uncertainty": "ensemble members disagree on its change",
+    "reach": "informs untested GO neighbours",
+    "non_additivity": "predicted to interact non-additively",
+    "gi_disagreement": "members disagree on its GI subtype",
+}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One suggested experiment and why."""
+
+    rank: int
+    genes: tuple[str, ...]
+    kind: str
+    reason: str
+    uncertainty: float
+    reach: float
+    distance: float
+    region: str
+    non_additivity: float | None
+    gi_disagreement: float | None
+    gi_call: str | None
+    expected_gain: float
+
+    def to_json(self) -> dict:
+        """A row of ``suggest --json`` (DESIGN.md), with extra keys."""
+        row = asdict(self)
+        row["genes"] = list(self.genes)
+        return row
+
+
+@dataclass(frozen=True)
+class SuggestionPlan:
+    """A ranked batch of suggestions, what it was chosen from, and a summary in words."""
+
+    budget: int
+    suggestions: tuple[Suggestion, ...]
+    n_candidates: dict[str, int]
+    split_by_gain: bool
+    summary: str
+
+    def to_json(self) -> dict:
+        """The ``suggest --json`` document."""
+        return {"budget": self.budget, "suggestions": [s.to_json() for s in self.suggestions], "n_candidates": self.n_candidates,
+                "split_by_gain": self.split_by_gain, "summary": self.summary}
+
+    def write_csv(self, path: str | Path) -> Path:
+        """Write the suggestions as CSV (genes joined by ``+``), atomically."""
+        rows = [{**s.to_json(), "genes": "+".join(s.genes)} for s in self.suggestions]
+        with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(Suggestion.__dataclass_fields__))
+            writer.writeheader()
+            writer.writerows(rows)
+        return Path(path)
+
+
+def require_positive(budget: int) -> None:
+    """Refuse a budget of zero or less."""
+    if budget <= 0:
+        raise GearsplanError(f"the budget must be positive, got {budget}", "e.g. --budget 50")
+
+
+def quotas_for(budget: int, n_singles: int | None, n_pairs: int | None) -> dict[str, int] | None:
+    """Picks per kind from ``--singles``/``--pairs`` (one given: the other takes the rest); None lets expected gain decide."""
+    require_positive(budget)
+    if n_singles is None and n_pairs is None:
+        return None
+    for name, value in (("--singles", n_singles), ("--pairs", n_pairs)):
+        if value is not None and not 0 <= value <= budget:
+            raise GearsplanError(f"{name} {value} is outside 0..{budget} (the budget)", "give counts that fit in --budget")
+    singles = budget - n_pairs if n_singles is None else n_singles
+    pairs = budget - singles if n_pairs is None else n_pairs
+    if singles + pairs != budget:
+        raise GearsplanError(f"--singles {singles} and --pairs {pairs} do not add up to --budget {budget}", "give one of them, or make them add up")
+    return {"single": singles, "pair": pairs}
+
+
+def shortlist(signals: Signals, size: int) -> np.ndarray:
+    """Rows of the ``size`` candidates with the highest expected gain (pairs: among those predicted exactly)."""
+    gain = np.where(signals.exact, signals.expected_gain, -np.inf)
+    return np.argsort(-gain, kind="stable")[: min(size, int(signals.exact.sum()))]
+
+
+def reasons(signals: Signals) -> list[str]:
+    """Per candidate, the signal in which it ranks highest among all candidates of its kind, in words, with its percentile."""
+    ranks = {name: percentile_ranks(getattr(signals, name)) for name in _PHRASES}
+    texts = []
+    for i in range(len(signals)):
+        scored = {name: r[i] for name, r in ranks.items() if np.isfinite(r[i])}
+        best = max(scored, key=scored.get)
+        text = f"{_PHRASES[best]} (top {max(1, round(100 * (1 - scored[best])))}% of {signals.kind}s)"
+        if signals.region[i].split("/")[-1] == UNEXPLORED and best != "reach":
+            text += "; no measured GO neighbour"
+        texts.append(text)
+    return texts
+
+
+def choose(singles: Signals, pairs: Signals, budget: int, quotas: dict[str, int] | None, reach: GraphReach, measured: Measured, seed: int) -> list[tuple[Signals, int, str]]:
+    """Greedy diverse batch from the shortlists of both kinds: (signals, row, reason) in pick order."""
+    size = max(SHORTLIST_MIN, SHORTLIST_FACTOR * budget)
+    pools, why = [], []
+    for signals in (singles, pairs):
+        rows = shortlist(signals, size)
+        texts = reasons(signals)
+        pools.append(signals.take(rows))
+        why.append([texts[i] for i in rows])
+    keys = [k for p in pools for k in p.keys]
+    kinds = [p.kind for p in pools for _ in p.keys]
+    profiles = np.concatenate([p.profiles for p in pools])
+    gain = np.concatenate([p.expected_gain for p in pools])
+    picked = greedy_select(gain, diversity_kernel(keys, kinds, profiles, reach, measured.perturbed_genes), kinds, budget, quotas, seed)
+    offsets = np.cumsum([0, *map(len, pools)])
+    located = []
+    for index in picked:
+        pool = int(np.searchsorted(offsets, index, side="right") - 1)
+        located.append((pools[pool], index - offsets[pool], why[pool][index - offsets[pool]]))
+    return located
+
+
+def _number(value: float) -> float | None:
+    return None if not np.isfinite(value) else float(value)
+
+
+def plan_batch(model: GearsModel, measured: Measured, singles: Sequence[str], pairs: Sequence[str], control_mean: np.ndarray, budget: int,
+               quotas: dict[str, int] | None = None, refine: int | None = None, seed: int = 0, progress: Progress | None = None) -> SuggestionPlan:
+    """Score ``singles`` and ``pairs`` (keys ``A+B``) and choose ``budget`` of them.
+
+    The candidates are the untested space (:func:`score_candidates`).
+
+    Parameters
+    ----------
+    refine
+        Pairs predicted exactly and GI-scored (the rest are screened additively); None: all.
+    quotas
+        Picks per kind (:func:`quotas_for`); None: expected gain decides the mix.
+    """
+    n_candidates = {"single": len(singles), "pair": len(pairs)}
+    check_budget(budget, n_candidates, quotas)
+    reach, single, pair = score_candidates(model, measured, singles, pairs, control_mean, refine, seed, progress)
+    return assemble(single, pair, budget, quotas, reach, measured, n_candidates, seed)
+
+
+def score_candidates(model: GearsModel, measured: Measured, singles: Sequence[str], pairs: Sequence[str], control_mean: np.ndarray,
+                     refine: int | None = None, seed: int = 0, progress: Progress | None = None) -> tuple[GraphReach, Signals, Signals]:
+    """Signals of explicit candidates, which are also the untested space their reach counts (GO neighbours among their genes, candidate pairs)."""
+    reach = GraphReach.build(model.go, measured.perturbed_genes, {g for k in (*singles, *pairs) for g in genes_of(k)})
+    single = single_signals(model, singles, reach, progress, pairs)
+    return reach, single, pair_signals(model, pairs, reach, control_mean, refine, seed)
+
+
+def check_budget(budget: int, n_candidates: dict[str, int], quotas: dict[str, int] | None) -> None:
+    """Refuse a budget that is not positive or exceeds the candidates (of a kind, with quotas)."""
+    require_positive(budget)
+    total = sum(n_candidates.values())
+    if budget > total:
+        raise GearsplanError(f"a budget of {budget} exceeds the {total} candidate experiments", "lower --budget, or widen --candidates / --allow-unseen-pairs")
+    for kind, wanted in (quotas or {}).items():
+        if wanted > n_candidates[kind]:
+            raise GearsplanError(f"{wanted} {kind}s asked for, but only {n_candidates[kind]} {kind} candidates", f"lower --{kind}s")
+
+
+def assemble(single: Signals, pair: Signals, budget: int, quotas: dict[str, int] | None, reach: GraphReach, measured: Measured, n_candidates: dict[str, int], seed: int) -> SuggestionPlan:
+    """Choose the batch and build its rows and summary."""
+    rows = []
+    for rank, (signals, i, reason) in enumerate(choose(single, pair, budget, quotas, reach, measured, seed), start=1):
+        rows.append(Suggestion(
+            rank, tuple(signals.keys[i].split("+")), signals.kind, reason, float(signals.uncertainty[i]), float(signals.reach[i]),
+            float(signals.distance[i]), signals.region[i], _number(signals.non_additivity[i]), _number(signals.gi_disagreement[i]),
+            signals.gi_call[i] or None, float(signals.expected_gain[i]),
+        ))
+    return SuggestionPlan(budget, tuple(rows), n_candidates, quotas is None, summarise_plan(rows, quotas is None, n_candidates))
+
+
+def summarise_plan(rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict[str, int]) -> str:
+    """One paragraph: how many singles and pairs, how the split was decided, which GO regions they cover."""
+    kinds = Counter(r.kind for r in rows)
+    how = "decided by expected gain" if by_gain else "as asked"
+    regions = Counter(part for r in rows for part in set(r.region.split("/")) if part != UNEXPLORED)
+    unexplored = sum(UNEXPLORED in r.region for r in rows)
+    near = ", ".join(f"{gene} ({n})" for gene, n in regions.most_common(5))
+    dominant = Counter(r.reason.split(" (")[0] for r in rows).most_common(1)
+    return (
+        f"{len(rows)} experiments chosen from {n_candidates['single']:,} single-gene and {n_candidates['pair']:,} pair candidates: "
+        f"{kinds['single']} singles and {kinds['pair']} pairs (split {how}). "
+        f"{unexplored} reach GO regions with no measured gene"
+        + (f"; the others sit near measured genes {near} (nearest measured gene by GO similarity, count). " if near else ". ")
+        + (f"Most common reason: {dominant[0][0]} ({dominant[0][1]} of {len(rows)}); " if dominant else "")
+        + "a diversity kernel over predicted profiles and GO neighbourhoods kept near-duplicates out."
+    )
+
+
+def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, n_singles: int | None = None, n_pairs: int | None = None,
+            library: Iterable[str] | None = None, exclude: Iterable[str] = (), allow_unseen_pairs: bool = False, seed: int = 0,
+            progress: Progress | None = None) -> SuggestionPlan:
+    """The next ``budget`` experiments for the screen ``bulk`` with the model ``bundle``.
+
+    Parameters
+    ----------
+    bundle
+        A trained model (its GO graph defines the perturbable genes).
+    bulk
+        Pseudobulk of the screen so far: what is measured, and the control means of GI scoring.
+    n_singles, n_pairs
+        Fixed numbers of singles / pairs; without them expected gain decides the split.
+    library
+        Candidate genes (and ``A+B`` pairs): the user's guide library; default every GO gene.
+    exclude
+        Genes (or pairs) never to suggest.
+    allow_unseen_pairs
+        Also pair two genes neither of which was measured.
+    seed
+        Seeds tie-breaking and the GI scores' Theil–Sen sample.
+    progress
+        ``(done, total)`` over single-gene prediction chunks.
+    """
+    if bulk.genes != bundle.model.genes:
+        raise GearsplanError("the screen's measured genes are not the model's", "pass the --data the model was trained on, or train a model on this screen")
+    quotas = quotas_for(budget, n_singles, n_pairs)
+    measured = Measured(frozenset(bulk.keys))
+    # Every single the screen measured composes pairs, not only those the model trained on.
+    model = replace(bundle.model, singles=bulk.singles(bulk.keys))
+    library = None if library is None else tuple(library)
+    exclude = frozenset(exclude)
+    singles = candidate_singles(model.go.genes, measured, library, exclude)
+    if not singles and library is not None and not any("+" in k for k in library):
+        raise GearsplanError("no candidate left: every gene of the candidate file is measured or excluded", "add unmeasured genes to --candidates")
+    # A library is the untested space the user cares about; without one, every GO gene is.
+    reach = GraphReach.build(model.go, measured.perturbed_genes, None if library is None else {g for k in library for g in genes_of(k)})
+    # Pairs the user named are the untested pairs of interest; generated pairs (every candidate with every
+    # measured gene) would add the same count to every gene.
+    library_pairs = [k for k in library or () if "+" in k]
+    single = single_signals(model, singles, reach, progress, library_pairs)
+    partners = [singles[i] for i in np.argsort(-single.expected_gain, kind="stable")[:PAIR_PARTNERS]] if library is None else singles
+    pairs = candidate_pairs(measured, partners, allow_unseen_pairs, exclude, library)
+    n_candidates = {"single": len(singles), "pair": len(pairs)}
+    check_budget(budget, n_candidates, quotas)
+    pair = pair_signals(model, pairs, reach, bulk.control, max(SHORTLIST_MIN, SHORTLIST_FACTOR * budget), seed)
+    return assemble(single, pair, budget, quotas, reach, measured, n_candidates, seed)

@@ -1,0 +1,444 @@
+"""``gearsplan report``: one Markdown plan with its PNG figures, built beside the target and renamed into place."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Sequence
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from gearsplan.analysis.gi_map import gi_map, measured_genes
+from gearsplan.analysis.gi_scores import GI_CALLS
+from gearsplan.analysis.metrics import perturbation_metrics
+from gearsplan.analysis.prediction import PerturbationReport, predict_perturbation
+from gearsplan.analysis.screen_summary import describe
+from gearsplan.analysis.training_run import describe_bundle
+from gearsplan.data.prepared import PreparedScreen, prepare
+from gearsplan.data.screen import Screen
+from gearsplan.data.splits import Split
+from gearsplan.design.suggestion import SuggestionPlan, require_positive, suggest
+from gearsplan.errors import GearsplanError
+from gearsplan.interface import report_figures as figures
+from gearsplan.model.bundle import Bundle
+from gearsplan.model.ensemble import ensemble_uncertainty
+
+#: Section titles, in order (every report has all six).
+SECTIONS = ("What was analysed", "How good the model is", "What to do next", "What is predicted to interact", "Closer look", "Caveats")
+#: Distributions whose versions the report records, so a rerun can match them.
+PACKAGES = ("gearsplan", "torch", "torch-geometric", "numpy", "scipy", "pandas", "anndata", "scanpy", "matplotlib")
+#: Pairs of the closer look, and rows per GI subtype.
+CLOSER_LOOK_PAIRS = 3
+TOP_PAIRS = 10
+#: Per GI call, the score that orders its pairs and whether the smallest comes first (strongest instance of the call on top).
+SUBTYPE_ORDER = {"synergy": ("magnitude", False), "suppression": ("magnitude", True), "additive": ("additivity_gap", True),
+                 "neomorphism": ("model_fit", True), "redundancy": ("similarity", False), "epistasis": ("equality_of_contribution", True)}
+#: Fewer held-out perturbations than this in a stratum makes its row anecdotal.
+SMALL_STRATUM = 5
+#: Fewer perturbations than this makes the screen small for a graph model (GEARS's Norman data has 284).
+SMALL_SCREEN = 100
+#: Spearman below this: the ensemble uncertainty is a weak guide to the real error.
+WEAK_SPEARMAN = 0.3
+_STEPS = 6
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class UncertaintyCheck:
+    """Ensemble uncertainty against real top-20-DE error on the bundle's held-out perturbations."""
+
+    keys: tuple[str, ...]
+    strata: tuple[str, ...]
+    uncertainty: np.ndarray
+    mse_top20: np.ndarray
+    spearman: float
+
+
+@dataclass(frozen=True)
+class Report:
+    """A written report: its Markdown file, its figures, its sections, and the headline numbers computed for it."""
+
+    path: Path
+    figures: tuple[Path, ...]
+    sections: tuple[str, ...]
+    facts: dict
+
+    def to_json(self) -> dict:
+        """The ``report --json`` document."""
+        return {"report": str(self.path), "figures": [str(f) for f in self.figures], "sections": list(self.sections), **self.facts}
+
+
+def figures_dir(out: Path) -> Path:
+    """The folder of a report's figures: ``plan.md`` → ``plan_files``."""
+    return out.with_name(f"{out.stem}_files")
+
+
+def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", budget: int = 50, seed: int = 0,
+                 command: str | None = None, progress: Progress | None = None) -> Report:
+    """Write the plan for the next round of ``screen`` with ``bundle``: ``out`` and its ``<stem>_files/`` folder of PNGs.
+
+    Both are built in a temporary directory beside ``out`` and renamed into place at the end (an
+    existing report is replaced), so a failure leaves no half-written report.
+
+    Parameters
+    ----------
+    bundle
+        A trained model; its metadata give the held-out split and its evaluation.
+    screen
+        The screen the model was trained on (the data so far).
+    budget
+        Experiments to suggest.
+    seed
+        Seeds the suggestions and the GI scores' Theil–Sen sampling.
+    command
+        The command line to print for a rerun; default: the ``gearsplan report`` equivalent of this call.
+    progress
+        ``(done, total)`` over the report's steps.
+
+    Raises
+    ------
+    GearsplanError
+        If the budget is not positive, or ``out`` cannot be written.
+    """
+    require_positive(budget)
+    out = Path(out).absolute()
+    if out.is_dir():
+        raise GearsplanError(f"{out} is a directory", "name the Markdown file to write, e.g. --out plan.md")
+    step = _stepper(progress)
+    command = command or _equivalent_command(bundle, screen, out, budget, seed)
+    # Staged first: an unwritable target fails before the work, and anything drawn so far goes if a step fails.
+    with staged_report(out) as staging:
+        folder = staging / figures_dir(out).name
+        folder.mkdir()
+        link = lambda name: f"{quote(folder.name)}/{quote(name)}"  # noqa: E731
+        data = prepare(screen)
+        info = describe(screen)
+        step()
+        evaluation = describe_bundle(bundle)["evaluation"]
+        check = uncertainty_check(bundle, data)
+        drawn = _draw_quality(folder, evaluation, check)
+        step()
+        plan = suggest(bundle, data.bulk, budget, seed=seed)
+        step()
+        # A gene without GO terms and without a training single is out of the model's reach (as ``predict`` refuses it).
+        gi_genes = [g for g in measured_genes(data.bulk) if g in bundle.model.go.index or g in bundle.model.singles]
+        frame = gi_map(bundle.model, data.bulk, gi_genes, seed) if len(gi_genes) >= 2 else None
+        if frame is not None:
+            drawn.append(figures.gi_heatmap_png(frame, folder / "gi_map.png").name)
+        step()
+        pairs = [s.genes for s in plan.suggestions if s.kind == "pair"][:CLOSER_LOOK_PAIRS]
+        closer = [predict_perturbation(bundle, data.bulk, genes, 20, seed) for genes in pairs]
+        for report in closer:
+            title = f"{' + '.join(report.genes)}: top 20 genes by predicted change (confidence {report.uncertainty.level})"
+            drawn.append(figures.top_de_png(report.top_de, title, folder / top_de_name(report.genes)).name)
+        step()
+        sections = (
+            analysed_section(info, bundle, seed, budget, command),
+            quality_section(evaluation, check, link),
+            next_section(plan),
+            interaction_section(frame, info, gi_genes, link),
+            closer_section(closer, link),
+            caveats_section(info, evaluation, check, plan, closer, frame, sorted(set(measured_genes(data.bulk)) - set(gi_genes)), bundle),
+        )
+        title = f"# Plan for the next round of {Path(screen.source).name}\n\n_Written by gearsplan on {date.today().isoformat()}._\n"
+        (staging / out.name).write_text("\n".join([title, *sections]), encoding="utf-8")
+    step()
+    facts = {
+        "n_cells": info["n_cells"], "n_perturbations": info["n_perturbations"], "budget": budget, "seed": seed,
+        "uncertainty_spearman": None if check is None else check.spearman,
+        "suggestions": len(plan.suggestions), "closer_look": ["+".join(r.genes) for r in closer],
+    }
+    return Report(out, tuple(figures_dir(out) / name for name in drawn), SECTIONS, facts)
+
+
+def _stepper(progress: Progress | None) -> Callable[[], None]:
+    done = [0]
+
+    def step() -> None:
+        done[0] += 1
+        if progress:
+            progress(done[0], _STEPS)
+
+    return step
+
+
+def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, seed: int) -> str:
+    model = f"--model {bundle.source}" if bundle.source else "--model <the bundle, which was not saved>"
+    return f"gearsplan report --out {out} {model} --data {screen.source} --budget {budget} --seed {seed}"
+
+
+@contextmanager
+def staged_report(out: Path) -> Iterator[Path]:
+    """A temporary directory beside ``out``; when the block succeeds its ``out.name`` and figures folder replace those of ``out``.
+
+    Raises
+    ------
+    GearsplanError
+        If the directory of ``out`` cannot be written.
+    """
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    except OSError as error:
+        raise GearsplanError(f"cannot write {out}: {error.strerror}", "choose a writable location for --out") from None
+    try:
+        yield staging
+        target = figures_dir(out)
+        if target.exists():
+            os.replace(target, staging / "previous_files")  # removed with the staging directory
+        os.replace(staging / target.name, target)
+        os.replace(staging / out.name, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def uncertainty_check(bundle: Bundle, data: PreparedScreen) -> UncertaintyCheck | None:
+    """Ensemble uncertainty and top-20-DE MSE of each of the bundle's held-out perturbations found in ``data``, and their Spearman (None with fewer than 3)."""
+    split = bundle.metadata.get("split") or {}
+    keys = tuple(k for k in split.get("test", ()) if k in data.de.top)
+    if len(keys) < 3:
+        return None
+    prediction = bundle.model.predict(list(keys))
+    mse = perturbation_metrics(prediction.mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys))["mse_top20"]
+    uncertainty = ensemble_uncertainty(prediction)
+    held_out = Split("bundle", tuple(split.get("train", ())), tuple(split.get("val", ())), keys)
+    return UncertaintyCheck(keys, tuple(held_out.stratum(k) for k in keys), uncertainty, mse, float(spearmanr(uncertainty, mse).statistic))
+
+
+def _draw_quality(folder: Path, evaluation: dict | None, check: UncertaintyCheck | None) -> list[str]:
+    """The figures of section 2 into ``folder``; their file names."""
+    drawn = []
+    if evaluation:
+        drawn.append(figures.strata_bars_png(pd.DataFrame(evaluation["rows"]), folder / "model_quality.png").name)
+    if check is not None:
+        drawn.append(figures.uncertainty_error_png(check.uncertainty, check.mse_top20, list(check.strata), check.spearman, folder / "uncertainty_vs_error.png").name)
+    return drawn
+
+
+def top_de_name(genes: Sequence[str]) -> str:
+    """File name of a pair's top-DE figure."""
+    return f"top_de_{'_'.join(genes)}.png"
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured Markdown table; ``|`` in cells escaped."""
+    cell = lambda value: str(value).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(map(cell, header)) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(map(cell, row)) + " |" for row in rows]) + "\n"
+
+
+def _number(value: object, digits: int = 3) -> str:
+    return "—" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{value:.{digits}f}"
+
+
+def _heading(index: int) -> str:
+    return f"## {index + 1}. {SECTIONS[index]}\n"
+
+
+def package_versions() -> dict[str, str]:
+    """Python and every package of :data:`PACKAGES` that is installed, with its version."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command: str) -> str:
+    """Section 1: the data set, the model bundle, the versions, the seed and the command."""
+    model = describe_bundle(bundle)
+    split = model["split"]
+    data_rows = [
+        ("screen", f"`{info['source']}`"),
+        ("cells", f"{info['n_cells']:,} ({info['n_control_cells']:,} control)"),
+        ("measured genes", f"{info['n_genes']:,}"),
+        ("perturbations", f"{info['n_perturbations']} ({info['n_single']} single genes, {info['n_pair']} pairs, {info['n_higher']} larger)"),
+        ("cells per perturbation", f"min {info['cells_per_perturbation']['min']}, median {info['cells_per_perturbation']['median']:g}, max {info['cells_per_perturbation']['max']}"),
+        ("model bundle", f"`{model['path']}`" if model["path"] else "in memory (not saved)"),
+        ("model", f"{model['members']} ensemble members, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
+        ("training split", f"{split['spec']} (seed {model['seed']}): {split['n_train']} train, {split['n_val']} validation, {split['n_test']} held-out perturbations"),
+        ("report seed, budget", f"{seed}, {budget}"),
+    ]
+    versions = markdown_table(("package", "version"), list(package_versions().items()))
+    return (f"{_heading(0)}\n{markdown_table(('', ''), data_rows)}\nPackage versions:\n\n{versions}\nTo rerun exactly this report:\n\n"
+            f"```bash\n{command}\n```\n")
+
+
+def quality_section(evaluation: dict | None, check: UncertaintyCheck | None, link: Callable[[str], str]) -> str:
+    """Section 2: per-stratum table and bar plot against the baselines; uncertainty against error."""
+    parts = [_heading(1)]
+    if not evaluation:
+        parts.append("This bundle carries no evaluation on a held-out split; `gearsplan evaluate --model DIR` scores it.\n")
+    else:
+        rows = pd.DataFrame(evaluation["rows"])
+        parts.append(f"Scored on the bundle's held-out perturbations (split `{evaluation['split']}`, seeds {', '.join(map(str, evaluation['seeds']))}); "
+                     "metrics of GEARS: Pearson of predicted vs true change over control (all genes, top-20 DE genes), MSE on the top-20 DE genes, "
+                     "fraction of top-20 DE genes predicted in the wrong direction. Best per stratum in bold.\n")
+        parts.append(_evaluation_table(rows))
+        parts.append(_verdict(rows))
+        parts.append(f"\n![Per-stratum MSE and Pearson of every model]({link('model_quality.png')})\n")
+    if check is None:
+        parts.append("\nFewer than three held-out perturbations are in this screen, so uncertainty cannot be checked against error.\n")
+    else:
+        parts.append(f"\nUncertainty against error on the {len(check.keys)} held-out perturbations: Spearman ρ = **{check.spearman:.3f}** "
+                     f"between the ensemble's disagreement and the real top-20-DE MSE "
+                     f"({'a useful' if check.spearman >= WEAK_SPEARMAN else 'a weak'} guide to which predictions to trust).\n")
+        parts.append(f"\n![Ensemble uncertainty against real error]({link('uncertainty_vs_error.png')})\n")
+    return "\n".join(parts)
+
+
+def _evaluation_table(rows: pd.DataFrame) -> str:
+    metrics = (("pearson_delta", False), ("pearson_delta_top20", False), ("mse_top20", True), ("frac_opposite_top20", True))
+    body = []
+    for _, group in rows.groupby("stratum", sort=False):
+        best = {m: (group[m].astype(float).min() if low else group[m].astype(float).max()) for m, low in metrics}
+        for row in group.itertuples():
+            cells = []
+            for metric, _low in metrics:
+                value = getattr(row, metric)
+                text = _number(value)
+                cells.append(f"**{text}**" if value is not None and np.isfinite(value) and value == best[metric] else text)
+            body.append((row.stratum, row.model, f"{row.n:g}", *cells))
+    return markdown_table(("stratum", "model", "n", "Pearson Δ all genes", "Pearson Δ top-20 DE", "MSE top-20 DE", "opposite direction"), body)
+
+
+def _verdict(rows: pd.DataFrame) -> str:
+    """In words: in how many strata gearsplan beats every baseline on top-20-DE MSE."""
+    strata = [s for s in dict.fromkeys(rows["stratum"]) if s != "all"]
+    if "gearsplan" not in set(rows["model"]):
+        return "\nNo gearsplan row: only the baselines were scored.\n"
+    wins = []
+    for stratum in strata:
+        group = rows[rows["stratum"] == stratum].set_index("model")["mse_top20"].astype(float)
+        if group["gearsplan"] <= group.drop("gearsplan").min():
+            wins.append(stratum)
+    return (f"\ngearsplan has the lowest top-20-DE MSE in {len(wins)} of {len(strata)} strata"
+            + (f" ({', '.join(wins)})" if wins else "") + "; where a baseline wins, prefer it for that kind of perturbation.\n")
+
+
+def next_section(plan: SuggestionPlan) -> str:
+    """Section 3: the suggestions with their reasons, and the budget split in words."""
+    rows = [(s.rank, " + ".join(s.genes), s.kind, s.reason, f"{s.uncertainty:.4f}", f"{s.reach:.1f}", s.gi_call or "", f"{s.expected_gain:.2e}")
+            for s in plan.suggestions]
+    table = markdown_table(("rank", "perturbation", "kind", "reason", "uncertainty", "reach", "GI subtype", "expected gain"), rows)
+    singles = sum(s.kind == "single" for s in plan.suggestions)
+    return (f"{_heading(2)}\nThe next {plan.budget} experiments, best first: **{singles} single genes and {len(plan.suggestions) - singles} pairs**. "
+            "Uncertainty: ensemble sd on the top-20 predicted genes (log-normalised expression); reach: untested GO neighbours informed; "
+            "GI subtype: the predicted call for pairs.\n\n" + table + f"\n{plan.summary}\n")
+
+
+def subtype_tables(frame: pd.DataFrame, top: int = TOP_PAIRS) -> dict[str, pd.DataFrame]:
+    """Per GI call, its ``top`` predicted pairs ordered by the score that defines the call (:data:`SUBTYPE_ORDER`)."""
+    predicted = frame[frame["source"] == "predicted"].assign(additivity_gap=lambda f: (f["magnitude"] - 1).abs())
+    calls = predicted["calls"].str.split(";")
+    tables = {}
+    for call in GI_CALLS:
+        column, ascending = SUBTYPE_ORDER[call]
+        chosen = predicted[calls.apply(lambda c, call=call: call in c)]
+        tables[call] = chosen.sort_values(column, ascending=ascending, kind="stable").head(top)
+    return tables
+
+
+def interaction_section(frame: pd.DataFrame | None, info: dict, genes: Sequence[str], link: Callable[[str], str]) -> str:
+    """Section 4: the GI map heatmap of the measured genes and the top predicted pairs per subtype."""
+    if frame is None:
+        return f"{_heading(3)}\nFewer than two measured single genes can be predicted, so there is no GI map.\n"
+    predicted = frame[frame["source"] == "predicted"]
+    measured = frame[frame["source"] == "measured"].set_index(["gene_a", "gene_b"])["calls"]
+    parts = [_heading(3), f"Every pair of the {len(genes)} genes measured alone in the screen ({len(predicted)} pairs) predicted and scored as in Norman et al. 2019 "
+             "(magnitude > 1.15 synergy, < 1.0 suppression; model fit < 0.88 neomorphism; similarity > 0.85 redundancy; "
+             "equality of contribution < 0.28 epistasis). Boxed cells were measured too.\n",
+             f"![Clustered GI map of the measured genes]({link('gi_map.png')})\n"]
+    for call, table in subtype_tables(frame).items():
+        count = int(predicted["calls"].str.split(";").apply(lambda c, call=call: call in c).sum())
+        parts.append(f"### {call} ({count} of {len(predicted)} pairs)\n")
+        if table.empty:
+            parts.append("No pair is predicted to have this call.\n")
+            continue
+        rows = [(f"{r.gene_a} + {r.gene_b}", _number(r.magnitude), _number(r.model_fit), _number(r.similarity), _number(r.equality_of_contribution),
+                 r.calls.replace(";", ", "), measured.get((r.gene_a, r.gene_b), "not measured").replace(";", ", ") or "none")
+                for r in table.itertuples()]
+        parts.append(markdown_table(("pair", "magnitude", "model fit", "similarity", "equality of contribution", "predicted calls", "measured calls"), rows))
+    return "\n".join(parts)
+
+
+def closer_section(closer: Sequence[PerturbationReport], link: Callable[[str], str]) -> str:
+    """Section 5: the top-20 DE genes of the best suggested pairs, predicted against additive."""
+    if not closer:
+        return f"{_heading(4)}\nThe plan holds no pair, so there is no pair to look at closely.\n"
+    parts = [_heading(4), f"The {len(closer)} highest-ranked suggested pairs: the 20 genes with the largest predicted change, the ensemble's spread, "
+             "and what adding the two single changes would give.\n"]
+    for report in closer:
+        top = report.top_de
+        departure = (top["predicted_change"] - top["additive_change"]).abs()
+        strongest = top.loc[departure.sort_values(ascending=False).index[:3]]
+        gi = report.gi[0].predicted if report.gi else {}
+        agreement = report.gi[0].agreement if report.gi else {}
+        calls = ", ".join(f"{c} ({agreement.get(c, 0):.0%} of members)" for c in gi.get("calls", [])) or "none"
+        parts.append(f"### {' + '.join(report.genes)}\n")
+        parts.append(f"Uncertainty z = {report.uncertainty.z:.2f} against the training perturbations (confidence **{report.uncertainty.level}**); "
+                     f"GI magnitude {_number(gi.get('magnitude'))}, calls: {calls}. Largest departures from additive: "
+                     + ", ".join(f"{r.gene} ({r.predicted_change:+.3f} vs {r.additive_change:+.3f})" for r in strongest.itertuples()) + ".\n")
+        parts.append(f"![Top-20 DE genes of {' + '.join(report.genes)}]({link(top_de_name(report.genes))})\n")
+    return "\n".join(parts)
+
+
+def caveats_section(info: dict, evaluation: dict | None, check: UncertaintyCheck | None, plan: SuggestionPlan,
+                    closer: Sequence[PerturbationReport], frame: pd.DataFrame | None, left_out: Sequence[str], bundle: Bundle) -> str:
+    """Section 6: what limits these conclusions, computed from this data and model."""
+    items = []
+    outside = info["perturbed_genes_not_in_go"]
+    if outside:
+        items.append(f"**Genes outside the GO graph**: {len(outside)} of {info['n_perturbed_genes']} perturbed genes ({', '.join(outside)}) have no GO "
+                     "annotation; the model reaches them only through their measured single, and cannot transfer what it learns about them to other genes"
+                     + (f"; left out of the GI map: {', '.join(left_out)}." if left_out else "."))
+    else:
+        items.append(f"**Genes outside the GO graph**: none; all {info['n_perturbed_genes']} perturbed genes have GO annotations.")
+    if check is not None:
+        ceiling = float(check.uncertainty.max())
+        beyond = [s for s in plan.suggestions if s.uncertainty > ceiling]
+        worst = int(np.argmax(check.uncertainty))
+        items.append(f"**High-uncertainty predictions**: {len(beyond)} of {len(plan.suggestions)} suggestions have an ensemble uncertainty above the highest seen on a "
+                     f"held-out perturbation ({ceiling:.4f}, {check.keys[worst]}, top-20-DE MSE {check.mse_top20[worst]:.3f}): their error was never measured at that level. "
+                     f"Spearman of uncertainty with error is {check.spearman:.2f}"
+                     + (", too weak to rank predictions by trust." if check.spearman < WEAK_SPEARMAN else "."))
+    levels = [f"{' + '.join(r.genes)}: {r.uncertainty.level} (z = {r.uncertainty.z:.1f})" for r in closer]
+    if levels:
+        items.append("Confidence of the closer-look pairs: " + "; ".join(levels) + ".")
+    if frame is not None:
+        predicted = frame[frame["source"] == "predicted"]
+        collinear = int(predicted["singles_collinear"].sum())
+        items.append(f"**GI scores**: {collinear} of {len(predicted)} predicted pairs have near-collinear single changes, so their c₁ and c₂ (and magnitude) are unstable.")
+    items.append(_small_data(info, evaluation, bundle))
+    return f"{_heading(5)}\n" + "\n".join(f"- {item}" for item in items) + "\n"
+
+
+def _small_data(info: dict, evaluation: dict | None, bundle: Bundle) -> str:
+    text = (f"**Small data**: {info['n_perturbations']} perturbations ({info['n_single']} singles, {info['n_pair']} pairs) in {info['n_cells']:,} cells, "
+            f"at least {info['cells_per_perturbation']['min']} cells per perturbation; {len(bundle.model.members)} ensemble members")
+    if info["n_perturbations"] < SMALL_SCREEN:
+        text += f"; under {SMALL_SCREEN} perturbations, a graph model has little to learn from, so weigh it against the additive baseline"
+    if evaluation:
+        rows = pd.DataFrame(evaluation["rows"])
+        thin = rows[(rows["stratum"] != "all")].groupby("stratum")["n"].max()
+        thin = thin[thin < SMALL_STRATUM]
+        if len(thin):
+            text += "; strata scored on fewer than " + f"{SMALL_STRATUM} perturbations: " + ", ".join(f"{s} (n={n:g})" for s, n in thin.items())
+    return text + "."
