@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 .PHONY: run test bench clean
 
 run: $(VENV)/.installed
-	$(BIN)/gearsplan evaluate
+	$(BIN)/gearsplan suggest --budget 50
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest

@@ -411,18 +411,21 @@ def measure_suggest_scoring(ctx: Context) -> Timing:
     return seconds, {**details, "chosen_singles": kinds.count("single"), "chosen_pairs": kinds.count("pair"), "load_after": _load_average()}
 
 
-def measure_suggest_cli(ctx: Context) -> Timing:
-    """``gearsplan suggest --budget 50 --model DIR --json`` in a fresh interpreter, end to end (start-up included)."""
-    command = [sys.executable, "-m", "gearsplan", "suggest", "--budget", "50", "--model", str(_suggest_model_dir(ctx)), "--json"]
+def run_cli(*args: str) -> tuple[float, dict]:
+    """``python -m gearsplan ARGS --json`` in a fresh interpreter: wall seconds (start-up included) and its JSON document."""
+    command = [sys.executable, "-m", "gearsplan", *args, "--json"]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ})
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
-    document = json.loads(done.stdout)
-    # The row's peak memory is this (waiting) process; the command's own peak is its child's.
-    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / (1024**2 if sys.platform == "darwin" else 1024)
-    return seconds, {"suggestions": len(document["suggestions"]), "candidates": document["n_candidates"], "command_peak_mb": round(child_peak), "load": _load_average()}
+    return seconds, json.loads(done.stdout)
+
+
+def measure_suggest_cli(ctx: Context) -> Timing:
+    """``gearsplan suggest --budget 50 --model DIR --json`` in a fresh interpreter, end to end (start-up included)."""
+    seconds, document = run_cli("suggest", "--budget", "50", "--model", str(_suggest_model_dir(ctx)))
+    return seconds, {"suggestions": len(document["suggestions"]), "candidates": document["n_candidates"], "load": _load_average()}
 
 
 # --------------------------------------------------------------------------- prediction and GI benchmarks
@@ -451,27 +454,17 @@ def measure_gimap(ctx: Context) -> Timing:
 
 def measure_predict_cli(ctx: Context) -> Timing:
     """``gearsplan predict FOSB CEBPB --model DIR`` in a fresh interpreter, end to end (start-up included)."""
-    command = [sys.executable, "-m", "gearsplan", "predict", "FOSB", "CEBPB", "--model", str(_suggest_model_dir(ctx)), "--json"]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ})
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
-    return seconds, {"top_de": len(json.loads(done.stdout)["top_de"]), "load": _load_average()}
+    seconds, document = run_cli("predict", "FOSB", "CEBPB", "--model", str(_suggest_model_dir(ctx)))
+    return seconds, {"top_de": len(document["top_de"]), "load": _load_average()}
 
 
 
 def measure_report_cli(ctx: Context) -> Timing:
     """``gearsplan report --model DIR --json`` in a fresh interpreter, end to end (start-up included), into the scratch directory."""
     out = ctx.scratch / "plan.md"
-    command = [sys.executable, "-m", "gearsplan", "report", "--out", str(out), "--model", str(_suggest_model_dir(ctx)), "--json"]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ})
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
-    document = json.loads(done.stdout)
+    seconds, document = run_cli("report", "--out", str(out), "--model", str(_suggest_model_dir(ctx)))
     return seconds, {"figures": len(document["figures"]), "sections": len(document["sections"]), "kb": round(out.stat().st_size / 1024, 1), "load": _load_average()}
+
 
 BENCHMARKS: dict[str, Benchmark] = {
     "go_graph_cold": Benchmark(

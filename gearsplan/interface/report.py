@@ -31,6 +31,7 @@ from gearsplan.data.splits import Split
 from gearsplan.design.suggestion import SuggestionPlan, require_positive, suggest
 from gearsplan.errors import GearsplanError
 from gearsplan.interface import report_figures as figures
+from gearsplan.interface.tables import screen_rows
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import ensemble_uncertainty
 
@@ -267,10 +268,7 @@ def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command
     split = model["split"]
     data_rows = [
         ("screen", f"`{info['source']}`"),
-        ("cells", f"{info['n_cells']:,} ({info['n_control_cells']:,} control)"),
-        ("measured genes", f"{info['n_genes']:,}"),
-        ("perturbations", f"{info['n_perturbations']} ({info['n_single']} single genes, {info['n_pair']} pairs, {info['n_higher']} larger)"),
-        ("cells per perturbation", f"min {info['cells_per_perturbation']['min']}, median {info['cells_per_perturbation']['median']:g}, max {info['cells_per_perturbation']['max']}"),
+        *screen_rows(info),
         ("model bundle", f"`{model['path']}`" if model["path"] else "in memory (not saved)"),
         ("model", f"{model['members']} ensemble members, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
         ("training split", f"{split['spec']} (seed {model['seed']}): {split['n_train']} train, {split['n_val']} validation, {split['n_test']} held-out perturbations"),

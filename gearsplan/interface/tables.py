@@ -51,17 +51,24 @@ def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...])
     return tables
 
 
+def screen_rows(info: dict) -> list[tuple[str, str]]:
+    """What a screen holds, as (name, value) rows, from :func:`gearsplan.analysis.screen_summary.describe`."""
+    per = info["cells_per_perturbation"]
+    return [
+        ("cells", f"{info['n_cells']:,} ({info['n_control_cells']:,} control)"),
+        ("measured genes", f"{info['n_genes']:,}"),
+        ("perturbations", f"{info['n_perturbations']} ({info['n_single']} single genes, {info['n_pair']} pairs, {info['n_higher']} larger)"),
+        ("cells per perturbation", f"min {per['min']}, median {per['median']:g}, max {per['max']}"),
+    ]
+
+
 def screen_table(info: dict) -> Table:
     """The ``data info`` overview."""
     table = Table(title=f"screen {info['source']}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    per = info["cells_per_perturbation"]
     rows = [
-        ("cells", f"{info['n_cells']:,} ({info['n_control_cells']:,} control)"),
-        ("measured genes", f"{info['n_genes']:,}"),
-        ("perturbations", f"{info['n_perturbations']} ({info['n_single']} single, {info['n_pair']} pairs, {info['n_higher']} larger)"),
-        ("cells per perturbation", f"min {per['min']}, median {per['median']:g}, max {per['max']}"),
+        *screen_rows(info),
         ("perturbed genes", f"{info['n_perturbed_genes']}: {info['n_perturbed_genes_measured']} measured, {info['n_perturbed_genes_in_go']} in the GO graph"),
         ("not in the GO graph", ", ".join(info["perturbed_genes_not_in_go"]) or "none"),
         ("detection", "\n".join(info["detection"])),
