@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from gearsplan.analysis.gi_scores import GI_CALLS, measured_gi, score_pairs, well_expressed
+from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, well_expressed
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import Split
@@ -85,10 +85,10 @@ def evaluate_gi(data: PreparedScreen, config: TrainConfig = TrainConfig(), seed:
         split = Split(f"gi:{pair}", tuple(k for k in data.bulk.keys if k != pair), (), (pair,))
         model = fit_gears(data, split, seed, config, go, training)
         members, _ = model.member_predictions([*genes_of(pair), pair])
-        profiles = np.concatenate([members.mean(axis=0, keepdims=True), members])[:, :, scored]
-        calls = score_pairs(profiles[:, 0], profiles[:, 1], profiles[:, 2], seed=seed).call_matrix()
-        predicted.append(calls[0])
-        agreement.append(calls[1:].mean(axis=0))
+        profiles = members[:, :, scored]
+        scores, share = ensemble_calls(profiles[:, :1], profiles[:, 1:2], profiles[:, 2:], seed)
+        predicted.append(scores.call_matrix()[0])
+        agreement.append(share[0])
         if progress:
             progress(done + 1, len(pairs))
     measured = measured_gi(data.bulk, pairs, scored, seed).call_matrix()

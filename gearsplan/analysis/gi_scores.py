@@ -334,6 +334,19 @@ def equal_contribution_slope(summed: np.ndarray, delta_ab: np.ndarray) -> np.nda
         return np.nanmedian(np.where(usable, delta_ab / np.where(usable, summed, 1.0), np.nan), axis=1)
 
 
+def ensemble_calls(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray, seed: int = 0) -> tuple[GIScores, np.ndarray]:
+    """Scores of the ensemble's mean profiles, and the share of members making each call.
+
+    Each input is (members, pairs, genes). Returns the mean's :class:`GIScores` and a (pairs, 6)
+    array of shares in :data:`GI_CALLS` order; every row is fitted on the same gene-pair sample,
+    so scoring mean and members apart gives what scoring them together would.
+    """
+    mean = score_pairs(delta_a.mean(axis=0), delta_b.mean(axis=0), delta_ab.mean(axis=0), seed=seed)
+    n_members, n_pairs, n_genes = delta_ab.shape
+    members = score_pairs(*(d.reshape(-1, n_genes) for d in (delta_a, delta_b, delta_ab)), seed=seed)
+    return mean, members.call_matrix().reshape(n_members, n_pairs, len(GI_CALLS)).mean(axis=0)
+
+
 def measured_gi(bulk: Pseudobulk, pairs: Sequence[str], genes_mask: np.ndarray | None = None, seed: int = 0) -> GIScores:
     """GI scores of measured pairs from the measured mean changes of the pairs and their singles.
 

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from gearsplan.analysis.gi_scores import GI_CALLS, measured_gi, score_pairs, well_expressed
+from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, well_expressed
 from gearsplan.data.conditions import perturbation_key
 from gearsplan.data.gene_names import gene_table
 from gearsplan.data.pseudobulk import Pseudobulk
@@ -84,6 +84,13 @@ class PerturbationReport:
         }
 
 
+def screen_model(bundle: Bundle, bulk: Pseudobulk) -> GearsModel:
+    """The bundle's model composed with every single the screen measured, not only those it trained on."""
+    if bulk.genes != bundle.model.genes:
+        raise GearsplanError("the screen's measured genes are not the model's", "pass the --data the model was trained on, or train a model on this screen")
+    return replace(bundle.model, singles=bulk.singles(bulk.keys))
+
+
 def resolve_genes(names: Sequence[str], model: GearsModel, bulk: Pseudobulk) -> tuple[str, ...]:
     """Current symbols of ``names``; refuse a gene the model cannot reach (no GO terms and never trained on)."""
     measured = frozenset(model.genes) | frozenset(model.singles) | frozenset(k for k in bulk.keys if "+" not in k)
@@ -115,10 +122,7 @@ def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str],
     seed
         Seeds the Theil–Sen subsampling of the GI scores.
     """
-    if bulk.genes != bundle.model.genes:
-        raise GearsplanError("the screen's measured genes are not the model's", "pass the --data the model was trained on, or train a model on this screen")
-    # Predict with every single the screen measured, not only those the model trained on.
-    model = replace(bundle.model, singles=bulk.singles(bulk.keys))
+    model = screen_model(bundle, bulk)
     genes = resolve_genes(names, model, bulk)
     key = perturbation_key(genes)
     training = tuple(bundle.metadata.get("split", {}).get("train", ()))
@@ -194,18 +198,12 @@ def pair_interactions(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str],
     keys = [k for a, b in pairs for k in (a, b, perturbation_key((a, b)))]
     members, _ = model.member_predictions(keys)
     scored = well_expressed(bulk.control)
-    profiles = np.concatenate([members.mean(axis=0, keepdims=True), members])[:, :, scored]
-    n_members = len(members)
-    a, b, ab = (profiles[:, i::3].reshape(-1, scored.sum()) for i in range(3))
-    scores = score_pairs(a, b, ab, seed=seed)
-    calls = scores.call_matrix().reshape(n_members + 1, len(pairs), len(GI_CALLS))
-    results = []
-    for p, (gene_a, gene_b) in enumerate(pairs):
-        key = perturbation_key((gene_a, gene_b))
-        agreement = {name: float(calls[1:, p, c].mean()) for c, name in enumerate(GI_CALLS)}
-        measured = measured_row(bulk, key, scored, seed)
-        results.append(PairInteraction((gene_a, gene_b), scores.row(p), agreement, measured))
-    return results
+    profiles = members[:, :, scored]
+    scores, share = ensemble_calls(profiles[:, 0::3], profiles[:, 1::3], profiles[:, 2::3], seed)
+    return [
+        PairInteraction(pair, scores.row(p), dict(zip(GI_CALLS, map(float, share[p]))), measured_row(bulk, perturbation_key(pair), scored, seed))
+        for p, pair in enumerate(pairs)
+    ]
 
 
 def measured_row(bulk: Pseudobulk, key: str, scored: np.ndarray, seed: int) -> dict | None:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from scipy.stats import rankdata
 
-from gearsplan.analysis.gi_scores import GI_CALLS, score_pairs, well_expressed
+from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, well_expressed
 from gearsplan.data.conditions import genes_of
 from gearsplan.design.graph_reach import GraphReach
 from gearsplan.model.ensemble import GearsModel, Prediction, ensemble_uncertainty
@@ -219,8 +219,6 @@ def refine_pairs(model: GearsModel, screened: Signals, rows: np.ndarray, delta_a
 
 def gi_consensus(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """GI calls of the ensemble-mean prediction (pairs x 6) and how far the members' calls are from them (mean |share - call|)."""
-    n_members, n_pairs, n_genes = delta_ab.shape
-    stack = lambda d: np.concatenate([d.mean(axis=0, keepdims=True), d]).reshape(-1, n_genes)  # noqa: E731
-    calls = score_pairs(stack(delta_a), stack(delta_b), stack(delta_ab), seed=seed).call_matrix().reshape(n_members + 1, n_pairs, len(GI_CALLS))
-    share = calls[1:].mean(axis=0)
-    return calls[0], np.abs(share - calls[0]).mean(axis=1)
+    scores, share = ensemble_calls(delta_a, delta_b, delta_ab, seed)
+    calls = scores.call_matrix()
+    return calls, np.abs(share - calls).mean(axis=1)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from gearsplan.analysis.prediction import screen_model
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.design.batch_selection import diversity_kernel, greedy_select
@@ -245,12 +246,9 @@ def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, n_singles: int |
     progress
         ``(done, total)`` over single-gene prediction chunks.
     """
-    if bulk.genes != bundle.model.genes:
-        raise GearsplanError("the screen's measured genes are not the model's", "pass the --data the model was trained on, or train a model on this screen")
+    model = screen_model(bundle, bulk)
     quotas = quotas_for(budget, n_singles, n_pairs)
     measured = Measured(frozenset(bulk.keys))
-    # Every single the screen measured composes pairs, not only those the model trained on.
-    model = replace(bundle.model, singles=bulk.singles(bulk.keys))
     library = None if library is None else tuple(library)
     exclude = frozenset(exclude)
     singles = candidate_singles(model.go.genes, measured, library, exclude)
