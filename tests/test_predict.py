@@ -7,7 +7,7 @@ import pytest
 from rich.console import Console
 
 from gearsplan.analysis.gi_scores import GI_CALLS, GIThresholds
-from gearsplan.analysis.prediction import predict_perturbation
+from gearsplan.analysis.prediction import predict_perturbation, screen_model
 from gearsplan.data.gene_names import gene_table
 from gearsplan.errors import GearsplanError
 from gearsplan.interface.tables import gi_table, perturbation_table, top_de_table
@@ -82,3 +82,10 @@ def test_cli_unknown_gene_is_one_line_with_a_suggestion(run_cli, trained_bundle_
     code, out, err = run_cli("predict", "FOSBB", "--model", trained_bundle_dir)
     assert code == 2 and "unknown gene 'FOSBB'" in err and "did you mean" in err and "FOSB" in err
     assert "Traceback" not in err and out == ""
+
+
+def test_screen_model_composes_every_measured_single(trained_bundle, bulk):
+    model = screen_model(trained_bundle, bulk)
+    measured = sorted(k for k in bulk.keys if "+" not in k)
+    assert sorted(model.singles) == measured and len(trained_bundle.model.singles) < len(measured)
+    np.testing.assert_array_equal(model.singles["KLF1"], bulk.delta[bulk.rows(["KLF1"])[0]])

@@ -235,7 +235,7 @@ def gimap(
     """
     from gearsplan.analysis.gi_map import gi_map as build_map
     from gearsplan.analysis.gi_map import gi_map_json, measured_genes
-    from gearsplan.analysis.prediction import resolve_genes
+    from gearsplan.analysis.prediction import resolve_genes, screen_model
     from gearsplan.analysis.training_run import bundle_screen, ensure_model
     from gearsplan.data.pseudobulk import pseudobulk
     from gearsplan.design.candidates import read_gene_file
@@ -248,10 +248,11 @@ def gimap(
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
     with progress_bar("reading the screen"):
         bulk = pseudobulk(bundle_screen(bundle, data))
-    names = read_gene_file(genes, frozenset(bundle.model.genes)) if genes is not None else measured_genes(bulk)
-    chosen = resolve_genes(names, bundle.model, bulk)
+    model = screen_model(bundle, bulk)
+    names = read_gene_file(genes, frozenset(model.genes)) if genes is not None else measured_genes(bulk)
+    chosen = resolve_genes(names, model, bulk)
     with progress_bar(f"predicting and scoring {len(chosen) * (len(chosen) - 1) // 2:,} pairs") as progress:
-        frame = build_map(bundle.model, bulk, chosen, seed, progress)
+        frame = build_map(model, bulk, chosen, seed, progress)
     if out_csv is not None:
         with atomic_path(out_csv) as temporary:
             frame.to_csv(temporary, index=False)

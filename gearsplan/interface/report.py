@@ -22,7 +22,7 @@ from scipy.stats import spearmanr
 from gearsplan.analysis.gi_map import gi_map, measured_genes
 from gearsplan.analysis.gi_scores import GI_CALLS
 from gearsplan.analysis.metrics import perturbation_metrics
-from gearsplan.analysis.prediction import PerturbationReport, predict_perturbation
+from gearsplan.analysis.prediction import PerturbationReport, predict_perturbation, screen_model
 from gearsplan.analysis.screen_summary import describe
 from gearsplan.analysis.training_run import describe_bundle
 from gearsplan.data.prepared import PreparedScreen, prepare
@@ -134,8 +134,9 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
         plan = suggest(bundle, data.bulk, budget, seed=seed)
         step()
         # A gene without GO terms and without a training single is out of the model's reach (as ``predict`` refuses it).
-        gi_genes = [g for g in measured_genes(data.bulk) if g in bundle.model.go.index or g in bundle.model.singles]
-        frame = gi_map(bundle.model, data.bulk, gi_genes, seed) if len(gi_genes) >= 2 else None
+        model = screen_model(bundle, data.bulk)
+        gi_genes = [g for g in measured_genes(data.bulk) if g in model.go.index or g in model.singles]
+        frame = gi_map(model, data.bulk, gi_genes, seed) if len(gi_genes) >= 2 else None
         if frame is not None:
             drawn.append(figures.gi_heatmap_png(frame, folder / "gi_map.png").name)
         step()
