@@ -14,7 +14,7 @@ from gearsplan.data.screen import read_screen
 from gearsplan.analysis.training_run import train_bundle
 from gearsplan.interface.cli import main
 from gearsplan.model.bundle import save_bundle
-from gearsplan.model.training import TrainConfig
+from gearsplan.model.train_config import TrainConfig
 
 #: A model small enough for tests: three members (so that shares of members mean something), a few epochs.
 QUICK = TrainConfig(ensemble=3, epochs=5, patience=5)

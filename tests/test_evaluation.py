@@ -73,3 +73,16 @@ def test_reference_splits_match_the_documented_baselines(screen):
 def test_unknown_model_is_an_error():
     with pytest.raises(GearsplanError, match="unknown model"):
         make_predictors(["gears-xl"])
+
+
+def test_baselines_evaluate_without_torch_and_gearsplan_keeps_its_name():
+    """`gearsplan evaluate --model baselines` must not pay for importing torch; the model's name is the one evaluate knows."""
+    import subprocess
+    import sys
+
+    code = "import sys; from gearsplan.analysis.evaluation import make_predictors; make_predictors(['baselines']); print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    from gearsplan.analysis.evaluation import GEARSPLAN
+    from gearsplan.model.predictor import GearsPredictor
+
+    assert GearsPredictor.name == GEARSPLAN

@@ -10,7 +10,7 @@ from gearsplan.data.prepared import PreparedScreen
 from gearsplan.design.replay import ReplayConfig, mean_interval, perturbations_to_reach, replay
 from gearsplan.errors import GearsplanError
 from gearsplan.interface.plots import learning_curves_png
-from gearsplan.model.training import TrainConfig
+from gearsplan.model.train_config import TrainConfig
 
 TINY = ReplayConfig(strategies=("random", "gearsplan"), initial=6, rounds=2, batch=3, seeds=(1, 2),
                     training=TrainConfig(ensemble=2, epochs=2, patience=2, sets_per_batch=8, cells_per_set=16))

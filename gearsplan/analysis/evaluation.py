@@ -17,13 +17,11 @@ from gearsplan.data.screen import Screen
 from gearsplan.data.splits import STRATA, Split, resolve_splits
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import build_go_graph
-from gearsplan.model.bundle import load_bundle
-from gearsplan.model.predictor import GearsPredictor
-from gearsplan.model.training import TrainConfig, TrainingProgress
+from gearsplan.model.train_config import TrainConfig, TrainingProgress
 
 Progress = Callable[[int, int], None]
 #: The name of gearsplan's own model in tables and ``--json``.
-GEARSPLAN = GearsPredictor.name
+GEARSPLAN = "gearsplan"
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,9 @@ def make_predictors(names: Sequence[str], progress: TrainingProgress | None = No
     expanded = list(dict.fromkeys(n for name in names for n in (BASELINES if name == "baselines" else [name])))
     needs_go = any(n == GEARSPLAN or Path(n).is_dir() for n in expanded)
     go = build_go_graph() if needs_go else None
+    if needs_go:  # here, not at the top, so that evaluating the baselines never loads torch
+        from gearsplan.model.bundle import load_bundle
+        from gearsplan.model.predictor import GearsPredictor
     predictors: list[Predictor] = []
     for name in expanded:
         if name in BASELINES:

@@ -16,7 +16,7 @@ from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, file_sha256, load_bundle, save_bundle
 from gearsplan.model.predictor import GearsPredictor
-from gearsplan.model.training import TrainConfig, TrainingProgress
+from gearsplan.model.train_config import TrainConfig, TrainingProgress
 from gearsplan.paths import default_model_dir
 
 #: The split the default model is trained on.

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gearsplan.knowledge.gene_graph import GeneGraph
-from gearsplan.knowledge.go_graph import go_term_matrix, jaccard_to
+from gearsplan.knowledge.go_graph import go_term_matrix
 
 #: Region name of a gene with no perturbed gene among its GO neighbours.
 UNEXPLORED = "unexplored"
@@ -21,11 +21,36 @@ TERM_SCALE = 3.0
 
 
 @lru_cache(maxsize=4)
+def graph_terms(graph: GeneGraph) -> sp.csr_matrix:
+    """Graph genes x GO terms, rows in the graph's gene order (empty for a gene without terms), column indices sorted."""
+    genes, _, matrix = go_term_matrix()
+    row = dict(zip(genes, range(len(genes))))
+    padded = sp.vstack([matrix, sp.csr_matrix((1, matrix.shape[1]), dtype=matrix.dtype)]).tocsr()
+    terms = padded[np.array([row.get(g, len(genes)) for g in graph.genes], dtype=np.int64)].tocsr()
+    terms.sort_indices()
+    return terms
+
+
+@lru_cache(maxsize=4)
 def annotation_specificity(graph: GeneGraph) -> np.ndarray:
     """Per graph gene, ``1 - exp(-n_terms / TERM_SCALE)``: how much its GO neighbourhood can be trusted to transfer."""
-    genes, _, matrix = go_term_matrix()
-    counts = dict(zip(genes, np.asarray(matrix.sum(axis=1)).ravel()))
-    return 1.0 - np.exp(-np.array([counts.get(g, 0.0) for g in graph.genes]) / TERM_SCALE)
+    return 1.0 - np.exp(-np.diff(graph_terms(graph).indptr) / TERM_SCALE)
+
+
+@lru_cache(maxsize=4)
+def annotation_families(graph: GeneGraph) -> sp.csr_matrix:
+    """Genes x genes, 1 where two graph genes carry exactly the same GO terms (on the diagonal too).
+
+    Families such as the ~400 olfactory receptors share one annotation. The graph keeps 20
+    neighbours per gene, an arbitrary 20 of a family's tied members, but the model sees a gene only
+    through its GO terms and so treats the whole family alike.
+    """
+    terms = graph_terms(graph)
+    keys = np.array([terms.indices[terms.indptr[i] : terms.indptr[i + 1]].tobytes() for i in range(graph.n_genes)], dtype=object)
+    _, family = np.unique(keys, return_inverse=True)
+    family = np.where(np.diff(terms.indptr) > 0, family.ravel(), family.max() + 1 + np.arange(graph.n_genes))  # no terms: no family
+    member = sp.csr_matrix((np.ones(graph.n_genes), (np.arange(graph.n_genes), family)))
+    return (member @ member.T).tocsr()
 
 
 @dataclass(frozen=True)
@@ -39,8 +64,8 @@ class GraphReach:
     term is listed by hundreds, but the model divides its influence among them. A gene with no
     GO neighbours reaches only itself (high risk, low transfer); so, nearly, does a gene with one or
     two GO terms (:func:`annotation_specificity`): its Jaccard-1 neighbours share one generic term
-    ("protein binding"), not a biology it could teach the model about. Coverage and
-    :meth:`similarity_among` use the symmetrised graph (similar in either direction).
+    ("protein binding"), not a biology it could teach the model about. Coverage uses the
+    symmetrised graph (similar in either direction).
     """
 
     graph: GeneGraph
@@ -75,16 +100,3 @@ class GraphReach:
         nearest = np.where(inside, self.nearest[index], -1)
         region = [self.graph.genes[n] if n >= 0 else UNEXPLORED for n in nearest]
         return reach, distance, region
-
-    def similarity_among(self, genes: Sequence[str]) -> np.ndarray:
-        """Dense GO-term Jaccard index of ``genes`` with each other (1 on the diagonal; 0 for genes without GO terms).
-
-        Exact, not only the graph's top-20 edges: genes annotated with one generic term are
-        near-duplicates of each other even where the graph's ties left them out of each other's lists.
-        """
-        inside = [i for i, g in enumerate(genes) if g in self.graph.index]
-        dense = np.zeros((len(genes), len(genes)))
-        for i in inside:
-            dense[i, inside] = jaccard_to(genes[i], [genes[j] for j in inside])
-        np.fill_diagonal(dense, 1.0)
-        return dense

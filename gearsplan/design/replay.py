@@ -16,7 +16,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 from scipy import stats
 
 from gearsplan.analysis.metrics import perturbation_metrics
@@ -28,6 +27,7 @@ from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
+from gearsplan.model.threads import fast_cpu
 from gearsplan.model.training import TrainConfig, fit_gears
 from gearsplan.paths import atomic_path
 
@@ -209,7 +209,7 @@ def n_heldout(config: ReplayConfig, n_perturbations: int) -> int:
 
 
 def replay(data: PreparedScreen, config: ReplayConfig = ReplayConfig(), go: GeneGraph | None = None, progress: Callable[[int, int], None] | None = None) -> ReplayResult:
-    """Replay ``config.strategies`` on ``data`` over ``config.seeds``; training runs single-threaded.
+    """Replay ``config.strategies`` on ``data`` over ``config.seeds``; training runs on one thread (:func:`~gearsplan.model.threads.fast_cpu`).
 
     Parameters
     ----------
@@ -219,10 +219,8 @@ def replay(data: PreparedScreen, config: ReplayConfig = ReplayConfig(), go: Gene
     keys = sorted(data.screen.perturbations)
     check_config(config, len(keys))
     go = go if go is not None else build_go_graph()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a replay trains hundreds of small models: leave the machine's other cores alone
     total, done, rows = len(config.seeds) * (1 + len(config.strategies) * config.rounds), 0, []
-    try:
+    with fast_cpu():  # a replay trains hundreds of small models, and scores candidates between them: all on one thread
         for seed in config.seeds:
             drawn = np.random.default_rng(seed).permutation(keys)
             heldout = sorted(drawn[: n_heldout(config, len(keys))])
@@ -242,6 +240,4 @@ def replay(data: PreparedScreen, config: ReplayConfig = ReplayConfig(), go: Gene
                     done += 1
                     if progress:
                         progress(done, total)
-    finally:
-        torch.set_num_threads(threads)
     return ReplayResult(data.screen.source, config, pd.DataFrame(rows))

@@ -37,13 +37,12 @@ class Signals:
     ``non_additivity`` and ``gi_disagreement`` are NaN for singles and for pairs not predicted
     exactly (``exact`` False); ``profiles`` are ensemble-mean predicted changes (float32).
 
-    ``expected_gain`` is the squared error the measurement is expected to remove, in units of the
-    ensemble variance (uncertainty²), over the untested space: a single removes its own error and,
-    through the model, that of its untested GO neighbours and of the candidate pairs containing it
-    (``uncertainty² x reach``); a pair removes its own error, raised up to 2x each by the
-    members' disagreement on its GI subtype and by how non-additive it is predicted to be (rank
-    among pairs), and teaches half as much about its unmeasured genes as their singles would
-    (:func:`pair_gain`).
+    ``interaction`` is a pair's interaction variance: the members' spread on its change beyond its
+    genes' (mean over its top genes, squared), raised by up to 2x by their disagreement on its GI
+    subtype; 0 for singles and for pairs not predicted exactly.
+    ``expected_gain`` is the model's expected squared error the measurement would remove from the
+    untested space (:class:`~gearsplan.design.untested_error.UntestedError`); until that is built,
+    a single's own variance times its reach, and a pair's own variance.
     """
 
     kind: str
@@ -57,6 +56,7 @@ class Signals:
     gi_call: tuple[str, ...]
     profiles: np.ndarray
     exact: np.ndarray
+    interaction: np.ndarray
     expected_gain: np.ndarray
 
     def take(self, rows: np.ndarray) -> "Signals":
@@ -65,7 +65,7 @@ class Signals:
         pick = lambda values: tuple(values[i] for i in rows)  # noqa: E731
         return replace(self, keys=pick(self.keys), uncertainty=self.uncertainty[rows], reach=self.reach[rows], distance=self.distance[rows],
                        region=pick(self.region), non_additivity=self.non_additivity[rows], gi_disagreement=self.gi_disagreement[rows],
-                       gi_call=pick(self.gi_call), profiles=self.profiles[rows], exact=self.exact[rows],
+                       gi_call=pick(self.gi_call), profiles=self.profiles[rows], exact=self.exact[rows], interaction=self.interaction[rows],
                        expected_gain=self.expected_gain[rows])
 
     def __len__(self) -> int:
@@ -131,7 +131,7 @@ def single_signals(model: GearsModel, genes: Sequence[str], reach: GraphReach, p
     reached = reached + pairs_informed(genes, open_pairs)
     n = len(genes)
     return Signals("single", tuple(genes), spread[position], reached, distance, tuple(region), np.full(n, np.nan), np.full(n, np.nan),
-                   ("",) * n, profiles[position], np.ones(n, dtype=bool), spread[position] ** 2 * reached)
+                   ("",) * n, profiles[position], np.ones(n, dtype=bool), np.zeros(n), spread[position] ** 2 * reached)
 
 
 def member_singles(model: GearsModel, genes: Sequence[str]) -> np.ndarray:
@@ -153,23 +153,13 @@ def pair_signals(model: GearsModel, pairs: Sequence[str], reach: GraphReach, con
     for start in range(0, len(pairs), CHUNK):
         part = slice(start, start + CHUNK)
         profiles[part], spread[part] = summarise(singles[:, a[part]] + singles[:, b[part]])
-    reached, distance, region, transfer = pair_reach(pairs, reach)
+    reached, distance, region = pair_reach(pairs, reach)
     n = len(pairs)
     screened = Signals("pair", tuple(pairs), spread, reached, distance, tuple(region), np.full(n, np.nan), np.full(n, np.nan), ("",) * n,
-                       profiles, np.zeros(n, dtype=bool), pair_gain(spread, np.zeros(n), np.zeros(n), transfer))
+                       profiles, np.zeros(n, dtype=bool), np.zeros(n), spread**2)
     chosen = np.arange(n) if refine is None else np.argsort(-screened.expected_gain, kind="stable")[:refine]
     refined = refine_pairs(model, screened, chosen, singles[:, a[chosen]], singles[:, b[chosen]], well_expressed(control_mean), seed)
-    interaction = np.zeros(n)
-    interaction[chosen] = percentile_ranks(refined.non_additivity[chosen])
-    return replace(refined, expected_gain=pair_gain(refined.uncertainty, np.nan_to_num(refined.gi_disagreement), interaction, transfer))
-
-
-def pair_gain(uncertainty: np.ndarray, disagreement: np.ndarray, interaction: np.ndarray, transfer: np.ndarray) -> np.ndarray:
-    """Expected gain of pairs: own error x (1 + GI disagreement) x (1 + non-additivity rank), plus half their new genes' transfer.
-
-    ``transfer``: per unmeasured gene of the pair, its reach beyond itself (mean over those genes).
-    """
-    return uncertainty**2 * ((1.0 + disagreement) * (1.0 + interaction) + 0.5 * transfer)
+    return replace(refined, expected_gain=refined.uncertainty**2 + refined.interaction)
 
 
 def percentile_ranks(values: np.ndarray) -> np.ndarray:
@@ -183,20 +173,19 @@ def percentile_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def pair_reach(pairs: Sequence[str], reach: GraphReach) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+def pair_reach(pairs: Sequence[str], reach: GraphReach) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Reach (its unmeasured genes' reach summed; 1 for a new combination of measured genes), distance (the larger of
-    its genes'), region, and transfer (mean over its unmeasured genes of their reach beyond themselves) of each pair."""
+    its genes') and region of each pair."""
     flat = [g for k in pairs for g in genes_of(k)]
     reached, distance, region = reach.single(flat)
     reached, distance = reached.reshape(-1, 2), distance.reshape(-1, 2)
     new = distance > 0
     total = np.where(new.any(axis=1), (reached * new).sum(axis=1), 1.0)
-    transfer = ((reached - distance) * new).sum(axis=1) / np.maximum(new.sum(axis=1), 1)
-    return total, distance.max(axis=1), ["/".join(region[2 * i : 2 * i + 2]) for i in range(len(pairs))], transfer
+    return total, distance.max(axis=1), ["/".join(region[2 * i : 2 * i + 2]) for i in range(len(pairs))]
 
 
 def refine_pairs(model: GearsModel, screened: Signals, rows: np.ndarray, delta_a: np.ndarray, delta_b: np.ndarray, scored: np.ndarray, seed: int) -> Signals:
-    """Exact predictions of pairs ``rows``: uncertainty, non-additivity, GI call of the ensemble mean and members' disagreement on it.
+    """Exact predictions of pairs ``rows``: uncertainty, non-additivity, interaction variance, GI call of the ensemble mean and members' disagreement on it.
 
     ``delta_a``, ``delta_b``: members x len(rows) x genes predictions of each pair's single genes.
     """
@@ -204,13 +193,14 @@ def refine_pairs(model: GearsModel, screened: Signals, rows: np.ndarray, delta_a
         return screened
     members = np.concatenate(list(member_chunks(model, [screened.keys[i] for i in rows])), axis=1)
     profiles, spread = summarise(members)
-    excess = members.mean(axis=0) - delta_a.mean(axis=0) - delta_b.mean(axis=0)
+    excess = members - delta_a - delta_b
     strongest = np.argsort(-np.abs(profiles), axis=1)[:, :TOP_GENES]
     calls, disagreement = gi_consensus(delta_a[..., scored], delta_b[..., scored], members[..., scored], seed)
-    updated = {name: getattr(screened, name).copy() for name in ("uncertainty", "profiles", "exact", "non_additivity", "gi_disagreement")}
+    updated = {name: getattr(screened, name).copy() for name in ("uncertainty", "profiles", "exact", "non_additivity", "gi_disagreement", "interaction")}
     updated["uncertainty"][rows], updated["profiles"][rows], updated["exact"][rows] = spread, profiles, True
-    updated["non_additivity"][rows] = np.sqrt((np.take_along_axis(excess, strongest, axis=1) ** 2).mean(axis=1))
+    updated["non_additivity"][rows] = np.sqrt((np.take_along_axis(excess.mean(axis=0), strongest, axis=1) ** 2).mean(axis=1))
     updated["gi_disagreement"][rows] = disagreement
+    updated["interaction"][rows] = np.take_along_axis(excess.std(axis=0), strongest, axis=1).mean(axis=1) ** 2 * (1.0 + disagreement)
     gi_call = list(screened.gi_call)
     for row, fired in zip(rows, calls):
         gi_call[row] = "+".join(name for name, on in zip(GI_CALLS, fired) if on) or "none"

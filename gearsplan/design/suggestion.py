@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -13,10 +13,11 @@ import numpy as np
 from gearsplan.analysis.prediction import screen_model
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.pseudobulk import Pseudobulk
-from gearsplan.design.batch_selection import diversity_kernel, greedy_select
+from gearsplan.design.batch_selection import greedy_select, unit_profiles
 from gearsplan.design.candidates import Measured, candidate_pairs, candidate_singles
 from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
-from gearsplan.design.signals import Progress, Signals, pair_signals, percentile_ranks, single_signals
+from gearsplan.design.signals import Progress, Signals, member_singles, pair_signals, percentile_ranks, single_signals, summarise
+from gearsplan.design.untested_error import UntestedError
 from gearsplan.errors import GearsplanError
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import GearsModel
@@ -24,10 +25,10 @@ from gearsplan.paths import atomic_path
 
 #: Unmeasured genes, best by single-gene expected gain, that pairs are formed with when no library is given.
 PAIR_PARTNERS = 200
-#: Candidates of each kind, best by expected gain, that enter batch selection (times the budget); pairs predicted exactly.
-SHORTLIST_FACTOR = 4
-#: Shortlist floor, so small budgets still choose among enough candidates.
-SHORTLIST_MIN = 100
+#: Pairs, best by their additively screened error, predicted exactly and GI-scored (times the budget); only these can be picked.
+EXACT_PAIRS_FACTOR = 4
+#: Floor of exactly predicted pairs, so small budgets still choose among enough pairs.
+EXACT_PAIRS_MIN = 100
 
 #: Phrases of the reason column, by signal.
 _PHRASES = {
@@ -108,12 +109,6 @@ def quotas_for(budget: int, n_singles: int | None, n_pairs: int | None) -> dict[
     return {"single": singles, "pair": pairs}
 
 
-def shortlist(signals: Signals, size: int) -> np.ndarray:
-    """Rows of the ``size`` candidates with the highest expected gain (pairs: among those predicted exactly)."""
-    gain = np.where(signals.exact, signals.expected_gain, -np.inf)
-    return np.argsort(-gain, kind="stable")[: min(size, int(signals.exact.sum()))]
-
-
 def reasons(signals: Signals) -> list[str]:
     """Per candidate, the signal in which it ranks highest among all candidates of its kind, in words, with its percentile."""
     ranks = {name: percentile_ranks(getattr(signals, name)) for name in _PHRASES}
@@ -128,26 +123,34 @@ def reasons(signals: Signals) -> list[str]:
     return texts
 
 
-def choose(singles: Signals, pairs: Signals, budget: int, quotas: dict[str, int] | None, reach: GraphReach, measured: Measured, seed: int) -> list[tuple[Signals, int, str]]:
-    """Greedy diverse batch from the shortlists of both kinds: (signals, row, reason) in pick order."""
-    size = max(SHORTLIST_MIN, SHORTLIST_FACTOR * budget)
-    pools, why = [], []
-    for signals in (singles, pairs):
-        rows = shortlist(signals, size)
-        texts = reasons(signals)
-        pools.append(signals.take(rows))
-        why.append([texts[i] for i in rows])
-    keys = [k for p in pools for k in p.keys]
+def choose(singles: Signals, pairs: Signals, error: UntestedError, budget: int, quotas: dict[str, int] | None, seed: int) -> list[tuple[Signals, int, str]]:
+    """Greedy batch from every single and every exactly predicted pair (``error`` holds every candidate, singles first):
+    (signals, row, reason) in pick order."""
+    rows = [np.arange(len(singles)), np.flatnonzero(pairs.exact)]
+    pools = [signals.take(r) for signals, r in zip((singles, pairs), rows)]
+    why = [[texts[i] for i in r] for texts, r in zip((reasons(singles), reasons(pairs)), rows)]
     kinds = [p.kind for p in pools for _ in p.keys]
-    profiles = np.concatenate([p.profiles for p in pools])
-    gain = np.concatenate([p.expected_gain for p in pools])
-    picked = greedy_select(gain, diversity_kernel(keys, kinds, profiles, reach, measured.perturbed_genes), kinds, budget, quotas, seed)
+    profiles = unit_profiles(np.concatenate([p.profiles for p in pools]), kinds)
+    picked = greedy_select(error.take(*rows), profiles, kinds, budget, quotas, seed)
     offsets = np.cumsum([0, *map(len, pools)])
     located = []
     for index in picked:
         pool = int(np.searchsorted(offsets, index, side="right") - 1)
         located.append((pools[pool], index - offsets[pool], why[pool][index - offsets[pool]]))
     return located
+
+
+def with_untested_error(model: GearsModel, reach: GraphReach, measured: Measured, single: Signals, pair: Signals,
+                        target_pairs: Sequence[str]) -> tuple[UntestedError, Signals, Signals]:
+    """The error model of the candidates over the untested space (the candidate singles and ``target_pairs``), and
+    the candidates' signals with the error each would remove as their expected gain."""
+    variance = dict(zip(single.keys, single.uncertainty**2))
+    others = sorted({g for k in pair.keys for g in genes_of(k)} - set(variance) - set(measured.single_genes))
+    if others:
+        variance.update(zip(others, summarise(member_singles(model, others))[1] ** 2))
+    error = UntestedError.build(reach, measured.single_genes, variance, single.keys, pair.keys, pair.interaction, target_pairs)
+    gains = error.gains()
+    return error, replace(single, expected_gain=gains[: len(single)]), replace(pair, expected_gain=gains[len(single) :])
 
 
 def _number(value: float) -> float | None:
@@ -169,16 +172,16 @@ def plan_batch(model: GearsModel, measured: Measured, singles: Sequence[str], pa
     """
     n_candidates = {"single": len(singles), "pair": len(pairs)}
     check_budget(budget, n_candidates, quotas)
-    reach, single, pair = score_candidates(model, measured, singles, pairs, control_mean, refine, seed, progress)
-    return assemble(single, pair, budget, quotas, reach, measured, n_candidates, seed)
+    error, single, pair = score_candidates(model, measured, singles, pairs, control_mean, refine, seed, progress)
+    return assemble(single, pair, error, budget, quotas, n_candidates, seed)
 
 
 def score_candidates(model: GearsModel, measured: Measured, singles: Sequence[str], pairs: Sequence[str], control_mean: np.ndarray,
-                     refine: int | None = None, seed: int = 0, progress: Progress | None = None) -> tuple[GraphReach, Signals, Signals]:
-    """Signals of explicit candidates, which are also the untested space their reach counts (GO neighbours among their genes, candidate pairs)."""
+                     refine: int | None = None, seed: int = 0, progress: Progress | None = None) -> tuple[UntestedError, Signals, Signals]:
+    """Error model and signals of explicit candidates, which are also the untested space (GO neighbours among their genes, candidate pairs)."""
     reach = GraphReach.build(model.go, measured.perturbed_genes, {g for k in (*singles, *pairs) for g in genes_of(k)})
     single = single_signals(model, singles, reach, progress, pairs)
-    return reach, single, pair_signals(model, pairs, reach, control_mean, refine, seed)
+    return with_untested_error(model, reach, measured, single, pair_signals(model, pairs, reach, control_mean, refine, seed), pairs)
 
 
 def check_budget(budget: int, n_candidates: dict[str, int], quotas: dict[str, int] | None) -> None:
@@ -192,10 +195,10 @@ def check_budget(budget: int, n_candidates: dict[str, int], quotas: dict[str, in
             raise GearsplanError(f"{wanted} {kind}s asked for, but only {n_candidates[kind]} {kind} candidates", f"lower --{kind}s")
 
 
-def assemble(single: Signals, pair: Signals, budget: int, quotas: dict[str, int] | None, reach: GraphReach, measured: Measured, n_candidates: dict[str, int], seed: int) -> SuggestionPlan:
+def assemble(single: Signals, pair: Signals, error: UntestedError, budget: int, quotas: dict[str, int] | None, n_candidates: dict[str, int], seed: int) -> SuggestionPlan:
     """Choose the batch and build its rows and summary."""
     rows = []
-    for rank, (signals, i, reason) in enumerate(choose(single, pair, budget, quotas, reach, measured, seed), start=1):
+    for rank, (signals, i, reason) in enumerate(choose(single, pair, error, budget, quotas, seed), start=1):
         rows.append(Suggestion(
             rank, tuple(signals.keys[i].split("+")), signals.kind, reason, float(signals.uncertainty[i]), float(signals.reach[i]),
             float(signals.distance[i]), signals.region[i], _number(signals.non_additivity[i]), _number(signals.gi_disagreement[i]),
@@ -218,7 +221,7 @@ def summarise_plan(rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict
         f"{unexplored} reach GO regions with no measured gene"
         + (f"; the others sit near measured genes {near} (nearest measured gene by GO similarity, count). " if near else ". ")
         + (f"Most common reason: {dominant[0][0]} ({dominant[0][1]} of {len(rows)}); " if dominant else "")
-        + "a diversity kernel over predicted profiles and GO neighbourhoods kept near-duplicates out."
+        + "each pick counts only the error the picks before it left (GO neighbourhoods already covered, repeated predicted changes)."
     )
 
 
@@ -264,5 +267,6 @@ def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, n_singles: int |
     pairs = candidate_pairs(measured, partners, allow_unseen_pairs, exclude, library)
     n_candidates = {"single": len(singles), "pair": len(pairs)}
     check_budget(budget, n_candidates, quotas)
-    pair = pair_signals(model, pairs, reach, bulk.control, max(SHORTLIST_MIN, SHORTLIST_FACTOR * budget), seed)
-    return assemble(single, pair, budget, quotas, reach, measured, n_candidates, seed)
+    pair = pair_signals(model, pairs, reach, bulk.control, max(EXACT_PAIRS_MIN, EXACT_PAIRS_FACTOR * budget), seed)
+    error, single, pair = with_untested_error(model, reach, measured, single, pair, library_pairs)
+    return assemble(single, pair, error, budget, quotas, n_candidates, seed)

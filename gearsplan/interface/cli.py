@@ -11,7 +11,7 @@ import typer
 
 from gearsplan import __version__
 from gearsplan.errors import GearsplanError
-from gearsplan.model.training import TrainConfig
+from gearsplan.model.train_config import TrainConfig
 from gearsplan.interface.console import err, out, print_json, progress_bar, training_bar
 
 app = typer.Typer(

@@ -25,7 +25,7 @@ from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.network import NetworkConfig
-from gearsplan.model.training import TrainConfig
+from gearsplan.model.train_config import TrainConfig
 
 FORMAT = "gearsplan-bundle"
 FORMAT_VERSION = 1

@@ -12,7 +12,7 @@ import torch
 from gearsplan.data.conditions import genes_of
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
-from gearsplan.model.threads import single_threaded
+from gearsplan.model.threads import fast_cpu
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class GearsModel:
     def network_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Each member's own change over control (members x keys x genes), before any measured-single correction, and head log-variance."""
         changes, variances = [], []
-        with single_threaded():
+        with fast_cpu():
             for member in members if members is not None else self.members:
                 member.eval()
                 change, log_variance = self.network_change(member, keys)

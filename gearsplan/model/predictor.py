@@ -16,7 +16,7 @@ from gearsplan.model.training import TrainConfig, TrainingProgress, fit_gears
 class GearsPredictor:
     """Fits a GEARS ensemble on a split's training perturbations; reports its uncertainty too."""
 
-    name = "gearsplan"
+    name = "gearsplan"  # analysis.evaluation.GEARSPLAN
 
     def __init__(self, config: TrainConfig = TrainConfig(), go: GeneGraph | None = None, progress: TrainingProgress | None = None) -> None:
         self.config = config

@@ -20,39 +20,8 @@ from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.losses import autofocus, direction, gaussian_uncertainty
 from gearsplan.model.network import GearsNetwork, NetworkConfig
-from gearsplan.model.threads import single_threaded
-
-#: Called after every epoch with (member, epoch, epochs, training loss, validation top-20 MSE or None).
-TrainingProgress = Callable[[int, int, int, float, "float | None"], None]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyperparameters of training; docs/model.md gives the measurements behind each default.
-
-    GEARS's paper defaults are kept for the architecture (hidden 64, top 5 co-expression
-    neighbours above 0.4, lr 1e-3). Where a measured alternative won on the reference
-    splits, it is the default: plain squared error (``gamma=0``; GEARS's autofocus uses 2),
-    no direction term (``direction_weight=0``), and a strong additivity prior
-    (``interaction_weight=0.1``; GEARS's composition is 1).
-    """
-
-    ensemble: int = 5
-    epochs: int = 100
-    patience: int = 20
-    sets_per_batch: int = 4
-    cells_per_set: int = 64
-    learning_rate: float = 1e-3
-    weight_decay: float = 5e-4
-    gamma: float = 0.0
-    direction_weight: float = 0.0
-    uncertainty_weight: float = 0.1
-    interaction_weight: float = 0.1
-    baseline_weight: float = 0.0
-    hidden: int = 64
-    coexpression_k: int = 5
-    coexpression_threshold: float = 0.4
-
+from gearsplan.model.threads import fast_cpu
+from gearsplan.model.train_config import TrainConfig, TrainingProgress
 
 @dataclass(frozen=True)
 class TrainingCells:
@@ -160,7 +129,7 @@ def fit_gears(data: PreparedScreen, split: Split, seed: int, config: TrainConfig
     if not split.train:
         raise GearsplanError("the split has no training perturbations", "choose a split that leaves some perturbations for training")
     go = go if go is not None else build_go_graph()
-    with single_threaded():
+    with fast_cpu():
         return _fit(data, split, seed, config, go, progress)
 
 

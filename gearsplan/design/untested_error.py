@@ -1,0 +1,116 @@
+"""The model's expected error over the untested space, and how much of it measuring each candidate removes.
+
+The untested space is a set of targets: the candidate single genes and the pairs of interest (a
+library's pairs; in a replay, every hidden pair). The model composes a pair from its genes, so a
+target's expected squared error is additive over its genes: gene g contributes its ensemble variance
+``v_g`` (uncertainty²) times the share the measured genes leave open, ``1 - coverage_g`` (coverage is
+1 for a gene measured alone, else its GO similarity to the closest such gene, 1 in its annotation family); a pair adds its own
+interaction variance.
+
+Measuring a single gene a covers a fully and each of its GO neighbours n up to
+``specificity_a x jaccard(a, n)`` (:func:`~gearsplan.design.graph_reach.annotation_specificity`; every
+gene of a's annotation family counts as a neighbour with Jaccard 1, :func:`~gearsplan.design.graph_reach.annotation_families`), so
+its gain is the error that leaves every target holding a or a neighbour. Measuring a pair removes
+that pair's own error and nothing else: in replays, revealing pairs taught the model nothing it
+carried to their genes (``docs/experiment_design.md``). The gains are submodular: what one
+measurement covers, the next cannot remove again, which is what makes a greedy batch spread out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from gearsplan.data.conditions import genes_of
+from gearsplan.design.graph_reach import GraphReach, annotation_families, annotation_specificity
+
+
+@dataclass(frozen=True)
+class UntestedError:
+    """Per gene of the space: variance, targets holding it (``demand``), coverage; per candidate: what it removes.
+
+    ``teaches`` (singles x genes) is the coverage a single's measurement gives each gene; ``pair_genes``
+    (pairs x 2) index each pair's genes, ``interaction`` is its interaction variance and
+    ``pair_is_target`` says whether it is one of the targets (then measuring it lowers its genes' demand).
+    """
+
+    genes: tuple[str, ...]
+    variance: np.ndarray
+    demand: np.ndarray
+    coverage: np.ndarray
+    teaches: sp.csr_matrix
+    pair_genes: np.ndarray
+    interaction: np.ndarray
+    pair_is_target: np.ndarray
+
+    @classmethod
+    def build(cls, reach: GraphReach, measured_singles: Sequence[str], variance: Mapping[str, float], singles: Sequence[str],
+              pairs: Sequence[str], interaction: np.ndarray, target_pairs: Sequence[str]) -> "UntestedError":
+        """The error model of candidate ``singles`` (each also a target) and ``pairs`` (keys ``A+B``) over ``target_pairs``.
+
+        ``variance``: per unmeasured gene of the candidates, its single's ensemble variance.
+        """
+        graph = reach.graph
+        extra = sorted({g for k in (*singles, *pairs, *target_pairs) for g in genes_of(k)} - set(graph.index))
+        genes = (*graph.genes, *extra)
+        index = {**graph.index, **{g: graph.n_genes + i for i, g in enumerate(extra)}}
+        n = len(genes)
+        positions = lambda names: np.array([index[g] for g in names], dtype=np.int64)  # noqa: E731
+        values = np.zeros(n)
+        values[positions(variance)] = list(variance.values())
+        demand = np.zeros(n)
+        np.add.at(demand, positions(singles), 1.0)
+        np.add.at(demand, positions([g for k in target_pairs for g in genes_of(k)]), 1.0)
+        families = annotation_families(graph)
+        measured = np.array([graph.index[g] for g in measured_singles if g in graph.index], dtype=np.int64)
+        covered = np.maximum(GraphReach.build(graph, measured_singles).coverage, families[:, measured].max(axis=1).toarray().ravel() if measured.size else 0.0)
+        coverage = np.concatenate([covered, np.isin(extra, list(measured_singles)).astype(float)])
+        own = positions(singles)
+        # Each single's GO neighbours (its own list and its annotation family, weighted by its annotation specificity); a gene outside GO has none.
+        similar = graph.to_csr().maximum(families)
+        neighbours = sp.vstack([sp.diags(annotation_specificity(graph)) @ similar, sp.csr_matrix((1, graph.n_genes))]).tocsr()
+        rows = sp.hstack([neighbours[np.minimum(own, graph.n_genes)], sp.csr_matrix((len(own), len(extra)))]).tocsr()
+        teaches = rows.maximum(sp.csr_matrix((np.ones(len(own)), (np.arange(len(own)), own)), shape=(len(own), n))).tocsr()
+        pair_genes = np.array([[index[g] for g in genes_of(k)] for k in pairs], dtype=np.int64).reshape(-1, 2)
+        is_target = np.isin(np.array(pairs, dtype=str), np.array(list(target_pairs), dtype=str)) if len(pairs) else np.zeros(0, dtype=bool)
+        return cls(genes, values, demand, coverage, teaches, pair_genes, np.asarray(interaction, dtype=float), is_target)
+
+    def take(self, singles: np.ndarray, pairs: np.ndarray) -> "UntestedError":
+        """The same space with only the candidates at rows ``singles`` and ``pairs``."""
+        return replace(self, teaches=self.teaches[singles], pair_genes=self.pair_genes[pairs], interaction=self.interaction[pairs],
+                       pair_is_target=self.pair_is_target[pairs])
+
+    def single_gains(self) -> np.ndarray:
+        """Error each single's measurement removes: over its own gene and GO neighbours, the coverage it adds x variance x demand."""
+        teaches = self.teaches
+        rows = np.repeat(np.arange(teaches.shape[0]), np.diff(teaches.indptr))
+        lift = np.maximum(teaches.data - self.coverage[teaches.indices], 0.0) * (self.demand * self.variance)[teaches.indices]
+        return np.bincount(rows, lift, minlength=teaches.shape[0])
+
+    def pair_gains(self) -> np.ndarray:
+        """Each pair's own error: its genes' open variance plus its interaction variance."""
+        return (self.variance * (1.0 - self.coverage))[self.pair_genes].sum(axis=1) + self.interaction
+
+    def gains(self) -> np.ndarray:
+        """Gains of every candidate, singles first."""
+        return np.concatenate([self.single_gains(), self.pair_gains()])
+
+    def after(self, candidate: int) -> "UntestedError":
+        """The space once candidate ``candidate`` (singles first, then pairs) is measured."""
+        n_singles = self.teaches.shape[0]
+        if candidate < n_singles:
+            row = slice(self.teaches.indptr[candidate], self.teaches.indptr[candidate + 1])
+            coverage = self.coverage.copy()
+            touched = self.teaches.indices[row]
+            coverage[touched] = np.maximum(coverage[touched], self.teaches.data[row])
+            return replace(self, coverage=coverage)
+        pair = candidate - n_singles
+        demand = self.demand.copy()
+        if self.pair_is_target[pair]:
+            np.subtract.at(demand, self.pair_genes[pair], 1.0)
+        interaction = self.interaction.copy()
+        interaction[pair] = 0.0
+        return replace(self, demand=demand, interaction=interaction)
