@@ -309,8 +309,11 @@ def score_pairs(
         raise GearsplanError(
             f"only {delta_a.shape[1]} genes to score genetic interactions on", "score on more genes (lower the well-expressed threshold)"
         )
-    coefficients = theil_sen(np.stack([delta_a, delta_b], axis=2), delta_ab, n_subsamples=n_subsamples, seed=seed)
     collinear = np.abs(pearson_rows(delta_a, delta_b)) > COLLINEAR_SINGLES
+    coefficients = np.empty((len(delta_a), 2))
+    # Theil–Sen only where both coefficients are identifiable: on near-collinear singles its 2x2 solutions
+    # spread along a line, and the spatial median then takes its most iterations for a fit that is thrown away.
+    coefficients[~collinear] = theil_sen(np.stack([delta_a[~collinear], delta_b[~collinear]], axis=2), delta_ab[~collinear], n_subsamples=n_subsamples, seed=seed)
     coefficients[collinear] = equal_contribution_slope(delta_a[collinear] + delta_b[collinear], delta_ab[collinear])[:, None]
     fitted = coefficients[:, :1] * delta_a + coefficients[:, 1:] * delta_b
     dcor_a, dcor_b, similarity = distance_correlations(delta_a, delta_b, delta_ab)
