@@ -306,7 +306,6 @@ def _train_gears(ctx: Context, path: Path | None, split_spec: str, **config: Any
     true change over control on the split's test perturbations.
     """
     import numpy as np
-    import torch
 
     from gearsplan.analysis.metrics import perturbation_metrics
     from gearsplan.data.prepared import prepare
