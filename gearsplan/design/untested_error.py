@@ -30,14 +30,14 @@ from gearsplan.design.graph_reach import GraphReach, annotation_families, annota
 
 @dataclass(frozen=True)
 class UntestedError:
-    """Per gene of the space: variance, targets holding it (``demand``), coverage; per candidate: what it removes.
+    """Per gene of the space (the GO graph's genes, then any others): variance, targets holding it (``demand``), coverage;
+    per candidate: what it removes.
 
     ``teaches`` (singles x genes) is the coverage a single's measurement gives each gene; ``pair_genes``
     (pairs x 2) index each pair's genes, ``interaction`` is its interaction variance and
     ``pair_is_target`` says whether it is one of the targets (then measuring it lowers its genes' demand).
     """
 
-    genes: tuple[str, ...]
     variance: np.ndarray
     demand: np.ndarray
     coverage: np.ndarray
@@ -55,9 +55,8 @@ class UntestedError:
         """
         graph = reach.graph
         extra = sorted({g for k in (*singles, *pairs, *target_pairs) for g in genes_of(k)} - set(graph.index))
-        genes = (*graph.genes, *extra)
         index = {**graph.index, **{g: graph.n_genes + i for i, g in enumerate(extra)}}
-        n = len(genes)
+        n = graph.n_genes + len(extra)
         positions = lambda names: np.array([index[g] for g in names], dtype=np.int64)  # noqa: E731
         values = np.zeros(n)
         values[positions(variance)] = list(variance.values())
@@ -76,7 +75,7 @@ class UntestedError:
         teaches = rows.maximum(sp.csr_matrix((np.ones(len(own)), (np.arange(len(own)), own)), shape=(len(own), n))).tocsr()
         pair_genes = np.array([[index[g] for g in genes_of(k)] for k in pairs], dtype=np.int64).reshape(-1, 2)
         is_target = np.isin(np.array(pairs, dtype=str), np.array(list(target_pairs), dtype=str)) if len(pairs) else np.zeros(0, dtype=bool)
-        return cls(genes, values, demand, coverage, teaches, pair_genes, np.asarray(interaction, dtype=float), is_target)
+        return cls(values, demand, coverage, teaches, pair_genes, np.asarray(interaction, dtype=float), is_target)
 
     def take(self, singles: np.ndarray, pairs: np.ndarray) -> "UntestedError":
         """The same space with only the candidates at rows ``singles`` and ``pairs``."""
@@ -111,6 +110,4 @@ class UntestedError:
         demand = self.demand.copy()
         if self.pair_is_target[pair]:
             np.subtract.at(demand, self.pair_genes[pair], 1.0)
-        interaction = self.interaction.copy()
-        interaction[pair] = 0.0
-        return replace(self, demand=demand, interaction=interaction)
+        return replace(self, demand=demand)

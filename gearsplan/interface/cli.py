@@ -320,8 +320,9 @@ def suggest(
     """Choose the next BUDGET experiments that teach the model most, each with the reason it was chosen.
 
     Signals: ensemble disagreement on the predicted change, GO-graph reach into untested genes,
-    and for pairs predicted non-additivity and disagreement on the GI subtype; a greedy pick with
-    a diversity kernel keeps the batch from repeating itself.
+    and for pairs predicted non-additivity and disagreement on the GI subtype. The expected gain is
+    the model's expected error the measurement removes from the untested space; a greedy pick counts
+    only what the picks before it left, so the batch does not repeat itself.
 
     Example: [bold]gearsplan suggest --budget 50[/]
     """
