@@ -60,7 +60,7 @@ class Context:
     scratch
         A temporary directory of this benchmark, shared by its prepare and measure steps.
     threads
-        torch intra-op threads of the training benchmarks (``--threads``); None: torch's default.
+        torch intra-op threads outside gearsplan's model (``--threads``); None: torch's default.
     """
 
     quick: bool
@@ -275,9 +275,13 @@ class EpochLog:
         self.ctx, self.base = ctx, base
         self.start = time.perf_counter()
         self.times: dict[int, list[float]] = {}
+        self.threads = 0
 
     def __call__(self, member: int, epoch: int, epochs: int, loss: float, score: float | None) -> None:
+        import torch
+
         self.times.setdefault(member, []).append(time.perf_counter() - self.start)
+        self.threads = torch.get_num_threads()  # what fit_gears trains on (model/threads.fast_cpu)
         self.ctx.partial_path.write_text(json.dumps({**self.base, **self.summary(), "elapsed_s": round(self.times[member][-1], 1)}))
 
     def summary(self) -> Details:
@@ -287,6 +291,7 @@ class EpochLog:
         first = self.times[0][0] if self.times else float("nan")
         ends = [0.0] + [t[-1] for t in self.times.values()]
         return {
+            "threads": self.threads,
             "members_done": len(self.times),
             "epochs": "/".join(str(len(t)) for t in self.times.values()),
             "member_s": "/".join(f"{b - a:.1f}" for a, b in zip(ends, ends[1:])),
@@ -326,7 +331,6 @@ def _train_gears(ctx: Context, path: Path | None, split_spec: str, **config: Any
     details.update(cells=cells, genes=genes, train=len(split.train), val=len(split.val), test=len(split.test),
                    load_before=_load_average())
     settings = TrainConfig(**config)
-    details["threads"] = _apply_threads()
     log = EpochLog(ctx, details)
     start = time.perf_counter()
     model = fit_gears(data, split, TRAIN_SEED, settings, go=go, progress=log)
@@ -718,7 +722,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smoke run on a 20,000-cell x 2,000-gene screen")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where synthetic screens are generated and kept")
     parser.add_argument("--timeout", type=float, help=f"seconds allowed to each process (default {DEFAULT_TIMEOUT_S} s; train_norman_scale {TRAIN_NORMAN_TIMEOUT_S:,} s)")
-    parser.add_argument("--threads", type=int, metavar="N", help="torch intra-op threads of the training benchmarks (default: torch's, one per core)")
+    parser.add_argument("--threads", type=int, metavar="N", help="torch intra-op threads outside gearsplan's model, e.g. the reference GEARS (default: torch's, one per core); gearsplan trains and predicts on one (model/threads.fast_cpu)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")

@@ -21,6 +21,7 @@ from gearsplan.knowledge import (
     go_jaccard,
     string_graph,
 )
+from gearsplan.knowledge.coexpression import pearson_matrix
 
 
 class ProgressLog:
@@ -183,6 +184,8 @@ def test_coexpression_graph_on_norman_control_cells(control_X):
     from_dense = coexpression_graph(dense, genes, k=5, threshold=0.4)
     np.testing.assert_array_equal(from_dense.neighbours, graph.neighbours)
     np.testing.assert_allclose(from_dense.weights, graph.weights, rtol=1e-6)
+    # chunks of cells sum to the same correlations as one pass
+    np.testing.assert_allclose(pearson_matrix(X, chunk=7), pearson_matrix(X), atol=1e-5)
 
 
 def test_string_graph_is_symmetric_top_k():

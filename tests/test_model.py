@@ -54,6 +54,14 @@ def test_rowwise_sgconv_equals_pyg_sgconv(go):
     assert torch.allclose(reference(x, edges, weights)[rows], rowwise(x, rows), atol=1e-5)
 
 
+def test_recover_equals_the_recovery_mlp_on_every_set_and_gene(model):
+    member = model.members[0]
+    torch.manual_seed(0)
+    genes, sets = torch.randn(50, member.config.hidden), torch.randn(3, member.config.hidden)
+    expected = member.recovery(genes.unsqueeze(0) + sets.unsqueeze(1))
+    assert torch.allclose(member.recover(genes, sets), expected, atol=1e-5)
+
+
 def test_output_shapes(model, screen):
     member = model.members[0]
     change, log_variance = member(model.encode(["KLF1", "KLF1+MAP2K6", "CEBPB+FOSB+KLF1"]))
@@ -96,6 +104,15 @@ def test_measured_singles_and_additive_pairs(data, split, go, bulk):
     pair = f"{measured[0]}+{measured[1]}"
     expected = bulk.delta[bulk.rows([measured[0]])[0]] + bulk.delta[bulk.rows([measured[1]])[0]]
     assert np.allclose(model.predict([pair]).mean[0], expected, atol=1e-5)
+
+
+def test_an_unmeasured_single_builds_on_the_consensus_change(model, split):
+    unmeasured = next(k for k in split.test if "+" not in k)
+    pair = next(k for k in split.test if "+" in k and not set(k.split("+")) & set(model.singles))
+    network, _ = model.network_predictions([unmeasured, pair])
+    predicted = model.predict([unmeasured, pair]).mean
+    np.testing.assert_allclose(predicted[0], network[:, 0].mean(0) + model.consensus_change - model.mean_change, atol=1e-6)
+    np.testing.assert_allclose(predicted[1], network[:, 1].mean(0), atol=1e-6)
 
 
 def test_unseen_genes_and_three_gene_sets_go_through_the_go_graph(model, split, go):

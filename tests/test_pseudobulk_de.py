@@ -20,6 +20,24 @@ def test_dense_and_sparse_agree(screen):
     assert np.allclose(sparse, dense) and counts.sum() == screen.adata.n_obs
 
 
+def test_consensus_change_is_the_shared_direction_at_its_typical_size(bulk):
+    keys = list(bulk.keys)
+    delta = bulk.delta
+    unit = delta / np.linalg.norm(delta, axis=1, keepdims=True)
+    consensus, mean = bulk.consensus_change(keys), bulk.mean_change(keys)
+
+    def mean_cosine(profile):
+        return float((unit @ profile).mean() / np.linalg.norm(profile))
+
+    # the mean of unit vectors is the direction closest on average to every change; the mean change is not
+    assert mean_cosine(consensus) > mean_cosine(mean) + 0.02
+    rng = np.random.default_rng(0)
+    assert all(mean_cosine(consensus) >= mean_cosine(consensus + rng.normal(0, 0.01, consensus.shape)) for _ in range(5))
+    # its length is the changes' mean projection onto it
+    direction = consensus / np.linalg.norm(consensus)
+    assert np.isclose(np.linalg.norm(consensus), (delta @ direction).mean())
+
+
 def test_top_de_genes_are_the_largest_welch_t_scores(screen, bulk, de):
     X = screen.adata.X.toarray()
     control = X[(screen.keys == "ctrl").to_numpy()]

@@ -54,6 +54,19 @@ class Pseudobulk:
         weights = self.n_cells[rows].astype(np.float64)
         return weights @ self.delta[rows] / weights.sum()
 
+    def consensus_change(self, keys) -> np.ndarray:
+        """The direction the changes of ``keys`` share, at their typical size along it.
+
+        The mean of the unit-length changes (each perturbation counts once, however strong),
+        scaled to the mean projection of the changes onto it. The plain mean change follows
+        the strongest perturbations (in Norman 2019, pairs); this follows the common response.
+        """
+        delta = self.delta[self.rows(keys)]
+        norms = np.linalg.norm(delta, axis=1, keepdims=True)
+        direction = (delta / np.where(norms > 0, norms, 1.0)).mean(axis=0)
+        length = direction @ direction
+        return direction * (delta @ direction).mean() / length if length > 0 else np.zeros(delta.shape[1])
+
     def singles(self, keys) -> dict[str, np.ndarray]:
         """The measured change of each single-gene perturbation among ``keys``."""
         singles = sorted(k for k in keys if "+" not in k)

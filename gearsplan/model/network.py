@@ -119,6 +119,18 @@ class GearsNetwork(nn.Module):
         smoothed = self.go_conv(embedding[:-1], rows.clamp(max=self.config.n_perturbable - 1))
         return torch.where(outside.unsqueeze(-1), embedding[-1], smoothed)
 
+    def recover(self, genes: Tensor, perturbation: Tensor) -> Tensor:
+        """``recovery(genes + perturbation)`` for every set: S x G x H from G x H gene and S x H set states.
+
+        The first layer is linear, so it runs once on the genes and once on the sets; only the
+        rest of the MLP runs on every (set, gene). At 5,000 genes this halves a step's work.
+        """
+        first, *rest = self.recovery
+        hidden = first(genes).unsqueeze(0) + (perturbation @ first.weight.T).unsqueeze(1)
+        for layer in rest:
+            hidden = layer(hidden)
+        return hidden
+
     def forward(self, sets: Tensor) -> tuple[Tensor, Tensor]:
         """Change over control and its log-variance for each set.
 
@@ -132,14 +144,13 @@ class GearsNetwork(nn.Module):
         change, log_variance
             Both S x G.
         """
-        genes = self.gene_states()
         rows, slots = torch.unique(sets.clamp(min=0), return_inverse=True)
         present = (sets >= 0).unsqueeze(-1)
         summed = (self.perturbation_states(rows)[slots] * present).sum(dim=1)
-        states = self.recovery(genes.unsqueeze(0) + self.perturbation_fuse(summed).unsqueeze(1))
+        states = self.recover(self.gene_states(), self.perturbation_fuse(summed))
         per_gene = (states * self.gene_weight_1).sum(-1) + self.gene_bias_1
         cell_state = self.cross_gene(per_gene)
-        joint = torch.cat([per_gene.unsqueeze(-1), cell_state.unsqueeze(1).expand(-1, per_gene.shape[1], -1)], dim=-1)
-        change = (joint * self.gene_weight_2).sum(-1) + self.gene_bias_2
+        # The second gene-specific layer over [per_gene, cell_state], without building S x G x (H + 1).
+        change = per_gene * self.gene_weight_2[:, 0] + cell_state @ self.gene_weight_2[:, 1:].T + self.gene_bias_2
         # The uncertainty head reads the states but does not shape them.
         return change, self.log_variance(states.detach()).squeeze(-1)
