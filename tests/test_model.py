@@ -16,7 +16,7 @@ from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, load_bundle, save_bundle
 from gearsplan.model.ensemble import graph_tensors
-from gearsplan.model.losses import autofocus, direction, gaussian_uncertainty
+from gearsplan.model.losses import ObservedSets, autofocus, direction, gaussian_uncertainty
 from gearsplan.model.network import RowwiseSGConv, gcn_table
 from gearsplan.model.training import TrainConfig, TrainingCells, fit_gears
 
@@ -75,16 +75,26 @@ def test_gradients_reach_every_parameter_group(model, data, split):
     member.train()
     member.zero_grad()
     cells = TrainingCells.from_split(data, split)
-    keys, position, observed, control = next(cells.batches(np.random.default_rng(0), 4, 16))
+    keys, observed = next(cells.batches(np.random.default_rng(0), 4, 16))
     keys = [*keys, "IER5L"] if "IER5L" in split.train else keys  # the shared out-of-GO row
     change, log_variance = model.network_change(member, keys)
-    predicted = control + change[position]
-    observed_change = change.detach()[position] + 0.1
-    loss = autofocus(predicted, observed) + direction(change[position], observed_change) + gaussian_uncertainty(log_variance[position], predicted, observed)
+    loss = autofocus(change[: len(observed.count)], observed) + direction(change, change.detach() + 0.1) + gaussian_uncertainty(log_variance[: len(observed.count)], change[: len(observed.count)], observed)
     loss.backward()
     groups = {name.split(".")[0] for name, _ in member.named_parameters()}
     reached = {name.split(".")[0] for name, p in member.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
     assert groups == reached
+
+
+def test_set_level_losses_equal_the_per_cell_losses():
+    generator = torch.Generator().manual_seed(0)
+    position = torch.tensor([0, 0, 0, 1, 1, 2])
+    cells, predicted, log_variance = torch.randn(6, 7, generator=generator), torch.randn(3, 7, generator=generator), torch.randn(3, 7, generator=generator)
+    observed = ObservedSets.of(position, cells)
+    per_cell_error = (predicted[position] - cells).pow(2)
+    assert torch.allclose(autofocus(predicted, observed, 0.0), per_cell_error.mean(), atol=1e-6)
+    per_cell_likelihood = (log_variance[position] + per_cell_error * torch.exp(-log_variance[position])).mean()
+    assert torch.allclose(gaussian_uncertainty(log_variance, predicted, observed), per_cell_likelihood, atol=1e-6)
+    assert torch.allclose(autofocus(predicted, observed, 2.0), (predicted[position] - cells).abs().pow(4).mean())
 
 
 def test_same_seed_same_weights(data, split, go):
@@ -96,8 +106,14 @@ def test_same_seed_same_weights(data, split, go):
     assert not all(torch.equal(first[k], other[k]) for k in first)
 
 
-def test_measured_singles_and_additive_pairs(data, split, go, bulk):
-    model = fit_gears(data, split, 1, replace(QUICK, ensemble=1, interaction_weight=0.0), go)
+@pytest.fixture(scope="module")
+def additive_model(data, split, go):
+    """One member whose pairs are the sums of their genes' outputs (no learned interaction)."""
+    return fit_gears(data, split, 1, replace(QUICK, ensemble=1, interaction_weight=0.0), go)
+
+
+def test_measured_singles_and_additive_pairs(additive_model, split, bulk):
+    model = additive_model
     single = next(k for k in split.train if "+" not in k)
     assert np.allclose(model.predict([single]).mean[0], bulk.delta[bulk.rows([single])[0]])
     measured = sorted(split.train_singles())
@@ -113,6 +129,18 @@ def test_an_unmeasured_single_builds_on_the_consensus_change(model, split):
     predicted = model.predict([unmeasured, pair]).mean
     np.testing.assert_allclose(predicted[0], network[:, 0].mean(0) + model.consensus_change - model.mean_change, atol=1e-6)
     np.testing.assert_allclose(predicted[1], network[:, 1].mean(0), atol=1e-6)
+
+
+def test_gi_parts_add_up_to_their_pair_when_nothing_is_learned_about_the_interaction(additive_model, split):
+    model = additive_model
+    measured = sorted(split.train_singles())[0]
+    unmeasured = sorted(k for k in split.test if "+" not in k)[:2]
+    keys = [*unmeasured, measured, f"{unmeasured[0]}+{unmeasured[1]}", f"{measured}+{unmeasured[0]}"]
+    parts = model.predict(keys, consensus=False).mean
+    np.testing.assert_allclose(parts[3], parts[0] + parts[1], atol=1e-5)
+    np.testing.assert_allclose(parts[4], parts[2] + parts[0], atol=1e-5)
+    alone = model.predict(unmeasured).mean
+    np.testing.assert_allclose(alone - parts[:2], np.broadcast_to(model.consensus_change - model.mean_change, alone.shape), atol=1e-6)
 
 
 def test_unseen_genes_and_three_gene_sets_go_through_the_go_graph(model, split, go):

@@ -93,10 +93,10 @@ def equivalent_singles(model: GearsModel, genes: Sequence[str]) -> tuple[list[st
     return [genes[i] for i in representatives], position
 
 
-def member_chunks(model: GearsModel, keys: Sequence[str], progress: Progress | None = None) -> Iterator[np.ndarray]:
+def member_chunks(model: GearsModel, keys: Sequence[str], progress: Progress | None = None, consensus: bool = True) -> Iterator[np.ndarray]:
     """Each chunk's member predictions (members x chunk x genes), in order."""
     for start in range(0, len(keys), CHUNK):
-        yield model.member_predictions(list(keys[start : start + CHUNK]))[0]
+        yield model.member_predictions(list(keys[start : start + CHUNK]), consensus=consensus)[0]
         if progress:
             progress(min(start + CHUNK, len(keys)), len(keys))
 
@@ -134,10 +134,13 @@ def single_signals(model: GearsModel, genes: Sequence[str], reach: GraphReach, p
                    ("",) * n, profiles[position], np.ones(n, dtype=bool), np.zeros(n), spread[position] ** 2 * reached)
 
 
-def member_singles(model: GearsModel, genes: Sequence[str]) -> np.ndarray:
-    """Member predictions of single genes (members x genes x measured genes), equivalent genes predicted once."""
+def member_singles(model: GearsModel, genes: Sequence[str], consensus: bool = True) -> np.ndarray:
+    """Member predictions of single genes (members x genes x measured genes), equivalent genes predicted once.
+
+    ``consensus=False`` gives them as parts of pairs (:meth:`GearsModel.member_predictions`).
+    """
     representatives, position = equivalent_singles(model, genes)
-    chunks = list(member_chunks(model, representatives))
+    chunks = list(member_chunks(model, representatives, consensus=consensus))
     return np.concatenate(chunks, axis=1)[:, position] if chunks else np.zeros((len(model.members), 0, len(model.genes)))
 
 
@@ -145,7 +148,7 @@ def pair_signals(model: GearsModel, pairs: Sequence[str], reach: GraphReach, con
     """Signals of pair candidates: screened additively, the ``refine`` most promising (all if None) predicted exactly and GI-scored."""
     genes = sorted({g for k in pairs for g in genes_of(k)})
     column = {g: i for i, g in enumerate(genes)}
-    singles = member_singles(model, genes)
+    singles = member_singles(model, genes, consensus=False)
     a = np.array([column[genes_of(k)[0]] for k in pairs], dtype=np.int64)
     b = np.array([column[genes_of(k)[1]] for k in pairs], dtype=np.int64)
     profiles = np.zeros((len(pairs), len(model.genes)), np.float32)

@@ -101,8 +101,13 @@ class GearsModel:
                 variances.append(log_variance.double().numpy())
         return np.stack(changes), np.stack(variances)
 
-    def member_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Each member's corrected change over control (members x keys x genes) and head log-variance."""
+    def member_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None, consensus: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Each member's corrected change over control (members x keys x genes) and head log-variance.
+
+        ``consensus``: build unmeasured singles on the consensus change, their best prediction.
+        False builds them on the mean change, as a pair's composition does; GI scores need that,
+        so that ΔAB - ΔA - ΔB is the learned interaction and not the difference of two priors.
+        """
         measured = [[g for g in genes_of(k) if g in self.singles] for k in keys]
         run = list(dict.fromkeys([*keys, *(g for m in measured for g in m)]))
         position = {k: i for i, k in enumerate(run)}
@@ -113,21 +118,22 @@ class GearsModel:
             for gene in genes:
                 correct[row, position[gene]] -= 1.0
                 known[row] += self.singles[gene]
-            if not genes and len(genes_of(key)) == 1:
+            if consensus and not genes and len(genes_of(key)) == 1:
                 known[row] += self.consensus_change - self.mean_change
         changes, variances = self.network_predictions(run, members)
         corrected = np.einsum("kr,mrg->mkg", correct, changes) + known
         blended = (1 - self.baseline_weight) * corrected + self.baseline_weight * self.additive(keys)
         return blended, variances[:, : len(keys)]
 
-    def predict(self, keys: Sequence[str], chunk: int = 512, progress: Callable[[int, int], None] | None = None) -> Prediction:
+    def predict(self, keys: Sequence[str], chunk: int = 512, progress: Callable[[int, int], None] | None = None, consensus: bool = True) -> Prediction:
         """Ensemble prediction for perturbation keys such as ``"FOSB"`` or ``"CEBPB+FOSB"``.
 
-        Keys are predicted ``chunk`` at a time, so memory holds one chunk of member predictions.
+        Keys are predicted ``chunk`` at a time, so memory holds one chunk of member predictions;
+        ``consensus`` as in :meth:`member_predictions`.
         """
         parts = []
         for start in range(0, len(keys), chunk):
-            changes, variances = self.member_predictions(keys[start : start + chunk])
+            changes, variances = self.member_predictions(keys[start : start + chunk], consensus=consensus)
             parts.append((changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0)))
             if progress:
                 progress(min(start + chunk, len(keys)), len(keys))

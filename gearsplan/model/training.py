@@ -18,7 +18,7 @@ from gearsplan.knowledge.coexpression import coexpression_graph
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
-from gearsplan.model.losses import autofocus, direction, gaussian_uncertainty
+from gearsplan.model.losses import ObservedSets, autofocus, direction, gaussian_uncertainty
 from gearsplan.model.network import GearsNetwork, NetworkConfig
 from gearsplan.model.threads import fast_cpu
 from gearsplan.model.train_config import TrainConfig, TrainingProgress
@@ -42,19 +42,16 @@ class TrainingCells:
         control = np.asarray(sp.csr_matrix(data.screen.adata.X[keys == CONTROL_KEY]).todense(), dtype=np.float32)
         return cls(train, cells, cells_of, control)
 
-    def batches(self, rng: np.random.Generator, sets_per_batch: int, cells_per_set: int) -> Iterator[tuple[list[str], torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Batches of a few sets with a sample of their cells, each cell paired with a random control cell.
-
-        Yields (set keys, position of each cell's set in those keys, cells, paired controls).
-        """
+    def batches(self, rng: np.random.Generator, sets_per_batch: int, cells_per_set: int) -> Iterator[tuple[list[str], ObservedSets]]:
+        """Batches of a few sets with a sample of their cells, each cell paired with a random control cell."""
         order = rng.permutation(len(self.keys))
         for start in range(0, len(order), sets_per_batch):
             chosen = order[start : start + sets_per_batch]
             picked = [rng.choice(self.cells_of[s], min(cells_per_set, len(self.cells_of[s])), replace=False) for s in chosen]
             rows = np.concatenate(picked)
             position = np.repeat(np.arange(len(chosen)), [len(p) for p in picked])
-            controls = self.control[rng.integers(0, len(self.control), len(rows))]
-            yield [self.keys[s] for s in chosen], torch.from_numpy(position), torch.from_numpy(self.cells[rows].toarray()), torch.from_numpy(controls)
+            change = self.cells[rows].toarray() - self.control[rng.integers(0, len(self.control), len(rows))]
+            yield [self.keys[s] for s in chosen], ObservedSets.of(torch.from_numpy(position), torch.from_numpy(change))
 
 
 def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneGraph) -> GearsModel:
@@ -89,19 +86,16 @@ def train_member(model: GearsModel, cells: TrainingCells, config: TrainConfig, s
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     member = model.new_member()
-    optimiser = torch.optim.Adam(member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    control_mean = torch.from_numpy(cells.control.mean(axis=0))
+    optimiser = torch.optim.Adam(member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True)
     best, best_state, stale = np.inf, None, 0
     for epoch in range(config.epochs):
         member.train()
         losses = []
-        for keys, position, observed, control in cells.batches(rng, config.sets_per_batch, config.cells_per_set):
+        for keys, observed in cells.batches(rng, config.sets_per_batch, config.cells_per_set):
             change, log_variance = model.network_change(member, keys)
-            predicted = control + change[position]
-            observed_change = torch.zeros_like(change).index_add_(0, position, observed - control_mean) / torch.bincount(position).unsqueeze(1)
-            loss = autofocus(predicted, observed, config.gamma)
-            loss = loss + config.direction_weight * direction(change, observed_change)
-            loss = loss + config.uncertainty_weight * gaussian_uncertainty(log_variance[position], predicted, observed)
+            loss = autofocus(change, observed, config.gamma)
+            loss = loss + config.direction_weight * direction(change, observed.mean)
+            loss = loss + config.uncertainty_weight * gaussian_uncertainty(log_variance, change, observed)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
