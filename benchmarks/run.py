@@ -414,6 +414,25 @@ def measure_suggest_scoring(ctx: Context) -> Timing:
     return seconds, {**details, "chosen_singles": kinds.count("single"), "chosen_pairs": kinds.count("pair"), "load_after": _load_average()}
 
 
+def measure_predict_5000_genes(ctx: Context) -> Timing:
+    """``GearsModel.predict`` of 1,024 unmeasured singles with 5 untrained members over 5,000 genes (model built untimed)."""
+    import numpy as np
+
+    from gearsplan.knowledge.gene_graph import GeneGraph
+    from gearsplan.knowledge.go_graph import build_go_graph
+    from gearsplan.model.ensemble import GearsModel
+    from gearsplan.model.network import NetworkConfig
+
+    go = build_go_graph()
+    genes, none = go.genes[:PREDICT_GENES], np.zeros(0, np.int64)
+    zeros = np.zeros(PREDICT_GENES)
+    model = GearsModel(NetworkConfig(PREDICT_GENES, go.n_genes), genes, go, GeneGraph(genes, none, none, np.zeros(0, np.float32)), zeros, zeros, {})
+    model.members = [model.new_member() for _ in range(5)]
+    keys = list(go.genes[PREDICT_GENES : PREDICT_GENES + PREDICT_SETS])
+    seconds, _ = _step(lambda: model.predict(keys))
+    return seconds, {"genes": PREDICT_GENES, "sets": PREDICT_SETS, "members": 5, "chunk": model.chunk, "load": _load_average()}
+
+
 def run_cli(*args: str) -> tuple[float, dict]:
     """``python -m gearsplan ARGS --json`` in a fresh interpreter: wall seconds (start-up included) and its JSON document."""
     command = [sys.executable, "-m", "gearsplan", *args, "--json"]
@@ -435,6 +454,8 @@ def measure_suggest_cli(ctx: Context) -> Timing:
 
 #: Genes of the GI-map benchmark: the paper's map is every pair of 105 genes (5,460 pairs).
 GIMAP_GENES = 105
+#: Genes and sets of the Norman-scale prediction benchmark.
+PREDICT_GENES, PREDICT_SETS = 5_000, 1_024
 
 
 def measure_gimap(ctx: Context) -> Timing:
@@ -551,6 +572,13 @@ BENCHMARKS: dict[str, Benchmark] = {
         measure_gimap,
         within(seconds=60),
         prepare_suggest_model,
+    ),
+    "predict_5000_genes": Benchmark(
+        "GearsModel.predict: 1,024 unmeasured singles, 5 untrained members, 5,000 genes (a Norman-scale model's prediction)",
+        "≤ 60 s, ≤ 2,000 MB (ours)",
+        measure_predict_5000_genes,
+        within(seconds=60, megabytes=2_000),
+        prepare_go_graph_cached,
     ),
     "predict_cli_embedded": Benchmark(
         "gearsplan predict FOSB CEBPB on the embedded data, model present (fresh interpreter, end to end)",

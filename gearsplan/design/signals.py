@@ -22,7 +22,7 @@ from gearsplan.data.conditions import genes_of
 from gearsplan.design.graph_reach import GraphReach
 from gearsplan.model.ensemble import GearsModel, Prediction, ensemble_uncertainty
 
-#: Keys per prediction chunk: bounds memory at members x CHUNK x genes doubles.
+#: Pairs screened additively at a time: bounds memory at members x CHUNK x genes doubles.
 CHUNK = 256
 #: Genes the uncertainty and non-additivity focus on: each candidate's most changed predicted genes.
 TOP_GENES = 20
@@ -95,10 +95,10 @@ def equivalent_singles(model: GearsModel, genes: Sequence[str]) -> tuple[list[st
 
 def member_chunks(model: GearsModel, keys: Sequence[str], progress: Progress | None = None, consensus: bool = True) -> Iterator[np.ndarray]:
     """Each chunk's member predictions (members x chunk x genes), in order."""
-    for start in range(0, len(keys), CHUNK):
-        yield model.member_predictions(list(keys[start : start + CHUNK]), consensus=consensus)[0]
+    for start in range(0, len(keys), model.chunk):
+        yield model.member_predictions(list(keys[start : start + model.chunk]), consensus=consensus)[0]
         if progress:
-            progress(min(start + CHUNK, len(keys)), len(keys))
+            progress(min(start + model.chunk, len(keys)), len(keys))
 
 
 def summarise(members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

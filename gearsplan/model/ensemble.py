@@ -15,6 +15,11 @@ from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
 from gearsplan.model.threads import fast_cpu
 
 
+#: (set, gene) pairs predicted at a time. The recovery MLP holds sets x genes x 128 activations;
+#: in pieces of this size prediction ran fastest at 500 and at 5,000 genes (docs/model.md).
+SET_GENES_PER_CHUNK = 1 << 16
+
+
 @dataclass(frozen=True)
 class Prediction:
     """Predicted change over control per set and gene: ensemble mean, member sd, mean head log-variance."""
@@ -125,18 +130,22 @@ class GearsModel:
         blended = (1 - self.baseline_weight) * corrected + self.baseline_weight * self.additive(keys)
         return blended, variances[:, : len(keys)]
 
-    def predict(self, keys: Sequence[str], chunk: int = 512, progress: Callable[[int, int], None] | None = None, consensus: bool = True) -> Prediction:
+    @property
+    def chunk(self) -> int:
+        """Sets to predict at a time: :data:`SET_GENES_PER_CHUNK` (set, gene) pairs."""
+        return max(1, SET_GENES_PER_CHUNK // len(self.genes))
+
+    def predict(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, consensus: bool = True) -> Prediction:
         """Ensemble prediction for perturbation keys such as ``"FOSB"`` or ``"CEBPB+FOSB"``.
 
-        Keys are predicted ``chunk`` at a time, so memory holds one chunk of member predictions;
-        ``consensus`` as in :meth:`member_predictions`.
+        Keys are predicted :attr:`chunk` at a time; ``consensus`` as in :meth:`member_predictions`.
         """
         parts = []
-        for start in range(0, len(keys), chunk):
-            changes, variances = self.member_predictions(keys[start : start + chunk], consensus=consensus)
+        for start in range(0, len(keys), self.chunk):
+            changes, variances = self.member_predictions(keys[start : start + self.chunk], consensus=consensus)
             parts.append((changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0)))
             if progress:
-                progress(min(start + chunk, len(keys)), len(keys))
+                progress(min(start + self.chunk, len(keys)), len(keys))
         return Prediction(*(np.concatenate(column) for column in zip(*parts)))
 
 
