@@ -11,7 +11,7 @@ mostly additively), and only the most promising are predicted exactly and GI-sco
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -93,14 +93,6 @@ def equivalent_singles(model: GearsModel, genes: Sequence[str]) -> tuple[list[st
     return [genes[i] for i in representatives], position
 
 
-def member_chunks(model: GearsModel, keys: Sequence[str], progress: Progress | None = None, consensus: bool = True) -> Iterator[np.ndarray]:
-    """Each chunk's member predictions (members x chunk x genes), in order."""
-    for start in range(0, len(keys), model.chunk):
-        yield model.member_predictions(list(keys[start : start + model.chunk]), consensus=consensus)[0]
-        if progress:
-            progress(min(start + model.chunk, len(keys)), len(keys))
-
-
 def summarise(members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ensemble-mean profiles (float32) and uncertainty of one chunk of member predictions."""
     mean = members.mean(axis=0)
@@ -124,7 +116,7 @@ def single_signals(model: GearsModel, genes: Sequence[str], reach: GraphReach, p
     Reach adds to the GO reach the ``open_pairs`` (untested pairs of interest) containing each gene.
     """
     representatives, position = equivalent_singles(model, genes)
-    parts = [summarise(chunk) for chunk in member_chunks(model, representatives, progress)]
+    parts = [summarise(changes) for changes, _ in model.member_chunks(representatives, progress)]
     profiles = np.concatenate([p for p, _ in parts]) if parts else np.zeros((0, len(model.genes)), np.float32)
     spread = np.concatenate([s for _, s in parts]) if parts else np.zeros(0)
     reached, distance, region = reach.single(genes)
@@ -140,7 +132,7 @@ def member_singles(model: GearsModel, genes: Sequence[str], consensus: bool = Tr
     ``consensus=False`` gives them as parts of pairs (:meth:`GearsModel.member_predictions`).
     """
     representatives, position = equivalent_singles(model, genes)
-    chunks = list(member_chunks(model, representatives, consensus=consensus))
+    chunks = [changes for changes, _ in model.member_chunks(representatives, consensus=consensus)]
     return np.concatenate(chunks, axis=1)[:, position] if chunks else np.zeros((len(model.members), 0, len(model.genes)))
 
 
@@ -194,7 +186,7 @@ def refine_pairs(model: GearsModel, screened: Signals, rows: np.ndarray, delta_a
     """
     if len(rows) == 0:
         return screened
-    members = np.concatenate(list(member_chunks(model, [screened.keys[i] for i in rows])), axis=1)
+    members = np.concatenate([changes for changes, _ in model.member_chunks([screened.keys[i] for i in rows])], axis=1)
     profiles, spread = summarise(members)
     excess = members - delta_a - delta_b
     strongest = np.argsort(-np.abs(profiles), axis=1)[:, :TOP_GENES]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -135,17 +135,20 @@ class GearsModel:
         """Sets to predict at a time: :data:`SET_GENES_PER_CHUNK` (set, gene) pairs."""
         return max(1, SET_GENES_PER_CHUNK // len(self.genes))
 
+    def member_chunks(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, consensus: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`member_predictions` of ``keys``, :attr:`chunk` keys at a time, in order."""
+        for start in range(0, len(keys), self.chunk):
+            yield self.member_predictions(list(keys[start : start + self.chunk]), consensus=consensus)
+            if progress:
+                progress(min(start + self.chunk, len(keys)), len(keys))
+
     def predict(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, consensus: bool = True) -> Prediction:
         """Ensemble prediction for perturbation keys such as ``"FOSB"`` or ``"CEBPB+FOSB"``.
 
         Keys are predicted :attr:`chunk` at a time; ``consensus`` as in :meth:`member_predictions`.
         """
-        parts = []
-        for start in range(0, len(keys), self.chunk):
-            changes, variances = self.member_predictions(keys[start : start + self.chunk], consensus=consensus)
-            parts.append((changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0)))
-            if progress:
-                progress(min(start + self.chunk, len(keys)), len(keys))
+        parts = [(changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0))
+                 for changes, variances in self.member_chunks(keys, progress, consensus)]
         return Prediction(*(np.concatenate(column) for column in zip(*parts)))
 
 
