@@ -126,3 +126,14 @@ def test_bad_seeds_and_split(run_cli):
 def test_dense_matrix_reads(run_cli, norman, tmp_path):
     norman.X = sp.csr_matrix(norman.X).toarray()
     assert run_cli("data", "info", _write(norman, tmp_path / "dense.h5ad"))[0] == 0
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "suggest", "replay"])
+def test_help_paragraphs_flow_to_the_terminal_width(run_cli, monkeypatch, command):
+    """Docstring line breaks do not survive into --help (they left orphan words at any width)."""
+    monkeypatch.setenv("COLUMNS", "500")
+    code, out, _ = run_cli(command, "--help")
+    assert code == 0
+    description = [line.strip() for line in out[out.index("Usage:") : out.index("╭")].splitlines()[2:]]
+    assert sum(map(bool, description)) >= 2
+    assert not any(line and following for line, following in zip(description, description[1:])), "a paragraph was broken across lines"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -102,6 +103,7 @@ def evaluate(
     """Score models on held-out perturbations, per stratum, against the baselines (GEARS's metrics).
 
     Strata: unseen single genes; pairs with 0, 1 or 2 genes not measured as singles in training.
+
     Metrics: Pearson of predicted vs true change over control (all genes, top-20 DE genes),
     MSE on the top-20 DE genes (also relative to predicting no change), and the fraction of
     top-20 DE genes predicted in the wrong direction.
@@ -422,6 +424,21 @@ def report(
         print_json(written.to_json())
         return
     out.print(f"wrote [bold]{written.path}[/] with {len(written.figures)} figures in {written.path.with_name(written.path.stem + '_files')}", highlight=False)
+
+
+def _reflow_help(*groups: typer.Typer) -> None:
+    """Make each paragraph of a command's docstring one line of help.
+
+    Rich markup mode keeps the docstring's source line breaks, so Rich's own wrapping left
+    orphan words at any terminal width; a blank line still separates paragraphs.
+    """
+    for group in groups:
+        for command in group.registered_commands:
+            paragraphs = inspect.getdoc(command.callback).split("\n\n")
+            command.help = "\n\n".join(" ".join(paragraph.splitlines()) for paragraph in paragraphs)
+
+
+_reflow_help(app, data_app, model_app)
 
 
 def main() -> None:
