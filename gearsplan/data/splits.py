@@ -136,4 +136,6 @@ def resolve_splits(spec: str, perturbations: Iterable[str], seed: int) -> list[S
         return [read_split(reference_split(seed), perturbations)]
     if Path(spec).is_file():
         return [read_split(spec, perturbations)]
+    if spec.endswith(".json"):
+        raise GearsplanError(f"no split file at {spec}", "check the path; a GEARS split JSON maps train/val/test to perturbation labels")
     raise GearsplanError(f"unknown split {spec!r}", "use loo, simulation, reference, or the path of a GEARS split JSON file")

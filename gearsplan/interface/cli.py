@@ -61,6 +61,8 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     try:
         for part in filter(None, (p.strip() for p in text.split(","))):
             low, _, high = part.partition("-")
+            if int(high or low) < int(low):
+                raise GearsplanError(f"the seed range {part!r} is empty", f"put the lower seed first: --seeds {high}-{low}")
             seeds.extend(range(int(low), int(high or low) + 1))
     except ValueError:
         raise GearsplanError(f"cannot read seeds {text!r}", "give whole numbers, e.g. --seeds 1,2,3 or --seeds 1-5") from None

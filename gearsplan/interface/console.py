@@ -15,10 +15,16 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _bar() -> Progress:
+    """A transient bar on stderr; off when stderr is not a terminal, where Rich cannot redraw it
+    and a transient bar leaves only an empty line in the log."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+
+
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     """A transient Rich bar on stderr; yields a ``(done, total)`` callback for library code."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+    with _bar() as bar:
         task = bar.add_task(description, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
@@ -26,7 +32,7 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
 @contextmanager
 def training_bar(members: int, epochs: int) -> Iterator[Callable[[int, int, int, float, "float | None"], None]]:
     """A bar over members x epochs; yields the training-progress callback of the model layer."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+    with _bar() as bar:
         task = bar.add_task("training", total=members * epochs)
 
         def update(member: int, epoch: int, _epochs: int, loss: float, score: float | None) -> None:
