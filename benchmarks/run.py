@@ -426,7 +426,7 @@ def measure_predict_5000_genes(ctx: Context) -> Timing:
     go = build_go_graph()
     genes, none = go.genes[:PREDICT_GENES], np.zeros(0, np.int64)
     zeros = np.zeros(PREDICT_GENES)
-    model = GearsModel(NetworkConfig(PREDICT_GENES, go.n_genes), genes, go, GeneGraph(genes, none, none, np.zeros(0, np.float32)), zeros, zeros, {})
+    model = GearsModel(NetworkConfig(PREDICT_GENES, go.n_genes), genes, go, GeneGraph(genes, none, none, np.zeros(0, np.float32)), zeros, zeros, zeros, {})
     model.members = [model.new_member() for _ in range(5)]
     keys = list(go.genes[PREDICT_GENES : PREDICT_GENES + PREDICT_SETS])
     seconds, _ = _step(lambda: model.predict(keys))

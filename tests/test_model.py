@@ -124,13 +124,19 @@ def test_measured_singles_and_additive_pairs(additive_model, split, bulk):
     assert np.allclose(model.predict([pair]).mean[0], expected, atol=1e-5)
 
 
-def test_an_unmeasured_single_builds_on_the_consensus_change(model, split):
+def test_sets_with_unmeasured_genes_build_on_the_consensus_or_median_change(model, split):
     unmeasured = next(k for k in split.test if "+" not in k)
-    pair = next(k for k in split.test if "+" in k and not set(k.split("+")) & set(model.singles))
-    network, _ = model.network_predictions([unmeasured, pair])
-    predicted = model.predict([unmeasured, pair]).mean
-    np.testing.assert_allclose(predicted[0], network[:, 0].mean(0) + model.consensus_change - model.mean_change, atol=1e-6)
-    np.testing.assert_allclose(predicted[1], network[:, 1].mean(0), atol=1e-6)
+    both = next(k for k in split.test if "+" in k and not set(k.split("+")) & set(model.singles))
+    measured = sorted(split.train_singles())
+    one = f"{measured[0]}+{unmeasured}"
+    keys = [unmeasured, both, one, f"{measured[0]}+{measured[1]}"]
+    predicted = model.predict(keys).mean
+    parts = model.predict(keys, priors=False).mean
+    np.testing.assert_allclose(predicted[0] - parts[0], model.consensus_change - model.mean_change, atol=1e-6)
+    np.testing.assert_allclose(predicted[1:3] - parts[1:3], np.broadcast_to(model.median_change - model.mean_change, (2, len(model.genes))), atol=1e-6)
+    np.testing.assert_allclose(predicted[3], parts[3], atol=1e-6)
+    network, _ = model.network_predictions([unmeasured, both])
+    np.testing.assert_allclose(parts[:2], network.mean(0), atol=1e-6)
 
 
 def test_gi_parts_add_up_to_their_pair_when_nothing_is_learned_about_the_interaction(additive_model, split):
@@ -138,11 +144,9 @@ def test_gi_parts_add_up_to_their_pair_when_nothing_is_learned_about_the_interac
     measured = sorted(split.train_singles())[0]
     unmeasured = sorted(k for k in split.test if "+" not in k)[:2]
     keys = [*unmeasured, measured, f"{unmeasured[0]}+{unmeasured[1]}", f"{measured}+{unmeasured[0]}"]
-    parts = model.predict(keys, consensus=False).mean
+    parts = model.predict(keys, priors=False).mean
     np.testing.assert_allclose(parts[3], parts[0] + parts[1], atol=1e-5)
     np.testing.assert_allclose(parts[4], parts[2] + parts[0], atol=1e-5)
-    alone = model.predict(unmeasured).mean
-    np.testing.assert_allclose(alone - parts[:2], np.broadcast_to(model.consensus_change - model.mean_change, alone.shape), atol=1e-6)
 
 
 def test_unseen_genes_and_three_gene_sets_go_through_the_go_graph(model, split, go):

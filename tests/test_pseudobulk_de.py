@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import scipy.stats as stats
 
@@ -36,6 +38,20 @@ def test_consensus_change_is_the_shared_direction_at_its_typical_size(bulk):
     # its length is the changes' mean projection onto it
     direction = consensus / np.linalg.norm(consensus)
     assert np.isclose(np.linalg.norm(consensus), (delta @ direction).mean())
+
+
+def test_median_change_is_not_pulled_by_one_strong_perturbation(bulk):
+    keys = list(bulk.keys)
+    strongest = int(np.argmax(np.linalg.norm(bulk.delta, axis=1)))
+    means = bulk.means.copy()
+    means[strongest] = bulk.control + 10 * bulk.delta[strongest]
+    louder = replace(bulk, means=means)
+    moved = lambda a, b: float(np.linalg.norm(a - b) / np.linalg.norm(b))  # noqa: E731
+    assert moved(louder.mean_change(keys), bulk.mean_change(keys)) > 1.0
+    assert moved(louder.median_change(keys), bulk.median_change(keys)) < 0.2
+    # gene by gene, at least half of the changes lie on each side of it (ties count on both)
+    median = bulk.median_change(keys)
+    assert np.all((bulk.delta <= median).mean(axis=0) >= 0.5) and np.all((bulk.delta >= median).mean(axis=0) >= 0.5)
 
 
 def test_top_de_genes_are_the_largest_welch_t_scores(screen, bulk, de):

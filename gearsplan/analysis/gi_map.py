@@ -49,7 +49,7 @@ def gi_map(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str], seed: int 
         raise GearsplanError("a GI map needs at least two genes", "name more genes, or use --measured")
     pairs = list(combinations(genes, 2))
     keys = [*genes, *(perturbation_key(p) for p in pairs)]
-    predicted = model.predict(keys, progress=progress, consensus=False).mean
+    predicted = model.predict(keys, progress=progress, priors=False).mean
     scored = well_expressed(bulk.control)
     position = {g: i for i, g in enumerate(genes)}
     a = predicted[[position[p[0]] for p in pairs]][:, scored]

@@ -196,7 +196,7 @@ def pair_interactions(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str],
     if not pairs:
         return []
     keys = [k for a, b in pairs for k in (a, b, perturbation_key((a, b)))]
-    members, _ = model.member_predictions(keys, consensus=False)
+    members, _ = model.member_predictions(keys, priors=False)
     scored = well_expressed(bulk.control)
     profiles = members[:, :, scored]
     scores, share = ensemble_calls(profiles[:, 0::3], profiles[:, 1::3], profiles[:, 2::3], seed)

@@ -67,6 +67,10 @@ class Pseudobulk:
         length = direction @ direction
         return direction * (delta @ direction).mean() / length if length > 0 else np.zeros(delta.shape[1])
 
+    def median_change(self, keys) -> np.ndarray:
+        """Gene by gene, the median of the changes of ``keys``: the typical perturbation's change, which a few strong ones do not pull."""
+        return np.median(self.delta[self.rows(keys)], axis=0)
+
     def singles(self, keys) -> dict[str, np.ndarray]:
         """The measured change of each single-gene perturbation among ``keys``."""
         singles = sorted(k for k in keys if "+" not in k)

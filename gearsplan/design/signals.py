@@ -126,13 +126,13 @@ def single_signals(model: GearsModel, genes: Sequence[str], reach: GraphReach, p
                    ("",) * n, profiles[position], np.ones(n, dtype=bool), np.zeros(n), spread[position] ** 2 * reached)
 
 
-def member_singles(model: GearsModel, genes: Sequence[str], consensus: bool = True) -> np.ndarray:
+def member_singles(model: GearsModel, genes: Sequence[str], priors: bool = True) -> np.ndarray:
     """Member predictions of single genes (members x genes x measured genes), equivalent genes predicted once.
 
-    ``consensus=False`` gives them as parts of pairs (:meth:`GearsModel.member_predictions`).
+    ``priors=False`` gives them as parts of pairs (:meth:`GearsModel.member_predictions`).
     """
     representatives, position = equivalent_singles(model, genes)
-    chunks = [changes for changes, _ in model.member_chunks(representatives, consensus=consensus)]
+    chunks = [changes for changes, _ in model.member_chunks(representatives, priors=priors)]
     return np.concatenate(chunks, axis=1)[:, position] if chunks else np.zeros((len(model.members), 0, len(model.genes)))
 
 
@@ -140,7 +140,7 @@ def pair_signals(model: GearsModel, pairs: Sequence[str], reach: GraphReach, con
     """Signals of pair candidates: screened additively, the ``refine`` most promising (all if None) predicted exactly and GI-scored."""
     genes = sorted({g for k in pairs for g in genes_of(k)})
     column = {g: i for i, g in enumerate(genes)}
-    singles = member_singles(model, genes, consensus=False)
+    singles = member_singles(model, genes, priors=False)
     a = np.array([column[genes_of(k)[0]] for k in pairs], dtype=np.int64)
     b = np.array([column[genes_of(k)[1]] for k in pairs], dtype=np.int64)
     profiles = np.zeros((len(pairs), len(model.genes)), np.float32)

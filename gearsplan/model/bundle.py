@@ -28,7 +28,7 @@ from gearsplan.model.network import NetworkConfig
 from gearsplan.model.train_config import TrainConfig
 
 FORMAT = "gearsplan-bundle"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CHECKSUMS = "checksums.json"
 
 
@@ -100,6 +100,7 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         {
             "mean_change": model.mean_change.astype(np.float64),
             "consensus_change": model.consensus_change.astype(np.float64),
+            "median_change": model.median_change.astype(np.float64),
             "singles": np.stack([model.singles[s] for s in singles]) if singles else np.zeros((0, len(model.genes))),
             "coexpression_targets": graph.targets.copy(),
             "coexpression_neighbours": graph.neighbours.copy(),
@@ -170,6 +171,7 @@ def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
         coexpression,
         arrays["mean_change"],
         arrays["consensus_change"],
+        arrays["median_change"],
         dict(zip(genes["singles"], arrays["singles"])),
         training.interaction_weight,
         training.baseline_weight,

@@ -44,9 +44,10 @@ class GearsModel:
     model about their genes. Predictions are then corrected by each member's known error on
     the set's measured single genes (a measured single is its measurement; a pair of measured
     genes is the additive prediction plus the learned interaction), and blended with the
-    additive baseline by ``baseline_weight`` (0: the network alone). A single gene without a
-    measurement is built on the training perturbations' ``consensus_change`` instead of their
-    mean change (``docs/model.md``: +0.04 Pearson on leave-one-out unseen singles).
+    additive baseline by ``baseline_weight`` (0: the network alone). A set with a gene never
+    measured is built on a better base than the training perturbations' mean change: a single on
+    their ``consensus_change``, a larger set on their ``median_change`` (``docs/model.md``:
+    +0.04 Pearson on leave-one-out unseen singles; +0.01 to +0.04 on pairs of unmeasured genes).
     """
 
     network: NetworkConfig
@@ -55,6 +56,7 @@ class GearsModel:
     coexpression: GeneGraph
     mean_change: np.ndarray
     consensus_change: np.ndarray
+    median_change: np.ndarray
     singles: dict[str, np.ndarray]
     interaction_weight: float = 1.0
     baseline_weight: float = 0.0
@@ -106,12 +108,13 @@ class GearsModel:
                 variances.append(log_variance.double().numpy())
         return np.stack(changes), np.stack(variances)
 
-    def member_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None, consensus: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def member_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None, priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Each member's corrected change over control (members x keys x genes) and head log-variance.
 
-        ``consensus``: build unmeasured singles on the consensus change, their best prediction.
-        False builds them on the mean change, as a pair's composition does; GI scores need that,
-        so that ΔAB - ΔA - ΔB is the learned interaction and not the difference of two priors.
+        ``priors``: build each set with an unmeasured gene on its best base (:meth:`prior_shift`),
+        for the best prediction. False builds every set on the mean change, as the composition
+        does; GI scores need that, so that ΔAB - ΔA - ΔB is the learned interaction and not the
+        difference of two priors.
         """
         measured = [[g for g in genes_of(k) if g in self.singles] for k in keys]
         run = list(dict.fromkeys([*keys, *(g for m in measured for g in m)]))
@@ -123,32 +126,37 @@ class GearsModel:
             for gene in genes:
                 correct[row, position[gene]] -= 1.0
                 known[row] += self.singles[gene]
-            if consensus and not genes and len(genes_of(key)) == 1:
-                known[row] += self.consensus_change - self.mean_change
+            if priors and len(genes) < len(genes_of(key)):
+                known[row] += self.prior_shift(len(genes_of(key)))
         changes, variances = self.network_predictions(run, members)
         corrected = np.einsum("kr,mrg->mkg", correct, changes) + known
         blended = (1 - self.baseline_weight) * corrected + self.baseline_weight * self.additive(keys)
         return blended, variances[:, : len(keys)]
+
+    def prior_shift(self, size: int) -> np.ndarray:
+        """What a set of ``size`` genes, one or more never measured, adds to the mean change it is composed on:
+        the consensus change for a single gene, the median change for a larger set."""
+        return (self.consensus_change if size == 1 else self.median_change) - self.mean_change
 
     @property
     def chunk(self) -> int:
         """Sets to predict at a time: :data:`SET_GENES_PER_CHUNK` (set, gene) pairs."""
         return max(1, SET_GENES_PER_CHUNK // len(self.genes))
 
-    def member_chunks(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, consensus: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def member_chunks(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, priors: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """:meth:`member_predictions` of ``keys``, :attr:`chunk` keys at a time, in order."""
         for start in range(0, len(keys), self.chunk):
-            yield self.member_predictions(list(keys[start : start + self.chunk]), consensus=consensus)
+            yield self.member_predictions(list(keys[start : start + self.chunk]), priors=priors)
             if progress:
                 progress(min(start + self.chunk, len(keys)), len(keys))
 
-    def predict(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, consensus: bool = True) -> Prediction:
+    def predict(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, priors: bool = True) -> Prediction:
         """Ensemble prediction for perturbation keys such as ``"FOSB"`` or ``"CEBPB+FOSB"``.
 
-        Keys are predicted :attr:`chunk` at a time; ``consensus`` as in :meth:`member_predictions`.
+        Keys are predicted :attr:`chunk` at a time; ``priors`` as in :meth:`member_predictions`.
         """
         parts = [(changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0))
-                 for changes, variances in self.member_chunks(keys, progress, consensus)]
+                 for changes, variances in self.member_chunks(keys, progress, priors)]
         return Prediction(*(np.concatenate(column) for column in zip(*parts)))
 
 

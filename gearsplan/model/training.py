@@ -67,6 +67,7 @@ def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneG
         coexpression,
         data.bulk.mean_change(split.train),
         data.bulk.consensus_change(split.train),
+        data.bulk.median_change(split.train),
         data.bulk.singles(split.train),
         config.interaction_weight,
         config.baseline_weight,
