@@ -2,13 +2,17 @@
 
 import csv
 import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import simulation_split
+from gearsplan.design.graph_reach import GraphReach
+from gearsplan.design.signals import pair_signals
 from gearsplan.design.suggestion import suggest
 from gearsplan.errors import GearsplanError
 from gearsplan.model.bundle import Bundle, save_bundle
@@ -139,3 +143,17 @@ def test_unknown_gene_gets_did_you_mean(run_cli, bundle_dir, tmp_path):
 def test_api_refuses_budget_over_candidates(bundle, bulk):
     with pytest.raises(GearsplanError, match="exceeds"):
         suggest(bundle, bulk, budget=10_000, library=["CEBPB"])
+
+
+def test_pair_non_additivity_is_the_learned_interaction_only(screen, bulk, de):
+    """With no interaction learned (pairs are the sums of their genes), exact pair predictions add nothing beyond ΔA + ΔB,
+    whatever base an unmeasured gene's own prediction builds on."""
+    split = simulation_split(screen.perturbations, 1)
+    model = fit_gears(PreparedScreen(screen, bulk, de), split, 1, replace(QUICK, interaction_weight=0.0))
+    measured = sorted(split.train_singles())[:2]
+    pairs = [f"{m}+{g}" for m in measured for g in LIBRARY[:3]] + ["CEBPB+FOSB"]
+    reach = GraphReach.build(model.go, split.train_singles())
+    signals = pair_signals(model, pairs, reach, bulk.control, refine=None)
+    assert signals.exact.all()
+    np.testing.assert_allclose(signals.non_additivity, 0.0, atol=1e-5)
+    np.testing.assert_allclose(signals.interaction, 0.0, atol=1e-9)

@@ -126,14 +126,20 @@ def single_signals(model: GearsModel, genes: Sequence[str], reach: GraphReach, p
                    ("",) * n, profiles[position], np.ones(n, dtype=bool), np.zeros(n), spread[position] ** 2 * reached)
 
 
+def member_changes(model: GearsModel, keys: Sequence[str], priors: bool = True) -> np.ndarray:
+    """Member predictions of ``keys`` (members x keys x measured genes), predicted in chunks; ``priors`` as in
+    :meth:`GearsModel.member_predictions`."""
+    chunks = [changes for changes, _ in model.member_chunks(keys, priors=priors)]
+    return np.concatenate(chunks, axis=1) if chunks else np.zeros((len(model.members), 0, len(model.genes)))
+
+
 def member_singles(model: GearsModel, genes: Sequence[str], priors: bool = True) -> np.ndarray:
     """Member predictions of single genes (members x genes x measured genes), equivalent genes predicted once.
 
     ``priors=False`` gives them as parts of pairs (:meth:`GearsModel.member_predictions`).
     """
     representatives, position = equivalent_singles(model, genes)
-    chunks = [changes for changes, _ in model.member_chunks(representatives, priors=priors)]
-    return np.concatenate(chunks, axis=1)[:, position] if chunks else np.zeros((len(model.members), 0, len(model.genes)))
+    return member_changes(model, representatives, priors)[:, position]
 
 
 def pair_signals(model: GearsModel, pairs: Sequence[str], reach: GraphReach, control_mean: np.ndarray, refine: int | None, seed: int = 0) -> Signals:
@@ -182,11 +188,13 @@ def pair_reach(pairs: Sequence[str], reach: GraphReach) -> tuple[np.ndarray, np.
 def refine_pairs(model: GearsModel, screened: Signals, rows: np.ndarray, delta_a: np.ndarray, delta_b: np.ndarray, scored: np.ndarray, seed: int) -> Signals:
     """Exact predictions of pairs ``rows``: uncertainty, non-additivity, interaction variance, GI call of the ensemble mean and members' disagreement on it.
 
-    ``delta_a``, ``delta_b``: members x len(rows) x genes predictions of each pair's single genes.
+    ``delta_a``, ``delta_b``: members x len(rows) x genes predictions of each pair's single genes, as parts of pairs.
+    The pairs are predicted the same way (``priors=False``), so that what exceeds ΔA + ΔB is the learned
+    interaction and not the difference of two bases; the screened profiles are built on that base too.
     """
     if len(rows) == 0:
         return screened
-    members = np.concatenate([changes for changes, _ in model.member_chunks([screened.keys[i] for i in rows])], axis=1)
+    members = member_changes(model, [screened.keys[i] for i in rows], priors=False)
     profiles, spread = summarise(members)
     excess = members - delta_a - delta_b
     strongest = np.argsort(-np.abs(profiles), axis=1)[:, :TOP_GENES]
