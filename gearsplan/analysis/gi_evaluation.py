@@ -84,7 +84,7 @@ def evaluate_gi(data: PreparedScreen, config: TrainConfig = TrainConfig(), seed:
     for done, pair in enumerate(pairs):
         split = Split(f"gi:{pair}", tuple(k for k in data.bulk.keys if k != pair), (), (pair,))
         model = fit_gears(data, split, seed, config, go, training)
-        members, _ = model.member_predictions([*genes_of(pair), pair])
+        members, _ = model.member_predictions([*genes_of(pair), pair], priors=False)
         profiles = members[:, :, scored]
         scores, share = ensemble_calls(profiles[:, :1], profiles[:, 1:2], profiles[:, 2:], seed)
         predicted.append(scores.call_matrix()[0])
