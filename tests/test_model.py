@@ -11,7 +11,7 @@ from torch_geometric.nn import SGConv
 
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.embedded import reference_split
-from gearsplan.data.splits import read_split
+from gearsplan.data.splits import Split, read_split, with_validation
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, load_bundle, save_bundle
@@ -106,6 +106,19 @@ def test_same_seed_same_weights(data, split, go):
     other = fit_gears(data, split, 4, config, go).members[0].state_dict()
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_lent_validation_perturbations_are_scored_unseen_then_composed_as_measured(data, split, go, bulk):
+    """A split without validation lends training perturbations to early stopping; while they
+    score the members they must be unmeasured, or a lent single scores zero error every epoch."""
+    no_validation = Split("no validation", split.train, (), split.test)
+    seed = next(s for s in range(1, 100) if all("+" not in k for k in with_validation(no_validation, s).val))
+    lent = with_validation(no_validation, seed).val
+    scores = []
+    model = fit_gears(data, no_validation, seed, replace(QUICK, ensemble=1, epochs=2), go, lambda *report: scores.append(report[-1]))
+    assert len(scores) == 2 and min(scores) > 1e-4
+    assert set(lent) <= set(model.singles)
+    assert np.allclose(model.predict(list(lent)).mean, bulk.delta[bulk.rows(list(lent))])
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 import numpy as np
@@ -65,13 +65,18 @@ def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneG
         data.screen.genes,
         go,
         coexpression,
-        data.bulk.mean_change(split.train),
-        data.bulk.consensus_change(split.train),
-        data.bulk.median_change(split.train),
-        data.bulk.singles(split.train),
-        config.interaction_weight,
-        config.baseline_weight,
+        **measured_bases(data, split.train),
+        interaction_weight=config.interaction_weight,
+        baseline_weight=config.baseline_weight,
     )
+
+
+def measured_bases(data: PreparedScreen, keys: tuple[str, ...]) -> dict[str, object]:
+    """What a model composes its predictions with, from the perturbations ``keys``: their mean,
+    consensus and median changes and their measured singles (fields of :class:`GearsModel`)."""
+    bulk = data.bulk
+    return {"mean_change": bulk.mean_change(keys), "consensus_change": bulk.consensus_change(keys),
+            "median_change": bulk.median_change(keys), "singles": bulk.singles(keys)}
 
 
 def validation_mse(model: GearsModel, member: GearsNetwork, data: PreparedScreen, keys: tuple[str, ...]) -> float:
@@ -119,8 +124,10 @@ def fit_gears(data: PreparedScreen, split: Split, seed: int, config: TrainConfig
 
     Members differ by seed (``seed * 1000 + member``); early stopping watches the top-20-DE
     MSE on the split's validation perturbations. A split without them lends a seeded tenth of
-    its training perturbations (:func:`~gearsplan.data.splits.with_validation`): they are left
-    out of gradient steps but stay in the measured singles the model composes with.
+    its training perturbations (:func:`~gearsplan.data.splits.with_validation`). They are left
+    out of gradient steps and validated as unseen, as the split's own validation perturbations
+    would be; the trained model then composes with them as measured, like every training
+    perturbation.
     """
     if not split.train:
         raise GearsplanError("the split has no training perturbations", "choose a split that leaves some perturbations for training")
@@ -130,11 +137,13 @@ def fit_gears(data: PreparedScreen, split: Split, seed: int, config: TrainConfig
 
 
 def _fit(data: PreparedScreen, split: Split, seed: int, config: TrainConfig, go: GeneGraph, progress: TrainingProgress | None) -> GearsModel:
-    model = new_model(data, split, config, go)
     stopping = with_validation(split, seed)
+    # Validation perturbations must be unmeasured while they score the members: a measured
+    # single is predicted as its measurement, which would leave early stopping no error to watch.
+    model = new_model(data, stopping, config, go)
     cells = TrainingCells.from_split(data, stopping)
     validate = (lambda member: validation_mse(model, member, data, stopping.val)) if stopping.val else None
     for index in range(config.ensemble):
         report = (lambda epoch, loss, score, i=index: progress(i, epoch, config.epochs, loss, score)) if progress else (lambda *_: None)
         model.members.append(train_member(model, cells, config, seed * 1000 + index, validate, report))
-    return model
+    return model if stopping is split else replace(model, **measured_bases(data, split.train))
