@@ -415,7 +415,7 @@ def measure_suggest_scoring(ctx: Context) -> Timing:
 
 
 def measure_predict_5000_genes(ctx: Context) -> Timing:
-    """``GearsModel.predict`` of 1,024 unmeasured singles with 5 untrained members over 5,000 genes (model built untimed)."""
+    """``GearsModel.predict`` of 1,024 unmeasured singles with 5 untrained members over 5,000 genes, 100 measured singles of seeded random changes to build on (model built untimed)."""
     import numpy as np
 
     from gearsplan.knowledge.gene_graph import GeneGraph
@@ -426,7 +426,8 @@ def measure_predict_5000_genes(ctx: Context) -> Timing:
     go = build_go_graph()
     genes, none = go.genes[:PREDICT_GENES], np.zeros(0, np.int64)
     zeros = np.zeros(PREDICT_GENES)
-    model = GearsModel(NetworkConfig(PREDICT_GENES, go.n_genes), genes, go, GeneGraph(genes, none, none, np.zeros(0, np.float32)), zeros, zeros, zeros, {})
+    measured = dict(zip(go.genes[-100:], np.random.default_rng(0).normal(size=(100, PREDICT_GENES))))
+    model = GearsModel(NetworkConfig(PREDICT_GENES, go.n_genes), genes, go, GeneGraph(genes, none, none, np.zeros(0, np.float32)), zeros, zeros, zeros, measured)
     model.members = [model.new_member() for _ in range(5)]
     keys = list(go.genes[PREDICT_GENES : PREDICT_GENES + PREDICT_SETS])
     seconds, _ = _step(lambda: model.predict(keys))

@@ -1,8 +1,11 @@
 """train, model info and evaluate --model on the real embedded data."""
 
 import json
+import shutil
 
 import pytest
+
+from gearsplan.model.bundle import file_sha256
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,24 @@ def test_a_command_without_a_model_trains_the_default_and_says_so(run_cli, tmp_p
     assert code == 0 and "no model found" in err and "training one on the embedded" in err
     assert json.loads(out)["path"] == str(tmp_path / "models" / "default")
     code, _, err = run_cli("model", "info", "--json")  # found this time
-    assert code == 0 and "no model found" not in err
+    assert code == 0 and "no model found" not in err and "training one" not in err
+
+
+def test_a_default_model_of_an_older_format_is_retrained_but_a_named_one_is_an_error(run_cli, quick_bundle, tmp_path, monkeypatch):
+    monkeypatch.setenv("GEARSPLAN_DATA_DIR", str(tmp_path))
+    old = tmp_path / "old"
+    shutil.copytree(quick_bundle, old)
+    config = json.loads((old / "config.json").read_text())
+    (old / "config.json").write_text(json.dumps({**config, "format_version": config["format_version"] - 1}))
+    checksums = json.loads((old / "checksums.json").read_text())
+    (old / "checksums.json").write_text(json.dumps({**checksums, "config.json": file_sha256(old / "config.json")}))
+    code, _, err = run_cli("model", "info", "--model", old)
+    assert code == 2 and "this gearsplan reads" in " ".join(err.split()) and "training one" not in err
+    shutil.copytree(old, tmp_path / "models" / "default")
+    code, out, err = run_cli("model", "info", "--json")
+    err = " ".join(err.split())
+    assert code == 0 and "this gearsplan reads" in err and "training one on the embedded" in err
+    assert json.loads(out)["members"] == 5  # the default, retrained, not the 2-member bundle it replaced
 
 
 def test_training_needs_a_single_split(run_cli, tmp_path):

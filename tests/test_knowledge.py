@@ -19,6 +19,7 @@ from gearsplan.knowledge import (
     coexpression_graph,
     connectivity,
     go_jaccard,
+    go_profiles,
     string_graph,
 )
 from gearsplan.knowledge.coexpression import pearson_matrix
@@ -236,3 +237,20 @@ def test_connectivity_matches_hand_count(go_graph):
         assert row["weighted_degree"] == pytest.approx(sum(w for _, w in neighbours), rel=1e-5)
         assert row["n_perturbed_neighbours"] == sum(name in perturbed for name, _ in neighbours)
     assert table.loc["CEBPB", "n_perturbed_neighbours"] >= 2  # CEBPA and ATF3 are GO neighbours
+
+
+def test_go_profiles_weigh_a_rare_shared_term_above_a_common_one(tmp_path):
+    # every gene has COMMON; only X and Y have RARE; X and Z share COMMON and one term each
+    rows = [("X", "GO:RARE"), ("Y", "GO:RARE"), ("X", "GO:X1"), ("Y", "GO:Y1"), ("Z", "GO:X1"), ("Z", "GO:Z1")]
+    rows += [(g, "GO:COMMON") for g in ["X", "Y", "Z", *(f"G{i}" for i in range(20))]]
+    rows += [(f"G{i}", "GO:X1") for i in range(10)]
+    table = tmp_path / "gene2go.tsv"
+    table.write_text("symbol\tgo_id\n" + "".join(f"{g}\t{t}\n" for g, t in rows))
+    profiles = go_profiles(table)
+    known = profiles.of([["X"], ["Y"], ["Z"], ["UNANNOTATED"], ["Y", "Z"]])
+    np.testing.assert_allclose(np.asarray(known.multiply(known).sum(axis=1)).ravel(), [1, 1, 1, 0, 1])
+    alike = profiles.cosine([["X"]], known)[0]
+    assert alike[0] == pytest.approx(1.0)
+    assert alike[1] > alike[2] > 0  # X, Y share the rare term; X, Z the commoner X1 (Jaccard: both 2/4)
+    assert alike[3] == 0
+    assert alike[2] < alike[4] < alike[1]  # a set's profile is the union of its genes' terms: Z's and Y's

@@ -137,19 +137,32 @@ def test_measured_singles_and_additive_pairs(additive_model, split, bulk):
     assert np.allclose(model.predict([pair]).mean[0], expected, atol=1e-5)
 
 
-def test_sets_with_unmeasured_genes_build_on_the_consensus_or_median_change(model, split):
+def test_sets_with_unmeasured_genes_build_on_their_base_pulled_toward_alike_measured_perturbations(model, split):
     unmeasured = next(k for k in split.test if "+" not in k)
     both = next(k for k in split.test if "+" in k and not set(k.split("+")) & set(model.singles))
     measured = sorted(split.train_singles())
     one = f"{measured[0]}+{unmeasured}"
-    keys = [unmeasured, both, one, f"{measured[0]}+{measured[1]}"]
+    keys = [unmeasured, both, one, f"{measured[0]}+{measured[1]}", "IER5L", f"IER5L+{measured[0]}"]
     predicted = model.predict(keys).mean
     parts = model.predict(keys, priors=False).mean
-    np.testing.assert_allclose(predicted[0] - parts[0], model.consensus_change - model.mean_change, atol=1e-6)
-    np.testing.assert_allclose(predicted[1:3] - parts[1:3], np.broadcast_to(model.median_change - model.mean_change, (2, len(model.genes))), atol=1e-6)
+    np.testing.assert_allclose(predicted[:3] - parts[:3], model.prior_shifts(keys[:3]), atol=1e-6)
     np.testing.assert_allclose(predicted[3], parts[3], atol=1e-6)
+    # IER5L has no GO terms, so nothing measured is like it: it keeps its base exactly
+    np.testing.assert_allclose(predicted[4] - parts[4], model.consensus_change - model.mean_change, atol=1e-6)
+    np.testing.assert_allclose(predicted[5] - parts[5], model.median_change - model.mean_change, atol=1e-6)
     network, _ = model.network_predictions([unmeasured, both])
     np.testing.assert_allclose(parts[:2], network.mean(0), atol=1e-6)
+
+
+def test_an_unmeasured_gene_is_pulled_toward_the_measured_pair_that_holds_it(model, split):
+    pair = next(k for k in split.train if "+" in k)
+    gene = pair.split("+")[0]
+    unmeasured = replace(model, measured={k: v for k, v in model.measured.items() if k != gene})
+    pair_change = model.measured[pair]
+    shift = unmeasured.prior_shifts([gene])[0]
+    base = model.consensus_change - model.mean_change
+    assert np.corrcoef(shift - base, pair_change - model.consensus_change)[0, 1] > 0.5
+    assert np.corrcoef(model.mean_change + shift, pair_change)[0, 1] > np.corrcoef(model.consensus_change, pair_change)[0, 1]
 
 
 def test_gi_parts_add_up_to_their_pair_when_nothing_is_learned_about_the_interaction(additive_model, split):
@@ -167,7 +180,7 @@ def test_unseen_genes_and_three_gene_sets_go_through_the_go_graph(model, split, 
     perturbed = trained | {g for k in split.test + split.val for g in k.split("+")}
     linked = next(g for g in go.genes if g not in perturbed and any(n in trained for n, _ in go.neighbours_of(g)))
     isolated = [g for g in go.genes if g not in perturbed and not any(n in trained for n, _ in go.neighbours_of(g))][:2]
-    prediction = model.predict([linked, *isolated, "CEBPB+FOSB+KLF1"])
+    prediction = model.predict([linked, *isolated, "CEBPB+FOSB+KLF1"], priors=False)  # the network alone
     assert np.isfinite(prediction.mean).all()
     assert np.allclose(prediction.mean[1], prediction.mean[2])  # nothing trained near them: the same generic answer
     assert not np.allclose(prediction.mean[0], prediction.mean[1])  # a trained GO neighbour changes the answer

@@ -85,10 +85,10 @@ class PerturbationReport:
 
 
 def screen_model(bundle: Bundle, bulk: Pseudobulk) -> GearsModel:
-    """The bundle's model composed with every single the screen measured, not only those it trained on."""
+    """The bundle's model composed with every perturbation the screen measured, not only those it trained on."""
     if bulk.genes != bundle.model.genes:
         raise GearsplanError("the screen's measured genes are not the model's", "pass the --data the model was trained on, or train a model on this screen")
-    return replace(bundle.model, singles=bulk.singles(bulk.keys))
+    return replace(bundle.model, measured=bulk.changes(bulk.keys))
 
 
 def resolve_genes(names: Sequence[str], model: GearsModel, bulk: Pseudobulk) -> tuple[str, ...]:

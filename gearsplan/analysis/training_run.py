@@ -14,7 +14,7 @@ from gearsplan.data.screen import Screen, read_screen
 from gearsplan.data.splits import resolve_splits
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import build_go_graph
-from gearsplan.model.bundle import Bundle, file_sha256, load_bundle, save_bundle
+from gearsplan.model.bundle import Bundle, OutdatedBundle, file_sha256, load_bundle, save_bundle
 from gearsplan.model.predictor import GearsPredictor
 from gearsplan.model.train_config import TrainConfig, TrainingProgress
 from gearsplan.paths import default_model_dir
@@ -66,16 +66,21 @@ def train_bundle(screen: Screen, split: str = DEFAULT_SPLIT, seed: int = 1, conf
 
 
 def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] = lambda _: None, progress: TrainingProgress | None = None) -> Bundle:
-    """The bundle at ``path``, else the default model; with neither, train the default on the embedded data.
+    """The bundle at ``path``, else the default model; with neither, or a default another version
+    of gearsplan wrote, train the default on the embedded data.
 
-    ``notify`` is told, in words, when a model is being trained because none was found.
+    ``notify`` is told, in words, when a model is being trained and why.
     """
     if path is not None:
         return load_bundle(path)
     target = default_model_dir()
+    why = f"no model found at {target}"
     if target.exists():
-        return load_bundle(target)
-    notify(f"no model found at {target}: training one on the embedded Norman 2019 data (split {DEFAULT_SPLIT}, seed 1) first")
+        try:
+            return load_bundle(target)
+        except OutdatedBundle as error:
+            why = error.message
+    notify(f"{why}: training one on the embedded Norman 2019 data (split {DEFAULT_SPLIT}, seed 1) first")
     run = train_bundle(read_screen(), progress=progress)
     save_bundle(run.bundle, target)
     return replace(run.bundle, source=target)

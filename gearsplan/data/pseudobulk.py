@@ -71,10 +71,14 @@ class Pseudobulk:
         """Gene by gene, the median of the changes of ``keys``: the typical perturbation's change, which a few strong ones do not pull."""
         return np.median(self.delta[self.rows(keys)], axis=0)
 
+    def changes(self, keys) -> dict[str, np.ndarray]:
+        """The measured change of each of ``keys``, in sorted order."""
+        keys = sorted(keys)
+        return dict(zip(keys, self.delta[self.rows(keys)]))
+
     def singles(self, keys) -> dict[str, np.ndarray]:
         """The measured change of each single-gene perturbation among ``keys``."""
-        singles = sorted(k for k in keys if "+" not in k)
-        return dict(zip(singles, self.delta[self.rows(singles)]))
+        return self.changes(k for k in keys if "+" not in k)
 
 
 def group_means(X, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:

@@ -28,8 +28,12 @@ from gearsplan.model.network import NetworkConfig
 from gearsplan.model.train_config import TrainConfig
 
 FORMAT = "gearsplan-bundle"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CHECKSUMS = "checksums.json"
+
+
+class OutdatedBundle(GearsplanError):
+    """A bundle in another version of the format than this gearsplan reads."""
 
 
 @dataclass
@@ -91,9 +95,9 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "versions": {name: version(name) for name in ("torch", "torch_geometric", "numpy", "anndata", "scanpy")} | {"gearsplan": __version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    singles = sorted(model.singles)
+    measured = list(model.measured)
     _write_json(directory / "config.json", config)
-    _write_json(directory / "genes.json", {"genes": list(model.genes), "singles": singles, "go_graph_sha256": model.go.content_hash()})
+    _write_json(directory / "genes.json", {"genes": list(model.genes), "measured": measured, "go_graph_sha256": model.go.content_hash()})
     _write_json(directory / "metadata.json", bundle.metadata)
     graph = model.coexpression
     save_arrays(
@@ -101,7 +105,7 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
             "mean_change": model.mean_change.astype(np.float64),
             "consensus_change": model.consensus_change.astype(np.float64),
             "median_change": model.median_change.astype(np.float64),
-            "singles": np.stack([model.singles[s] for s in singles]) if singles else np.zeros((0, len(model.genes))),
+            "measured": np.stack(list(model.measured.values())),
             "coexpression_targets": graph.targets.copy(),
             "coexpression_neighbours": graph.neighbours.copy(),
             "coexpression_weights": graph.weights.copy(),
@@ -135,8 +139,8 @@ def load_bundle(path: str | Path, go: GeneGraph | None = None) -> Bundle:
     Raises
     ------
     GearsplanError
-        If the directory is missing, a file is missing or fails its checksum, the format is
-        another version, or the weights do not fit the network.
+        If the directory is missing, a file is missing or fails its checksum, or the weights do
+        not fit the network; :class:`OutdatedBundle` if the format is another version.
     """
     path = Path(path)
     hint = f"train a new one with: gearsplan train --out {path}"
@@ -148,7 +152,7 @@ def load_bundle(path: str | Path, go: GeneGraph | None = None) -> Bundle:
             raise GearsplanError(f"model bundle {path} is corrupt: {name} is missing or does not match its checksum", hint)
     config = _read_json(path / "config.json", hint)
     if config.get("format") != FORMAT or config.get("format_version") != FORMAT_VERSION:
-        raise GearsplanError(f"model bundle {path} has format {config.get('format')} {config.get('format_version')}; this gearsplan reads {FORMAT} {FORMAT_VERSION}", hint)
+        raise OutdatedBundle(f"model bundle {path} has format {config.get('format')} {config.get('format_version')}; this gearsplan reads {FORMAT} {FORMAT_VERSION}", hint)
     try:
         return _read_bundle(path, config, go)
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
@@ -172,7 +176,7 @@ def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
         arrays["mean_change"],
         arrays["consensus_change"],
         arrays["median_change"],
-        dict(zip(genes["singles"], arrays["singles"])),
+        dict(zip(genes["measured"], arrays["measured"], strict=True)),
         training.interaction_weight,
         training.baseline_weight,
     )

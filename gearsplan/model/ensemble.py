@@ -1,4 +1,4 @@
-"""A trained GEARS ensemble: members, the graphs they run on, and the measured singles they build on."""
+"""A trained GEARS ensemble: members, the graphs they run on, and the measured perturbations they build on."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from functools import cached_property
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from gearsplan.data.conditions import genes_of
 from gearsplan.knowledge.gene_graph import GeneGraph
+from gearsplan.knowledge.go_profiles import go_profiles
 from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
 from gearsplan.model.threads import fast_cpu
 
@@ -18,6 +20,12 @@ from gearsplan.model.threads import fast_cpu
 #: (set, gene) pairs predicted at a time. The recovery MLP holds sets x genes x 128 activations;
 #: in pieces of this size prediction ran fastest at 500 and at 5,000 genes (docs/model.md).
 SET_GENES_PER_CHUNK = 1 << 16
+
+#: A set with unmeasured genes is pulled toward the measured perturbations whose GO profiles are
+#: like those genes': each weighs its profile cosine to this power, against this weight for the
+#: base (docs/model.md, "Building on alike perturbations").
+LIKENESS_POWER = 4
+BASE_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,9 @@ class GearsModel:
     the set's measured single genes (a measured single is its measurement; a pair of measured
     genes is the additive prediction plus the learned interaction), and blended with the
     additive baseline by ``baseline_weight`` (0: the network alone). A set with a gene never
-    measured is built on a better base than the training perturbations' mean change: a single on
-    their ``consensus_change``, a larger set on their ``median_change`` (``docs/model.md``:
-    +0.04 Pearson on leave-one-out unseen singles; +0.01 to +0.04 on pairs of unmeasured genes).
+    measured is built on a better base than the training perturbations' mean change (a single on
+    their ``consensus_change``, a larger set on their ``median_change``), pulled toward the
+    ``measured`` perturbations whose GO profiles are like its unmeasured genes' (:meth:`prior_shifts`).
     """
 
     network: NetworkConfig
@@ -57,10 +65,20 @@ class GearsModel:
     mean_change: np.ndarray
     consensus_change: np.ndarray
     median_change: np.ndarray
-    singles: dict[str, np.ndarray]
+    measured: dict[str, np.ndarray]
     interaction_weight: float = 1.0
     baseline_weight: float = 0.0
     members: list[GearsNetwork] = field(default_factory=list)
+
+    @cached_property
+    def singles(self) -> dict[str, np.ndarray]:
+        """The measured change of each single gene."""
+        return {k: change for k, change in self.measured.items() if "+" not in k}
+
+    @cached_property
+    def measured_profiles(self) -> sp.csr_matrix:
+        """GO profile of each measured perturbation, in the order of :attr:`measured`."""
+        return go_profiles().of([genes_of(k) for k in self.measured])
 
     def new_member(self) -> GearsNetwork:
         """An untrained network on this model's graphs."""
@@ -111,7 +129,7 @@ class GearsModel:
     def member_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None, priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Each member's corrected change over control (members x keys x genes) and head log-variance.
 
-        ``priors``: build each set with an unmeasured gene on its best base (:meth:`prior_shift`),
+        ``priors``: build each set with an unmeasured gene on its best base (:meth:`prior_shifts`),
         for the best prediction. False builds every set on the mean change, as the composition
         does; GI scores need that, so that ΔAB - ΔA - ΔB is the learned interaction and not the
         difference of two priors.
@@ -126,17 +144,28 @@ class GearsModel:
             for gene in genes:
                 correct[row, position[gene]] -= 1.0
                 known[row] += self.singles[gene]
-            if priors and len(genes) < len(genes_of(key)):
-                known[row] += self.prior_shift(len(genes_of(key)))
+        rows = [row for row, (key, genes) in enumerate(zip(keys, measured)) if len(genes) < len(genes_of(key))]
+        if priors and rows:
+            known[rows] += self.prior_shifts([keys[row] for row in rows])
         changes, variances = self.network_predictions(run, members)
         corrected = np.einsum("kr,mrg->mkg", correct, changes) + known
         blended = (1 - self.baseline_weight) * corrected + self.baseline_weight * self.additive(keys)
         return blended, variances[:, : len(keys)]
 
-    def prior_shift(self, size: int) -> np.ndarray:
-        """What a set of ``size`` genes, one or more never measured, adds to the mean change it is composed on:
-        the consensus change for a single gene, the median change for a larger set."""
-        return (self.consensus_change if size == 1 else self.median_change) - self.mean_change
+    def prior_shifts(self, keys: Sequence[str]) -> np.ndarray:
+        """What each set, with one or more genes never measured, adds to the mean change it is composed on.
+
+        Its base (the consensus change for a single gene, the median change for a larger set),
+        pulled toward the measured perturbations like its unmeasured genes: the changes weighted
+        by their GO-profile cosine to those genes to the power :data:`LIKENESS_POWER`, the base by
+        :data:`BASE_WEIGHT`. A set whose genes share no GO term with a measured one keeps its base.
+        """
+        bases = np.stack([self.consensus_change if len(genes_of(k)) == 1 else self.median_change for k in keys])
+        unmeasured = [[g for g in genes_of(k) if g not in self.singles] for k in keys]
+        likeness = go_profiles().cosine(unmeasured, self.measured_profiles) ** LIKENESS_POWER
+        changes = np.stack(list(self.measured.values()))
+        weight = likeness.sum(axis=1, keepdims=True)
+        return bases - self.mean_change + (likeness @ changes - weight * bases) / (weight + BASE_WEIGHT)
 
     @property
     def chunk(self) -> int:

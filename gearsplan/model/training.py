@@ -73,10 +73,10 @@ def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneG
 
 def measured_bases(data: PreparedScreen, keys: tuple[str, ...]) -> dict[str, object]:
     """What a model composes its predictions with, from the perturbations ``keys``: their mean,
-    consensus and median changes and their measured singles (fields of :class:`GearsModel`)."""
+    consensus and median changes and each one's change (fields of :class:`GearsModel`)."""
     bulk = data.bulk
     return {"mean_change": bulk.mean_change(keys), "consensus_change": bulk.consensus_change(keys),
-            "median_change": bulk.median_change(keys), "singles": bulk.singles(keys)}
+            "median_change": bulk.median_change(keys), "measured": bulk.changes(keys)}
 
 
 def validation_mse(model: GearsModel, member: GearsNetwork, data: PreparedScreen, keys: tuple[str, ...]) -> float:
