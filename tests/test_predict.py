@@ -29,6 +29,20 @@ def test_two_unseen_genes_predict_through_the_go_graph(trained_bundle, bulk):
     assert report.uncertainty.level in ("high", "medium", "low") and np.isfinite(report.uncertainty.z)
 
 
+def test_an_unmeasured_gene_says_which_alike_measured_perturbations_it_is_pulled_toward(trained_bundle, bulk):
+    report = predict_perturbation(trained_bundle, bulk, ["MAP4K1"])  # a MAP4K, like the measured MAP4K3 and MAP4K5
+    assert {k for k, _ in report.pulled_toward[:2]} == {"MAP4K3", "MAP4K5"}
+    shares = [share for _, share in report.pulled_toward]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) < 1
+    model = screen_model(trained_bundle, bulk)
+    pulled = dict(zip(model.measured, model.likeness(["MAP4K1"])[0]))
+    assert pulled["MAP4K3"] > 10 * pulled["KLF1"]
+    console = Console(width=200, record=True)
+    console.print(perturbation_table(report))
+    assert "pulled toward those alike in GO terms: MAP4K" in " ".join(console.export_text().split())
+    assert predict_perturbation(trained_bundle, bulk, ["KLF1"]).pulled_toward == ()  # measured: nothing to pull
+
+
 def test_a_measured_pair_shows_measured_beside_predicted(trained_bundle, bulk):
     report = predict_perturbation(trained_bundle, bulk, ["KLF1", "MAP2K6"], top=10)
     assert report.in_data and len(report.top_de) == 10
@@ -70,7 +84,8 @@ def test_cli_json_follows_the_contract_and_writes_csv(run_cli, trained_bundle_di
     code, out, _ = run_cli("predict", "FOSB", "CEBPB", "--model", trained_bundle_dir, "--json", "--csv", target, "--top", "5")
     assert code == 0
     document = json.loads(out)
-    assert {"genes", "per_gene", "uncertainty", "top_de", "gi"} <= set(document)
+    assert {"genes", "per_gene", "pulled_toward", "uncertainty", "top_de", "gi"} <= set(document)
+    assert all(set(row) == {"perturbation", "share"} for row in document["pulled_toward"])
     assert {"gene", "measured", "go_degree", "nearest_measured"} <= set(document["per_gene"][0])
     assert {"z", "level"} <= set(document["uncertainty"])
     assert {"gene", "control_mean", "predicted_change", "predicted_sd", "additive_change", "measured_change"} == set(document["top_de"][0])

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 
 from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, well_expressed
-from gearsplan.data.conditions import perturbation_key
+from gearsplan.data.conditions import genes_of, perturbation_key
 from gearsplan.data.gene_names import gene_table
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import jaccard_to
 from gearsplan.model.bundle import Bundle
-from gearsplan.model.ensemble import GearsModel, Prediction, ensemble_uncertainty
+from gearsplan.model.ensemble import BASE_WEIGHT, GearsModel, Prediction, ensemble_uncertainty
 
 #: Confidence levels from the uncertainty z-score against the training perturbations:
 #: high up to 1 sd above their mean, medium up to 2 sd, low beyond.
@@ -64,6 +64,7 @@ class PerturbationReport:
     in_data: bool
     in_training: bool
     per_gene: tuple[GeneFacts, ...]
+    pulled_toward: tuple[tuple[str, float], ...]
     uncertainty: Uncertainty
     top_de: pd.DataFrame
     gi: tuple[PairInteraction, ...]
@@ -78,6 +79,7 @@ class PerturbationReport:
                  "nearest_measured": [{"gene": g, "jaccard": round(j, 4)} for g, j in f.nearest_measured]}
                 for f in self.per_gene
             ],
+            "pulled_toward": [{"perturbation": k, "share": round(share, 4)} for k, share in self.pulled_toward],
             "uncertainty": {"sd": self.uncertainty.sd, "z": self.uncertainty.z, "head_z": self.uncertainty.head_z, "level": self.uncertainty.level},
             "top_de": [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()} for row in self.top_de.to_dict("records")],
             "gi": [{"pair": list(p.pair), **p.predicted, "agreement": p.agreement, "measured": p.measured} for p in self.gi],
@@ -133,6 +135,7 @@ def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str],
         key in bulk.keys,
         key in training,
         tuple(gene_facts(gene, model, bulk, gene in bundle.model.singles) for gene in genes),
+        pulled_toward(model, key),
         uncertainty(model, prediction, training),
         top_de_table(model, bulk, key, prediction, top),
         tuple(pair_interactions(model, bulk, genes, seed)),
@@ -150,6 +153,17 @@ def gene_facts(gene: str, model: GearsModel, bulk: Pseudobulk, trained: bool, n_
         nearest = tuple((measured_singles[i], float(jaccard[i])) for i in best if jaccard[i] > 0)
     degree = int(model.go.degree()[model.go.index[gene]]) if in_go else 0
     return GeneFacts(gene, gene in bulk.keys, trained, in_go, degree, nearest)
+
+
+def pulled_toward(model: GearsModel, key: str, top: int = 3, least: float = 0.005) -> tuple[tuple[str, float], ...]:
+    """The measured perturbations whose changes the set's base is pulled toward most, each with its share
+    of that base (at least ``least``); empty when every gene of the set was measured alone."""
+    if all(g in model.singles for g in genes_of(key)):
+        return ()
+    weights = model.likeness([key])[0]
+    shares = weights / (weights.sum() + BASE_WEIGHT)
+    names = list(model.measured)
+    return tuple((names[i], float(shares[i])) for i in np.argsort(-shares, kind="stable")[:top] if shares[i] >= least)
 
 
 def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[str], top: int = 20) -> Uncertainty:

@@ -117,7 +117,7 @@ def perturbation_table(report) -> Table:
     table = Table(
         title=f"perturbation {' + '.join(report.genes)} [dim]({status})[/]",
         title_justify="left",
-        caption=f"ensemble sd on its top-20 genes {u.sd:.3f}: z = {u.z:+.2f} against the training perturbations (head log-variance z = {u.head_z:+.2f}); "
+        caption=f"{_pull_line(report)}ensemble sd on its top-20 genes {u.sd:.3f}: z = {u.z:+.2f} against the training perturbations (head log-variance z = {u.head_z:+.2f}); "
         f"confidence [bold]{u.level}[/] (high: z ≤ 1, medium: z ≤ 2, low: beyond)",
         caption_justify="left",
     )
@@ -127,6 +127,17 @@ def perturbation_table(report) -> Table:
         nearest = ", ".join(f"{g} {j:.2f}" for g, j in f.nearest_measured) or "[dim]none[/]"
         table.add_row(f.gene, "yes" if f.measured else "[yellow]no: unseen[/]", "yes" if f.trained else "no", str(f.go_degree) if f.in_go else "[red]not in GO[/]", nearest)
     return table
+
+
+def _pull_line(report) -> str:
+    """Where the prediction of the set's unmeasured genes comes from, as a line ending in a newline ("" if every gene was measured)."""
+    if all(f.measured for f in report.per_gene):
+        return ""
+    base = "consensus change" if len(report.genes) == 1 else "median change"
+    if not report.pulled_toward:
+        return f"unmeasured genes: built on the measured perturbations' {base}; none shares specific GO terms with them\n"
+    alike = ", ".join(f"{k.replace('+', ' + ')} {share:.0%}" for k, share in report.pulled_toward)
+    return f"unmeasured genes: built on the measured perturbations' {base}, pulled toward those alike in GO terms: {alike}\n"
 
 
 def top_de_table(report) -> Table:

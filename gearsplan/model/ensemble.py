@@ -161,11 +161,16 @@ class GearsModel:
         :data:`BASE_WEIGHT`. A set whose genes share no GO term with a measured one keeps its base.
         """
         bases = np.stack([self.consensus_change if len(genes_of(k)) == 1 else self.median_change for k in keys])
-        unmeasured = [[g for g in genes_of(k) if g not in self.singles] for k in keys]
-        likeness = go_profiles().cosine(unmeasured, self.measured_profiles) ** LIKENESS_POWER
+        likeness = self.likeness(keys)
         changes = np.stack(list(self.measured.values()))
         weight = likeness.sum(axis=1, keepdims=True)
         return bases - self.mean_change + (likeness @ changes - weight * bases) / (weight + BASE_WEIGHT)
+
+    def likeness(self, keys: Sequence[str]) -> np.ndarray:
+        """Weight of each measured perturbation (columns, in the order of :attr:`measured`) in each set's pull:
+        its GO-profile cosine to the set's unmeasured genes, to the power :data:`LIKENESS_POWER`."""
+        unmeasured = [[g for g in genes_of(k) if g not in self.singles] for k in keys]
+        return go_profiles().cosine(unmeasured, self.measured_profiles) ** LIKENESS_POWER
 
     @property
     def chunk(self) -> int:
