@@ -165,6 +165,15 @@ def test_an_unmeasured_gene_is_pulled_toward_the_measured_pair_that_holds_it(mod
     assert np.corrcoef(model.mean_change + shift, pair_change)[0, 1] > np.corrcoef(model.consensus_change, pair_change)[0, 1]
 
 
+def test_a_set_is_as_like_a_measured_perturbation_as_its_unmeasured_genes_together(model, split):
+    a, b = sorted(k for k in split.test if "+" not in k)[:2]
+    measured = sorted(split.train_singles())[0]
+    likeness = model.likeness([a, b, f"{a}+{b}", f"{a}+{measured}"])
+    np.testing.assert_allclose(likeness[2], likeness[0] + likeness[1])
+    np.testing.assert_allclose(likeness[3], likeness[0])  # the measured gene adds nothing
+    assert (likeness >= 0).all() and likeness.shape == (4, len(model.measured))
+
+
 def test_gi_parts_add_up_to_their_pair_when_nothing_is_learned_about_the_interaction(additive_model, split):
     model = additive_model
     measured = sorted(split.train_singles())[0]

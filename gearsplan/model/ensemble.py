@@ -157,8 +157,8 @@ class GearsModel:
 
         Its base (the consensus change for a single gene, the median change for a larger set),
         pulled toward the measured perturbations like its unmeasured genes: the changes weighted
-        by their GO-profile cosine to those genes to the power :data:`LIKENESS_POWER`, the base by
-        :data:`BASE_WEIGHT`. A set whose genes share no GO term with a measured one keeps its base.
+        by their :meth:`likeness`, the base by :data:`BASE_WEIGHT`. A set whose genes share no GO
+        term with a measured one keeps its base.
         """
         bases = np.stack([self.consensus_change if len(genes_of(k)) == 1 else self.median_change for k in keys])
         likeness = self.likeness(keys)
@@ -168,9 +168,15 @@ class GearsModel:
 
     def likeness(self, keys: Sequence[str]) -> np.ndarray:
         """Weight of each measured perturbation (columns, in the order of :attr:`measured`) in each set's pull:
-        its GO-profile cosine to the set's unmeasured genes, to the power :data:`LIKENESS_POWER`."""
+        over the set's unmeasured genes, the sum of its GO-profile cosine to each, to the power :data:`LIKENESS_POWER`.
+
+        Gene by gene, so that a perturbation like one gene of a pair is not diluted by the other's terms.
+        """
         unmeasured = [[g for g in genes_of(k) if g not in self.singles] for k in keys]
-        return go_profiles().cosine(unmeasured, self.measured_profiles) ** LIKENESS_POWER
+        genes = sorted({g for u in unmeasured for g in u})
+        position = {g: i for i, g in enumerate(genes)}
+        members = sp.csr_matrix((np.ones(sum(map(len, unmeasured))), ([row for row, u in enumerate(unmeasured) for _ in u], [position[g] for u in unmeasured for g in u])), shape=(len(keys), len(genes)))
+        return members @ (go_profiles().cosine([[g] for g in genes], self.measured_profiles) ** LIKENESS_POWER)
 
     @property
     def chunk(self) -> int:
