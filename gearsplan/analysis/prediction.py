@@ -16,7 +16,7 @@ from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import jaccard_to
 from gearsplan.model.bundle import Bundle
-from gearsplan.model.ensemble import BASE_WEIGHT, GearsModel, Prediction, ensemble_uncertainty
+from gearsplan.model.ensemble import GearsModel, Prediction, ensemble_uncertainty
 
 #: Confidence levels from the uncertainty z-score against the training perturbations:
 #: high up to 1 sd above their mean, medium up to 2 sd, low beyond.
@@ -160,8 +160,7 @@ def pulled_toward(model: GearsModel, key: str, top: int = 3, least: float = 0.00
     of that base (at least ``least``); empty when every gene of the set was measured alone."""
     if all(g in model.singles for g in genes_of(key)):
         return ()
-    weights = model.likeness([key])[0]
-    shares = weights / (weights.sum() + BASE_WEIGHT)
+    shares = model.pull_shares([key])[0]
     names = list(model.measured)
     return tuple((names[i], float(shares[i])) for i in np.argsort(-shares, kind="stable")[:top] if shares[i] >= least)
 

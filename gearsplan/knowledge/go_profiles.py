@@ -31,11 +31,7 @@ class GoProfiles:
 
     def of(self, gene_sets: Sequence[Iterable[str]]) -> sp.csr_matrix:
         """Unit-length profile of each gene set (sets x terms); a row of zeros where no gene is annotated."""
-        members = [[self.index[g] for g in genes if g in self.index] for genes in gene_sets]
-        rows = np.repeat(np.arange(len(members)), [len(m) for m in members])
-        cols = np.fromiter((i for m in members for i in m), dtype=np.int64, count=rows.size)
-        indicator = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(len(members), len(self.index)))
-        union = (indicator @ self.annotations).sign()
+        union = (membership(gene_sets, self.index) @ self.annotations).sign()
         weighted = sp.csr_matrix(union.multiply(self.idf[None, :]))
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
         return sp.csr_matrix(sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ weighted)
@@ -43,6 +39,21 @@ class GoProfiles:
     def cosine(self, gene_sets: Sequence[Iterable[str]], others: sp.csr_matrix) -> np.ndarray:
         """Cosine of each gene set's profile with each row of ``others`` (profiles from :meth:`of`)."""
         return np.asarray((self.of(gene_sets) @ others.T).todense())
+
+    def summed_cosine(self, gene_sets: Sequence[Sequence[str]], others: sp.csr_matrix, power: float) -> np.ndarray:
+        """For each gene set, the sum over its genes of each gene's own profile cosine with each row of
+        ``others``, to ``power``: one gene's likeness is not diluted by the other genes' terms."""
+        genes = sorted({g for genes in gene_sets for g in genes})
+        by_gene = self.cosine([[g] for g in genes], others) ** power
+        return np.asarray(membership(gene_sets, {g: i for i, g in enumerate(genes)}) @ by_gene)
+
+
+def membership(gene_sets: Sequence[Iterable[str]], index: dict[str, int]) -> sp.csr_matrix:
+    """Sets x ``index`` indicator: 1 where the set holds the gene; genes outside ``index`` are left out."""
+    members = [[index[g] for g in genes if g in index] for genes in gene_sets]
+    rows = np.repeat(np.arange(len(members)), [len(m) for m in members])
+    cols = np.fromiter((i for m in members for i in m), dtype=np.int64, count=rows.size)
+    return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(len(members), len(index)))
 
 
 def go_profiles(path: Path | str = GENE2GO) -> GoProfiles:

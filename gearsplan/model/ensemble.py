@@ -156,27 +156,27 @@ class GearsModel:
         """What each set, with one or more genes never measured, adds to the mean change it is composed on.
 
         Its base (the consensus change for a single gene, the median change for a larger set),
-        pulled toward the measured perturbations like its unmeasured genes: the changes weighted
-        by their :meth:`likeness`, the base by :data:`BASE_WEIGHT`. A set whose genes share no GO
-        term with a measured one keeps its base.
+        pulled toward the measured perturbations like its unmeasured genes: each change weighted
+        by its :meth:`pull_shares`, the base by the rest. A set whose genes share no GO term with a
+        measured one keeps its base.
         """
         bases = np.stack([self.consensus_change if len(genes_of(k)) == 1 else self.median_change for k in keys])
-        likeness = self.likeness(keys)
+        shares = self.pull_shares(keys)
         changes = np.stack(list(self.measured.values()))
-        weight = likeness.sum(axis=1, keepdims=True)
-        return bases - self.mean_change + (likeness @ changes - weight * bases) / (weight + BASE_WEIGHT)
+        return bases - self.mean_change + shares @ changes - shares.sum(axis=1, keepdims=True) * bases
+
+    def pull_shares(self, keys: Sequence[str]) -> np.ndarray:
+        """Each measured perturbation's share (columns, in the order of :attr:`measured`) of each set's base:
+        its :meth:`likeness` over the sum of them all and :data:`BASE_WEIGHT`."""
+        likeness = self.likeness(keys)
+        return likeness / (likeness.sum(axis=1, keepdims=True) + BASE_WEIGHT)
 
     def likeness(self, keys: Sequence[str]) -> np.ndarray:
         """Weight of each measured perturbation (columns, in the order of :attr:`measured`) in each set's pull:
-        over the set's unmeasured genes, the sum of its GO-profile cosine to each, to the power :data:`LIKENESS_POWER`.
-
-        Gene by gene, so that a perturbation like one gene of a pair is not diluted by the other's terms.
-        """
+        over the set's unmeasured genes, the sum of its GO-profile cosine to each, to the power :data:`LIKENESS_POWER`
+        (:meth:`GoProfiles.summed_cosine <gearsplan.knowledge.go_profiles.GoProfiles.summed_cosine>`)."""
         unmeasured = [[g for g in genes_of(k) if g not in self.singles] for k in keys]
-        genes = sorted({g for u in unmeasured for g in u})
-        position = {g: i for i, g in enumerate(genes)}
-        members = sp.csr_matrix((np.ones(sum(map(len, unmeasured))), ([row for row, u in enumerate(unmeasured) for _ in u], [position[g] for u in unmeasured for g in u])), shape=(len(keys), len(genes)))
-        return members @ (go_profiles().cosine([[g] for g in genes], self.measured_profiles) ** LIKENESS_POWER)
+        return go_profiles().summed_cosine(unmeasured, self.measured_profiles, LIKENESS_POWER)
 
     @property
     def chunk(self) -> int:
