@@ -64,6 +64,7 @@ class PerturbationReport:
     in_data: bool
     in_training: bool
     per_gene: tuple[GeneFacts, ...]
+    base: str | None
     pulled_toward: tuple[tuple[str, float], ...]
     uncertainty: Uncertainty
     top_de: pd.DataFrame
@@ -129,13 +130,15 @@ def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str],
     key = perturbation_key(genes)
     training = tuple(bundle.metadata.get("split", {}).get("train", ()))
     prediction = model.predict([key])
+    base = None if all(g in model.singles for g in genes_of(key)) else model.base(key)[0]
     return PerturbationReport(
         genes,
         key,
         key in bulk.keys,
         key in training,
         tuple(gene_facts(gene, model, bulk, gene in bundle.model.singles) for gene in genes),
-        pulled_toward(model, key),
+        base,
+        () if base is None else pulled_toward(model, key),
         uncertainty(model, prediction, training),
         top_de_table(model, bulk, key, prediction, top),
         tuple(pair_interactions(model, bulk, genes, seed)),
@@ -156,10 +159,8 @@ def gene_facts(gene: str, model: GearsModel, bulk: Pseudobulk, trained: bool, n_
 
 
 def pulled_toward(model: GearsModel, key: str, top: int = 3, least: float = 0.005) -> tuple[tuple[str, float], ...]:
-    """The measured perturbations whose changes the set's base is pulled toward most, each with its share
-    of that base (at least ``least``); empty when every gene of the set was measured alone."""
-    if all(g in model.singles for g in genes_of(key)):
-        return ()
+    """The measured perturbations whose changes the base of a set with unmeasured genes is pulled toward
+    most, each with its share of that base (at least ``least``)."""
     shares = model.pull_shares([key])[0]
     names = list(model.measured)
     return tuple((names[i], float(shares[i])) for i in np.argsort(-shares, kind="stable")[:top] if shares[i] >= least)

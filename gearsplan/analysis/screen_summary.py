@@ -6,7 +6,7 @@ import numpy as np
 
 from gearsplan.data.conditions import CONTROL_KEY, genes_of
 from gearsplan.data.screen import Screen
-from gearsplan.knowledge.go_graph import go_term_matrix
+from gearsplan.knowledge.go_graph import cached_term_matrix
 
 
 def describe(screen: Screen) -> dict:
@@ -16,7 +16,7 @@ def describe(screen: Screen) -> dict:
     sizes = np.array([len(genes_of(k)) for k in keys])
     cells = np.array([counts[k] for k in keys])
     perturbed = screen.perturbed_genes()
-    in_go = set(go_term_matrix()[0])
+    in_go = set(cached_term_matrix()[0])
     measured = set(screen.genes)
     return {
         "source": screen.source,

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gearsplan.knowledge.gene_graph import GeneGraph
-from gearsplan.knowledge.go_graph import go_term_matrix
+from gearsplan.knowledge.go_graph import cached_term_matrix
 
 #: Region name of a gene with no perturbed gene among its GO neighbours.
 UNEXPLORED = "unexplored"
@@ -23,7 +23,7 @@ TERM_SCALE = 3.0
 @lru_cache(maxsize=4)
 def graph_terms(graph: GeneGraph) -> sp.csr_matrix:
     """Graph genes x GO terms, rows in the graph's gene order (empty for a gene without terms), column indices sorted."""
-    genes, _, matrix = go_term_matrix()
+    genes, _, matrix = cached_term_matrix()
     row = dict(zip(genes, range(len(genes))))
     padded = sp.vstack([matrix, sp.csr_matrix((1, matrix.shape[1]), dtype=matrix.dtype)]).tocsr()
     terms = padded[np.array([row.get(g, len(genes)) for g in graph.genes], dtype=np.int64)].tocsr()

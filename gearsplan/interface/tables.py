@@ -131,13 +131,12 @@ def perturbation_table(report) -> Table:
 
 def _pull_line(report) -> str:
     """Where the prediction of the set's unmeasured genes comes from, as a line ending in a newline ("" if every gene was measured)."""
-    if all(f.measured for f in report.per_gene):
+    if report.base is None:
         return ""
-    base = "consensus change" if len(report.genes) == 1 else "median change"
     if not report.pulled_toward:
-        return f"unmeasured genes: built on the measured perturbations' {base}; none shares specific GO terms with them\n"
+        return f"unmeasured genes: built on the measured perturbations' {report.base}; none shares specific GO terms with them\n"
     alike = ", ".join(f"{k.replace('+', ' + ')} {share:.0%}" for k, share in report.pulled_toward)
-    return f"unmeasured genes: built on the measured perturbations' {base}, pulled toward those alike in GO terms: {alike}\n"
+    return f"unmeasured genes: built on the measured perturbations' {report.base}, pulled toward those alike in GO terms: {alike}\n"
 
 
 def top_de_table(report) -> Table:

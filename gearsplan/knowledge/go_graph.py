@@ -47,6 +47,11 @@ def go_term_matrix(path: Path | str = GENE2GO) -> tuple[tuple[str, ...], tuple[s
     return tuple(genes), tuple(terms), matrix
 
 
+def cached_term_matrix(path: Path | str = GENE2GO) -> tuple[tuple[str, ...], tuple[str, ...], sp.csr_matrix]:
+    """:func:`go_term_matrix`, read once per process (again if the file changes); callers must not modify it."""
+    return _cached_term_matrix(str(path), os.stat(path).st_mtime_ns)
+
+
 def go_jaccard(a: str, b: str, path: Path | str = GENE2GO) -> float:
     """Jaccard index of the GO-term sets of genes ``a`` and ``b``."""
     return float(jaccard_to(a, [b], path)[0])
@@ -54,7 +59,7 @@ def go_jaccard(a: str, b: str, path: Path | str = GENE2GO) -> float:
 
 def jaccard_to(gene: str, others: Sequence[str], path: Path | str = GENE2GO) -> np.ndarray:
     """Jaccard index of the GO-term set of ``gene`` with that of each of ``others``, vectorised."""
-    genes, _, matrix = _cached_term_matrix(str(path), os.stat(path).st_mtime_ns)
+    genes, _, matrix = cached_term_matrix(path)
     index = {g: i for i, g in enumerate(genes)}
     for name in (gene, *others):
         if name not in index:

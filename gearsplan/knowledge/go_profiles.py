@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gearsplan.data.embedded import GENE2GO
-from gearsplan.knowledge.go_graph import go_term_matrix
+from gearsplan.knowledge.go_graph import cached_term_matrix
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def go_profiles(path: Path | str = GENE2GO) -> GoProfiles:
 
 @lru_cache(maxsize=2)
 def _cached_profiles(path: str, mtime_ns: int) -> GoProfiles:
-    genes, _, annotations = go_term_matrix(path)
+    genes, _, annotations = cached_term_matrix(path)
     annotated = np.asarray(annotations.sum(axis=0)).ravel()
     idf = np.log((1.0 + len(genes)) / (1.0 + annotated))
     return GoProfiles({g: i for i, g in enumerate(genes)}, annotations.astype(np.float64), idf)

@@ -160,10 +160,15 @@ class GearsModel:
         by its :meth:`pull_shares`, the base by the rest. A set whose genes share no GO term with a
         measured one keeps its base.
         """
-        bases = np.stack([self.consensus_change if len(genes_of(k)) == 1 else self.median_change for k in keys])
+        bases = np.stack([self.base(k)[1] for k in keys])
         shares = self.pull_shares(keys)
         changes = np.stack(list(self.measured.values()))
         return bases - self.mean_change + shares @ changes - shares.sum(axis=1, keepdims=True) * bases
+
+    def base(self, key: str) -> tuple[str, np.ndarray]:
+        """What a set with genes never measured is built on, and its name: the consensus change for a
+        single gene, the median change for a larger set."""
+        return ("consensus change", self.consensus_change) if len(genes_of(key)) == 1 else ("median change", self.median_change)
 
     def pull_shares(self, keys: Sequence[str]) -> np.ndarray:
         """Each measured perturbation's share (columns, in the order of :attr:`measured`) of each set's base:
