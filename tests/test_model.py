@@ -165,6 +165,29 @@ def test_an_unmeasured_gene_is_pulled_toward_the_measured_pair_that_holds_it(mod
     assert np.corrcoef(model.mean_change + shift, pair_change)[0, 1] > np.corrcoef(model.consensus_change, pair_change)[0, 1]
 
 
+def test_the_spread_of_a_base_is_how_far_alike_and_same_size_measured_perturbations_lie_from_it(model, split):
+    pair = next(k for k in split.train if "+" in k)
+    gene = pair.split("+")[0]
+    unmeasured = replace(model, measured={k: v for k, v in model.measured.items() if k != gene})
+    measured = sorted(split.train_singles())
+    keys = [gene, "IER5L", "IER5L+OR2A1", f"{measured[0]}+IER5L", measured[0], f"{measured[0]}+{measured[1]}"]
+    variance = unmeasured.base_variance(keys)
+    changes = np.stack(list(unmeasured.measured.values()))
+    bases, shares, pulled = unmeasured.pulled_bases(keys[:1])
+    rest = 1 - shares.sum()
+    mixture = rest * ((changes[[k.count("+") == 0 for k in unmeasured.measured]] - bases) ** 2).mean(0) + rest * (bases - pulled) ** 2
+    np.testing.assert_allclose(variance[0], mixture[0] + (shares[0][:, None] * (changes - pulled) ** 2).sum(0), atol=1e-9)
+    np.testing.assert_allclose(variance[1], ((changes[[k.count("+") == 0 for k in unmeasured.measured]] - unmeasured.consensus_change) ** 2).mean(0))
+    pairs = np.stack([v for k, v in unmeasured.measured.items() if "+" in k])
+    # nothing alike (IER5L has no GO terms, OR2A1 only broad ones): the base's own spread among perturbations of the set's size
+    np.testing.assert_allclose(variance[2], ((pairs - unmeasured.median_change) ** 2).mean(0), rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(variance[3], ((pairs - unmeasured.median_change) ** 2).mean(0))
+    assert not variance[4:].any()  # every gene measured: nothing from the base
+    prediction = unmeasured.predict(keys)
+    np.testing.assert_allclose(prediction.base_sd, np.sqrt(variance))
+    assert (prediction.total_sd >= prediction.sd).all() and not unmeasured.predict(keys, priors=False).base_sd.any()
+
+
 def test_a_set_is_as_like_a_measured_perturbation_as_its_unmeasured_genes_together(model, split):
     a, b = sorted(k for k in split.test if "+" not in k)[:2]
     measured = sorted(split.train_singles())[0]

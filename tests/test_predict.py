@@ -43,6 +43,15 @@ def test_an_unmeasured_gene_says_which_alike_measured_perturbations_it_is_pulled
     assert predict_perturbation(trained_bundle, bulk, ["KLF1"]).pulled_toward == ()  # measured: nothing to pull
 
 
+def test_a_gene_like_nothing_measured_is_not_trusted_as_a_measured_one_is(trained_bundle, bulk):
+    unrelated = predict_perturbation(trained_bundle, bulk, ["OR2A1"]).uncertainty  # an olfactory receptor
+    measured = predict_perturbation(trained_bundle, bulk, ["KLF1"]).uncertainty
+    assert unrelated.base_sd > unrelated.sd and unrelated.spread >= unrelated.base_sd and unrelated.level != "high"
+    assert measured.spread < 1e-9 and measured.base_sd == 0 and measured.signal == np.inf and measured.level == "high"
+    document = predict_perturbation(trained_bundle, bulk, ["KLF1"]).to_json()
+    assert document["uncertainty"]["signal"] is None and json.dumps(document, allow_nan=False)
+
+
 def test_a_measured_pair_shows_measured_beside_predicted(trained_bundle, bulk):
     report = predict_perturbation(trained_bundle, bulk, ["KLF1", "MAP2K6"], top=10)
     assert report.in_data and len(report.top_de) == 10

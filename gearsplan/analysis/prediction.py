@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from itertools import combinations
 from typing import Sequence
 
@@ -16,11 +16,11 @@ from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import jaccard_to
 from gearsplan.model.bundle import Bundle
-from gearsplan.model.ensemble import GearsModel, Prediction, ensemble_uncertainty
+from gearsplan.model.ensemble import GearsModel, Prediction, on_top_genes
 
-#: Confidence levels from the uncertainty z-score against the training perturbations:
-#: high up to 1 sd above their mean, medium up to 2 sd, low beyond.
-CONFIDENCE_LEVELS = ((1.0, "high"), (2.0, "medium"), (np.inf, "low"))
+#: Confidence levels from how far the predicted changes stand out of what the prediction does not
+#: know (mean |change| over mean spread, on the top genes): high from 2, medium from 1, low below.
+CONFIDENCE_LEVELS = ((2.0, "high"), (1.0, "medium"), (-np.inf, "low"))
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,21 @@ class GeneFacts:
 
 @dataclass(frozen=True)
 class Uncertainty:
-    """Ensemble disagreement on the set's top predicted genes, z-scored against the training perturbations."""
+    """How far to trust a prediction, on the set's top predicted genes.
 
+    ``spread`` is what the prediction does not know (:attr:`Prediction.total_sd`), ``base_sd`` the
+    part of it that is the spread of the base under unmeasured genes; ``sd`` is the members'
+    disagreement, ``z`` it z-scored against the training perturbations and ``head_z`` the head's
+    log-variance likewise (as in the paper). ``signal`` is the mean |predicted change| over
+    ``spread`` (infinite for a measured set); ``level`` reads it (:data:`CONFIDENCE_LEVELS`).
+    """
+
+    spread: float
+    base_sd: float
     sd: float
     z: float
     head_z: float
+    signal: float
     level: str
 
 
@@ -81,10 +91,15 @@ class PerturbationReport:
                 for f in self.per_gene
             ],
             "pulled_toward": [{"perturbation": k, "share": round(share, 4)} for k, share in self.pulled_toward],
-            "uncertainty": {"sd": self.uncertainty.sd, "z": self.uncertainty.z, "head_z": self.uncertainty.head_z, "level": self.uncertainty.level},
-            "top_de": [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()} for row in self.top_de.to_dict("records")],
+            "uncertainty": _finite(asdict(self.uncertainty)),
+            "top_de": [_finite(row) for row in self.top_de.to_dict("records")],
             "gi": [{"pair": list(p.pair), **p.predicted, "agreement": p.agreement, "measured": p.measured} for p in self.gi],
         }
+
+
+def _finite(record: dict) -> dict:
+    """``record`` with its NaN and infinite numbers as None (JSON has neither)."""
+    return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in record.items()}
 
 
 def screen_model(bundle: Bundle, bulk: Pseudobulk) -> GearsModel:
@@ -167,30 +182,29 @@ def pulled_toward(model: GearsModel, key: str, top: int = 3, least: float = 0.00
 
 
 def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[str], top: int = 20) -> Uncertainty:
-    """The set's ensemble sd (and head log-variance) on its top genes, z-scored against the networks on the training perturbations.
+    """What the prediction of one set does not know, on its top genes; the members' sd (and head log-variance)
+    z-scored against the networks on the training perturbations.
 
     The reference is the networks' own predictions of the training perturbations (before the
     measured-single correction, which would make a training single's spread exactly zero).
     """
-    sd = float(ensemble_uncertainty(prediction, top)[0])
-    strongest = np.argsort(-np.abs(prediction.mean[0]))[:top]
-    head = float(prediction.log_variance[0, strongest].mean())
-    if not training:
-        return Uncertainty(sd, float("nan"), float("nan"), "unknown")
-    changes, variances = model.network_predictions(list(training))
-    reference = Prediction(changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0))
-    spreads = ensemble_uncertainty(reference, top)
-    order = np.argsort(-np.abs(reference.mean), axis=1)[:, :top]
-    heads = np.take_along_axis(reference.log_variance, order, axis=1).mean(axis=1)
-    z = float((sd - spreads.mean()) / max(spreads.std(), 1e-12))
-    head_z = float((head - heads.mean()) / max(heads.std(), 1e-12))
-    level = next(name for limit, name in CONFIDENCE_LEVELS if z <= limit)
-    return Uncertainty(sd, z, head_z, level)
+    on_top = lambda values: float(on_top_genes(values, prediction.mean, top)[0])  # noqa: E731
+    spread, sd = on_top(prediction.total_sd), on_top(prediction.sd)
+    signal = on_top(np.abs(prediction.mean)) / spread if spread > 1e-9 else np.inf  # measured: nothing left to guess
+    level = next(name for limit, name in CONFIDENCE_LEVELS if signal >= limit)
+    z = head_z = float("nan")
+    if training:
+        changes, variances = model.network_predictions(list(training))
+        mean = changes.mean(axis=0)
+        spreads, heads = on_top_genes(changes.std(axis=0), mean, top), on_top_genes(variances.mean(axis=0), mean, top)
+        z = float((sd - spreads.mean()) / max(spreads.std(), 1e-12))
+        head_z = float((on_top(prediction.log_variance) - heads.mean()) / max(heads.std(), 1e-12))
+    return Uncertainty(spread, on_top(prediction.base_sd), sd, z, head_z, signal, level)
 
 
 def top_de_table(model: GearsModel, bulk: Pseudobulk, key: str, prediction: Prediction, top: int) -> pd.DataFrame:
-    """The ``top`` genes by |predicted change|, with control mean, ensemble sd, additive and measured changes."""
-    change, sd = prediction.mean[0], prediction.sd[0]
+    """The ``top`` genes by |predicted change|, with control mean, spread (:attr:`Prediction.total_sd`), additive and measured changes."""
+    change, sd = prediction.mean[0], prediction.total_sd[0]
     order = np.argsort(-np.abs(change), kind="stable")[:top]
     additive = model.additive([key])[0] if "+" in key else np.full(len(change), np.nan)
     measured = bulk.delta[bulk.rows([key])[0]] if key in bulk.keys else np.full(len(change), np.nan)

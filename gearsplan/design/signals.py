@@ -20,7 +20,7 @@ from scipy.stats import rankdata
 from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, well_expressed
 from gearsplan.data.conditions import genes_of
 from gearsplan.design.graph_reach import GraphReach
-from gearsplan.model.ensemble import GearsModel, Prediction, ensemble_uncertainty
+from gearsplan.model.ensemble import GearsModel, on_top_genes
 
 #: Pairs screened additively at a time: bounds memory at members x CHUNK x genes doubles.
 CHUNK = 256
@@ -94,9 +94,9 @@ def equivalent_singles(model: GearsModel, genes: Sequence[str]) -> tuple[list[st
 
 
 def summarise(members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ensemble-mean profiles (float32) and uncertainty of one chunk of member predictions."""
+    """Ensemble-mean profiles (float32) and the members' disagreement on their top genes, for one chunk of member predictions."""
     mean = members.mean(axis=0)
-    spread = ensemble_uncertainty(Prediction(mean, members.std(axis=0), mean), TOP_GENES)
+    spread = on_top_genes(members.std(axis=0), mean, TOP_GENES)
     return mean.astype(np.float32), spread
 
 

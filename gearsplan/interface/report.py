@@ -28,12 +28,13 @@ from gearsplan.analysis.training_run import describe_bundle
 from gearsplan.data.prepared import PreparedScreen, prepare
 from gearsplan.data.screen import Screen
 from gearsplan.data.splits import Split
+from gearsplan.design.signals import TOP_GENES
 from gearsplan.design.suggestion import SuggestionPlan, require_positive, suggest
 from gearsplan.errors import GearsplanError
 from gearsplan.interface import report_figures as figures
 from gearsplan.interface.tables import screen_rows
 from gearsplan.model.bundle import Bundle
-from gearsplan.model.ensemble import ensemble_uncertainty
+from gearsplan.model.ensemble import ensemble_uncertainty, on_top_genes
 
 #: Section titles, in order (every report has all six).
 SECTIONS = ("What was analysed", "How good the model is", "What to do next", "What is predicted to interact", "Closer look", "Caveats")
@@ -49,7 +50,7 @@ SUBTYPE_ORDER = {"synergy": ("magnitude", False), "suppression": ("magnitude", T
 SMALL_STRATUM = 5
 #: Fewer perturbations than this makes the screen small for a graph model (GEARS's Norman data has 284).
 SMALL_SCREEN = 100
-#: Spearman below this: the ensemble uncertainty is a weak guide to the real error.
+#: Spearman below this: the uncertainty is a weak guide to the real error.
 WEAK_SPEARMAN = 0.3
 _STEPS = 6
 
@@ -58,11 +59,13 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class UncertaintyCheck:
-    """Ensemble uncertainty against real top-20-DE error on the bundle's held-out perturbations."""
+    """Uncertainty (:func:`~gearsplan.model.ensemble.ensemble_uncertainty`) against real top-20-DE error on the bundle's held-out perturbations;
+    ``disagreement``, the members' part, is what ``suggest`` shows."""
 
     keys: tuple[str, ...]
     strata: tuple[str, ...]
     uncertainty: np.ndarray
+    disagreement: np.ndarray
     mse_top20: np.ndarray
     spearman: float
 
@@ -207,7 +210,7 @@ def staged_report(out: Path) -> Iterator[Path]:
 
 
 def uncertainty_check(bundle: Bundle, data: PreparedScreen) -> UncertaintyCheck | None:
-    """Ensemble uncertainty and top-20-DE MSE of each of the bundle's held-out perturbations found in ``data``, and their Spearman (None with fewer than 3)."""
+    """Uncertainty and top-20-DE MSE of each of the bundle's held-out perturbations found in ``data``, and their Spearman (None with fewer than 3)."""
     split = bundle.metadata.get("split") or {}
     keys = tuple(k for k in split.get("test", ()) if k in data.de.top)
     if len(keys) < 3:
@@ -216,7 +219,8 @@ def uncertainty_check(bundle: Bundle, data: PreparedScreen) -> UncertaintyCheck 
     mse = perturbation_metrics(prediction.mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys))["mse_top20"]
     uncertainty = ensemble_uncertainty(prediction)
     held_out = Split("bundle", tuple(split.get("train", ())), tuple(split.get("val", ())), keys)
-    return UncertaintyCheck(keys, tuple(held_out.stratum(k) for k in keys), uncertainty, mse, float(spearmanr(uncertainty, mse).statistic))
+    return UncertaintyCheck(keys, tuple(held_out.stratum(k) for k in keys), uncertainty, on_top_genes(prediction.sd, prediction.mean, TOP_GENES), mse,
+                            float(spearmanr(uncertainty, mse).statistic))
 
 
 def _draw_quality(folder: Path, evaluation: dict | None, check: UncertaintyCheck | None) -> list[str]:
@@ -297,9 +301,9 @@ def quality_section(evaluation: dict | None, check: UncertaintyCheck | None, lin
         parts.append("\nFewer than three held-out perturbations are in this screen, so uncertainty cannot be checked against error.\n")
     else:
         parts.append(f"\nUncertainty against error on the {len(check.keys)} held-out perturbations: Spearman ρ = **{check.spearman:.3f}** "
-                     f"between the ensemble's disagreement and the real top-20-DE MSE "
+                     f"between the spread of each prediction (the members' disagreement and, for unmeasured genes, the base's spread) and the real top-20-DE MSE "
                      f"({'a useful' if check.spearman >= WEAK_SPEARMAN else 'a weak'} guide to which predictions to trust).\n")
-        parts.append(f"\n![Ensemble uncertainty against real error]({link('uncertainty_vs_error.png')})\n")
+        parts.append(f"\n![Uncertainty against real error]({link('uncertainty_vs_error.png')})\n")
     return "\n".join(parts)
 
 
@@ -339,7 +343,7 @@ def next_section(plan: SuggestionPlan) -> str:
     table = markdown_table(("rank", "perturbation", "kind", "reason", "uncertainty", "reach", "GI subtype", "expected gain"), rows)
     singles = sum(s.kind == "single" for s in plan.suggestions)
     return (f"{_heading(2)}\nThe next {plan.budget} experiments, best first: **{singles} single genes and {len(plan.suggestions) - singles} pairs**. "
-            "Uncertainty: ensemble sd on the top-20 predicted genes (log-normalised expression); reach: untested GO neighbours informed; "
+            "Uncertainty: the members' sd on the top-20 predicted genes (log-normalised expression); reach: untested GO neighbours informed; "
             "GI subtype: the predicted call for pairs.\n\n" + table + f"\n{plan.summary}\n")
 
 
@@ -392,7 +396,8 @@ def closer_section(closer: Sequence[PerturbationReport], link: Callable[[str], s
         agreement = report.gi[0].agreement if report.gi else {}
         calls = ", ".join(f"{c} ({agreement.get(c, 0):.0%} of members)" for c in gi.get("calls", [])) or "none"
         parts.append(f"### {' + '.join(report.genes)}\n")
-        parts.append(f"Uncertainty z = {report.uncertainty.z:.2f} against the training perturbations (confidence **{report.uncertainty.level}**); "
+        parts.append(f"Spread {report.uncertainty.spread:.3f} on its top-20 genes, its changes {report.uncertainty.signal:.1f}× out of it (confidence **{report.uncertainty.level}**); "
+                     f"members' disagreement z = {report.uncertainty.z:.2f} against the training perturbations; "
                      f"GI magnitude {_number(gi.get('magnitude'))}, calls: {calls}. Largest departures from additive: "
                      + ", ".join(f"{r.gene} ({r.predicted_change:+.3f} vs {r.additive_change:+.3f})" for r in strongest.itertuples()) + ".\n")
         parts.append(f"![Top-20 DE genes of {' + '.join(report.genes)}]({link(top_de_name(report.genes))})\n")
@@ -411,14 +416,14 @@ def caveats_section(info: dict, evaluation: dict | None, check: UncertaintyCheck
     else:
         items.append(f"**Genes outside the GO graph**: none; all {info['n_perturbed_genes']} perturbed genes have GO annotations.")
     if check is not None:
-        ceiling = float(check.uncertainty.max())
+        ceiling = float(check.disagreement.max())
         beyond = [s for s in plan.suggestions if s.uncertainty > ceiling]
-        worst = int(np.argmax(check.uncertainty))
-        items.append(f"**High-uncertainty predictions**: {len(beyond)} of {len(plan.suggestions)} suggestions have an ensemble uncertainty above the highest seen on a "
+        worst = int(np.argmax(check.disagreement))
+        items.append(f"**High-uncertainty predictions**: {len(beyond)} of {len(plan.suggestions)} suggestions have a members' disagreement above the highest seen on a "
                      f"held-out perturbation ({ceiling:.4f}, {check.keys[worst]}, top-20-DE MSE {check.mse_top20[worst]:.3f}): their error was never measured at that level. "
                      f"Spearman of uncertainty with error is {check.spearman:.2f}"
                      + (", too weak to rank predictions by trust." if check.spearman < WEAK_SPEARMAN else "."))
-    levels = [f"{' + '.join(r.genes)}: {r.uncertainty.level} (z = {r.uncertainty.z:.1f})" for r in closer]
+    levels = [f"{' + '.join(r.genes)}: {r.uncertainty.level} ({r.uncertainty.signal:.1f}× its spread)" for r in closer]
     if levels:
         items.append("Confidence of the closer-look pairs: " + "; ".join(levels) + ".")
     if frame is not None:

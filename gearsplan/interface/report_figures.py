@@ -68,14 +68,14 @@ def _stratum_label(stratum: str, n: float) -> str:
 
 
 def uncertainty_error_png(uncertainty: np.ndarray, error: np.ndarray, strata: list[str], spearman: float, path: Path) -> Path:
-    """Ensemble uncertainty against the real top-20-DE error of each held-out perturbation, coloured by stratum."""
+    """Uncertainty (what the prediction does not know) against the real top-20-DE error of each held-out perturbation, coloured by stratum."""
     figure, axis = plt.subplots(figsize=(7, 5.2), constrained_layout=True)
     strata = np.asarray(strata)
     for name in dict.fromkeys(strata):
         chosen = strata == name
         axis.scatter(uncertainty[chosen], error[chosen], s=48, color=STRATUM_COLOURS.get(name, "#000000"), label=f"{name.replace('_', ' ')} ({chosen.sum()})",
                      edgecolor="black", linewidth=0.5)
-    axis.set_xlabel(f"ensemble uncertainty: member sd on top-20 predicted genes ({EXPRESSION_UNIT})")
+    axis.set_xlabel(f"uncertainty: spread on top-20 predicted genes ({EXPRESSION_UNIT})")
     axis.set_ylabel("MSE on top-20 DE genes ((log-normalised expression)²)")
     axis.set_title(f"Does the uncertainty flag the errors? Spearman ρ = {spearman:.2f} (n = {len(error)})")
     axis.grid(alpha=0.3)
@@ -129,14 +129,14 @@ def gi_heatmap_png(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def top_de_png(top_de: pd.DataFrame, title: str, path: Path) -> Path:
-    """Predicted change of the top DE genes (ensemble mean ± member sd) beside the additive expectation and, where measured, the truth.
+    """Predicted change of the top DE genes (ensemble mean ± spread: members and base) beside the additive expectation and, where measured, the truth.
 
     ``top_de`` is a :class:`gearsplan.analysis.prediction.PerturbationReport` ``top_de`` frame.
     """
     rows = top_de.iloc[::-1]
     y = np.arange(len(rows))
     figure, axis = plt.subplots(figsize=(8, 0.32 * len(rows) + 2), constrained_layout=True)
-    axis.barh(y, rows["predicted_change"], xerr=rows["predicted_sd"], color="#009E73", alpha=0.85, capsize=2, label="predicted (ensemble mean ± member sd)")
+    axis.barh(y, rows["predicted_change"], xerr=rows["predicted_sd"], color="#009E73", alpha=0.85, capsize=2, label="predicted (ensemble mean ± spread)")
     axis.scatter(rows["additive_change"], y, marker="D", s=30, color="#E69F00", edgecolor="black", linewidth=0.5, zorder=3, label="additive (sum of single changes)")
     if rows["measured_change"].notna().any():
         axis.scatter(rows["measured_change"], y, marker="X", s=40, color="#0072B2", zorder=3, label="measured")

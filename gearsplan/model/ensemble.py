@@ -30,11 +30,18 @@ BASE_WEIGHT = 0.1
 
 @dataclass(frozen=True)
 class Prediction:
-    """Predicted change over control per set and gene: ensemble mean, member sd, mean head log-variance."""
+    """Predicted change over control per set and gene: ensemble mean, members' sd, mean head log-variance,
+    and the spread of the base under the set's unmeasured genes (:meth:`GearsModel.base_variance`; 0 where none)."""
 
     mean: np.ndarray
     sd: np.ndarray
     log_variance: np.ndarray
+    base_sd: np.ndarray
+
+    @property
+    def total_sd(self) -> np.ndarray:
+        """What the prediction does not know: the members' disagreement and the base's spread together."""
+        return np.hypot(self.sd, self.base_sd)
 
 
 def graph_tensors(graph: GeneGraph) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,15 +167,59 @@ class GearsModel:
         by its :meth:`pull_shares`, the base by the rest. A set whose genes share no GO term with a
         measured one keeps its base.
         """
+        return self.pulled_bases(keys)[2] - self.mean_change
+
+    def pulled_bases(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per set: its :meth:`base`, the :meth:`pull_shares`, and the base pulled by them (sets x genes, sets x measured, sets x genes)."""
         bases = np.stack([self.base(k)[1] for k in keys])
         shares = self.pull_shares(keys)
-        changes = np.stack(list(self.measured.values()))
-        return bases - self.mean_change + shares @ changes - shares.sum(axis=1, keepdims=True) * bases
+        return bases, shares, bases + shares @ self.measured_changes - shares.sum(axis=1, keepdims=True) * bases
+
+    def base_variance(self, keys: Sequence[str]) -> np.ndarray:
+        """How far, gene by gene, a set's change may lie from the pulled base it is built on (sets x genes).
+
+        0 for a set whose genes were all measured. Otherwise the variance of the mixture the pulled
+        base is the mean of: the base, at the share the pull leaves it, spread as the measured
+        perturbations of the set's size (single genes, or larger sets) spread about it; and each
+        measured perturbation at its pull share. The members all build on the same base, so their
+        disagreement alone leaves this out.
+        """
+        variance = np.zeros((len(keys), len(self.genes)))
+        rows = [i for i, k in enumerate(keys) if any(g not in self.singles for g in genes_of(k))]
+        if not rows:
+            return variance
+        unmeasured = [keys[i] for i in rows]
+        bases, shares, pulled = self.pulled_bases(unmeasured)
+        spread = np.stack([self.size_spreads[len(genes_of(k)) == 1] for k in unmeasured])
+        changes = self.measured_changes
+        # sum_j share_j (change_j - pulled)^2, expanded so that no sets x measured x genes array is built
+        toward = shares @ changes**2 - 2 * pulled * (shares @ changes) + shares.sum(axis=1, keepdims=True) * pulled**2
+        variance[rows] = (1 - shares.sum(axis=1, keepdims=True)) * (spread + (bases - pulled) ** 2) + toward
+        return np.maximum(variance, 0.0)
+
+    @cached_property
+    def measured_changes(self) -> np.ndarray:
+        """The measured changes (measured perturbations x genes, in the order of :attr:`measured`)."""
+        return np.stack(list(self.measured.values()))
+
+    @cached_property
+    def size_spreads(self) -> dict[bool, np.ndarray]:
+        """Keyed by "a single gene?": gene by gene, the mean squared distance of the measured perturbations
+        of that size (all of them if none) from the base of a set of that size."""
+        single = np.array([len(genes_of(k)) == 1 for k in self.measured])
+        spreads = {}
+        for size in (True, False):
+            same = single == size if (single == size).any() else np.ones_like(single)
+            spreads[size] = ((self.measured_changes[same] - self.base_of(size)[1]) ** 2).mean(axis=0)
+        return spreads
 
     def base(self, key: str) -> tuple[str, np.ndarray]:
-        """What a set with genes never measured is built on, and its name: the consensus change for a
-        single gene, the median change for a larger set."""
-        return ("consensus change", self.consensus_change) if len(genes_of(key)) == 1 else ("median change", self.median_change)
+        """What a set with genes never measured is built on, and its name (:meth:`base_of` its size)."""
+        return self.base_of(len(genes_of(key)) == 1)
+
+    def base_of(self, single: bool) -> tuple[str, np.ndarray]:
+        """The base of a single gene never measured (the consensus change) or of a larger set (the median change), and its name."""
+        return ("consensus change", self.consensus_change) if single else ("median change", self.median_change)
 
     def pull_shares(self, keys: Sequence[str]) -> np.ndarray:
         """Each measured perturbation's share (columns, in the order of :attr:`measured`) of each set's base:
@@ -202,10 +253,17 @@ class GearsModel:
         """
         parts = [(changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0))
                  for changes, variances in self.member_chunks(keys, progress, priors)]
-        return Prediction(*(np.concatenate(column) for column in zip(*parts)))
+        mean, sd, log_variance = (np.concatenate(column) for column in zip(*parts))
+        base_sd = np.sqrt(self.base_variance(keys)) if priors else np.zeros_like(mean)
+        return Prediction(mean, sd, log_variance, base_sd)
 
 
 def ensemble_uncertainty(prediction: Prediction, top: int = 20) -> np.ndarray:
-    """Per set: the members' disagreement (sd) averaged over its ``top`` most changed predicted genes."""
-    strongest = np.argsort(-np.abs(prediction.mean), axis=1)[:, :top]
-    return np.take_along_axis(prediction.sd, strongest, axis=1).mean(axis=1)
+    """Per set: what the prediction does not know (:attr:`Prediction.total_sd`) on its ``top`` most changed predicted genes."""
+    return on_top_genes(prediction.total_sd, prediction.mean, top)
+
+
+def on_top_genes(values: np.ndarray, change: np.ndarray, top: int) -> np.ndarray:
+    """Per set (rows), the mean of ``values`` over its ``top`` genes by |``change``|."""
+    strongest = np.argsort(-np.abs(change), axis=1)[:, :top]
+    return np.take_along_axis(values, strongest, axis=1).mean(axis=1)

@@ -32,5 +32,5 @@ class GearsPredictor:
         return self.model.predict(perturbations).mean
 
     def uncertainty(self, perturbations: Sequence[str]) -> np.ndarray:
-        """Ensemble disagreement per perturbation (see :func:`ensemble_uncertainty`)."""
+        """What the prediction of each perturbation does not know (see :func:`ensemble_uncertainty`)."""
         return ensemble_uncertainty(self.model.predict(perturbations))
