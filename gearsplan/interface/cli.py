@@ -127,7 +127,7 @@ def evaluate(
     for table in evaluation_tables(result.summary(), split, seed_list):
         out.print(table)
     if result.uncertainty_spearman() is not None:
-        out.print(f"Spearman of ensemble uncertainty with top-20-DE MSE over held-out perturbations: {result.uncertainty_spearman():.3f}")
+        out.print(f"Spearman of uncertainty (members and base) with top-20-DE MSE over held-out perturbations: {result.uncertainty_spearman():.3f}")
 
 
 def _evaluate_gi(screen, seed: int, json: bool) -> None:
@@ -149,7 +149,7 @@ def train(
     data: DataOption = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Where to write the model bundle (default: the default model location, used by every command).")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs per member (early stopping on validation top-20-DE MSE may stop sooner).")] = TrainConfig().epochs,
-    ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty.")] = TrainConfig().ensemble,
+    ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty, with the spread of the base under unmeasured genes.")] = TrainConfig().ensemble,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the split, the control pairing and every member.")] = 1,
     split: Annotated[str, typer.Option("--split", help="simulation (GEARS's seeded split), reference (the reference GEARS's split for --seed 1-5), or a GEARS split JSON file.")] = "simulation",
     condition_col: ConditionColOption = None,
