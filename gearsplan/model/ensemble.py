@@ -249,13 +249,15 @@ class GearsModel:
     def predict(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, priors: bool = True) -> Prediction:
         """Ensemble prediction for perturbation keys such as ``"FOSB"`` or ``"CEBPB+FOSB"``.
 
-        Keys are predicted :attr:`chunk` at a time; ``priors`` as in :meth:`member_predictions`.
+        Keys are predicted :attr:`chunk` at a time; ``priors`` as in :meth:`member_predictions`, and
+        without them there is no base spread.
         """
-        parts = [(changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0))
-                 for changes, variances in self.member_chunks(keys, progress, priors)]
-        mean, sd, log_variance = (np.concatenate(column) for column in zip(*parts))
-        base_sd = np.sqrt(self.base_variance(keys)) if priors else np.zeros_like(mean)
-        return Prediction(mean, sd, log_variance, base_sd)
+        parts = []
+        for start, (changes, variances) in zip(range(0, len(keys), self.chunk), self.member_chunks(keys, progress, priors)):
+            chunk = list(keys[start : start + self.chunk])
+            base_sd = np.sqrt(self.base_variance(chunk)) if priors else np.zeros((len(chunk), len(self.genes)))
+            parts.append((changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0), base_sd))
+        return Prediction(*(np.concatenate(column) for column in zip(*parts)))
 
 
 def ensemble_uncertainty(prediction: Prediction, top: int = 20) -> np.ndarray:
