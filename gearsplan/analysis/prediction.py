@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, well_expressed
-from gearsplan.data.conditions import genes_of, perturbation_key
+from gearsplan.data.conditions import perturbation_key
 from gearsplan.data.gene_names import gene_table
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.errors import GearsplanError
@@ -145,7 +145,7 @@ def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str],
     key = perturbation_key(genes)
     training = tuple(bundle.metadata.get("split", {}).get("train", ()))
     prediction = model.predict([key])
-    base = None if all(g in model.singles for g in genes_of(key)) else model.base(key)[0]
+    base = model.base(key)[0] if model.unmeasured(key) else None
     return PerturbationReport(
         genes,
         key,

@@ -151,7 +151,7 @@ class GearsModel:
             for gene in genes:
                 correct[row, position[gene]] -= 1.0
                 known[row] += self.singles[gene]
-        rows = [row for row, (key, genes) in enumerate(zip(keys, measured)) if len(genes) < len(genes_of(key))]
+        rows = [row for row, key in enumerate(keys) if self.unmeasured(key)]
         if priors and rows:
             known[rows] += self.prior_shifts([keys[row] for row in rows])
         changes, variances = self.network_predictions(run, members)
@@ -185,7 +185,7 @@ class GearsModel:
         disagreement alone leaves this out.
         """
         variance = np.zeros((len(keys), len(self.genes)))
-        rows = [i for i, k in enumerate(keys) if any(g not in self.singles for g in genes_of(k))]
+        rows = [i for i, k in enumerate(keys) if self.unmeasured(k)]
         if not rows:
             return variance
         unmeasured = [keys[i] for i in rows]
@@ -209,7 +209,9 @@ class GearsModel:
         single = np.array([len(genes_of(k)) == 1 for k in self.measured])
         spreads = {}
         for size in (True, False):
-            same = single == size if (single == size).any() else np.ones_like(single)
+            same = single == size
+            if not same.any():
+                same[:] = True
             spreads[size] = ((self.measured_changes[same] - self.base_of(size)[1]) ** 2).mean(axis=0)
         return spreads
 
@@ -231,8 +233,11 @@ class GearsModel:
         """Weight of each measured perturbation (columns, in the order of :attr:`measured`) in each set's pull:
         over the set's unmeasured genes, the sum of its GO-profile cosine to each, to the power :data:`LIKENESS_POWER`
         (:meth:`GoProfiles.summed_cosine <gearsplan.knowledge.go_profiles.GoProfiles.summed_cosine>`)."""
-        unmeasured = [[g for g in genes_of(k) if g not in self.singles] for k in keys]
-        return go_profiles().summed_cosine(unmeasured, self.measured_profiles, LIKENESS_POWER)
+        return go_profiles().summed_cosine([self.unmeasured(k) for k in keys], self.measured_profiles, LIKENESS_POWER)
+
+    def unmeasured(self, key: str) -> list[str]:
+        """The genes of a set never measured alone."""
+        return [g for g in genes_of(key) if g not in self.singles]
 
     @property
     def chunk(self) -> int:
