@@ -46,6 +46,7 @@ from gearsplan.analysis.metrics import pearson_rows
 from gearsplan.data.conditions import genes_of, perturbation_key
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.errors import GearsplanError
+from gearsplan.json_numbers import finite_or_none
 
 #: GI subtype names, in the column order of :meth:`GIScores.call_matrix`.
 GI_CALLS = ("synergy", "suppression", "additive", "neomorphism", "redundancy", "epistasis")
@@ -120,15 +121,10 @@ class GIScores:
     def row(self, i: int, thresholds: GIThresholds = GIThresholds()) -> dict:
         """Pair ``i`` as plain Python values for ``--json``; a NaN score is ``None``."""
         scores = {
-            name: _plain(getattr(self, name)[i]) for name in ("magnitude", "model_fit", "similarity", "equality_of_contribution")
+            name: finite_or_none(getattr(self, name)[i]) for name in ("magnitude", "model_fit", "similarity", "equality_of_contribution")
         }
         fired = self.call_matrix(thresholds)[i]
         return {**scores, "calls": [name for name, on in zip(GI_CALLS, fired) if on], "singles_collinear": bool(self.singles_collinear[i])}
-
-
-def _plain(value: float) -> float | None:
-    value = float(value)
-    return None if np.isnan(value) else value
 
 
 def well_expressed(control_mean: np.ndarray, min_mean: float = WELL_EXPRESSED_MIN_MEAN) -> np.ndarray:

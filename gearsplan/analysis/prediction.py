@@ -14,6 +14,7 @@ from gearsplan.data.conditions import perturbation_key
 from gearsplan.data.gene_names import gene_table
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.errors import GearsplanError
+from gearsplan.json_numbers import finite_record
 from gearsplan.knowledge.go_graph import jaccard_to
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import GearsModel, Prediction, on_top_genes
@@ -91,15 +92,10 @@ class PerturbationReport:
                 for f in self.per_gene
             ],
             "pulled_toward": [{"perturbation": k, "share": round(share, 4)} for k, share in self.pulled_toward],
-            "uncertainty": _finite(asdict(self.uncertainty)),
-            "top_de": [_finite(row) for row in self.top_de.to_dict("records")],
+            "uncertainty": finite_record(asdict(self.uncertainty)),
+            "top_de": [finite_record(row) for row in self.top_de.to_dict("records")],
             "gi": [{"pair": list(p.pair), **p.predicted, "agreement": p.agreement, "measured": p.measured} for p in self.gi],
         }
-
-
-def _finite(record: dict) -> dict:
-    """``record`` with its NaN and infinite numbers as None (JSON has neither)."""
-    return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in record.items()}
 
 
 def screen_model(bundle: Bundle, bulk: Pseudobulk) -> GearsModel:

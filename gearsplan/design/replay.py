@@ -24,6 +24,7 @@ from gearsplan.data.splits import Split
 from gearsplan.design.candidates import Measured
 from gearsplan.design.suggestion import plan_batch, score_candidates
 from gearsplan.errors import GearsplanError
+from gearsplan.json_numbers import finite_or_none
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
@@ -94,7 +95,7 @@ class ReplayResult:
         sd = difference.std(ddof=1) if difference.size > 1 else float("nan")
         mean_curves = self.curves.groupby(["strategy", "n_measured"])[metric].mean()
         return {
-            "baseline": baseline, "metric": metric, "auc_difference_mean": float(difference.mean()), "auc_difference_ci": [_plain(low), _plain(high)],
+            "baseline": baseline, "metric": metric, "auc_difference_mean": float(difference.mean()), "auc_difference_ci": [finite_or_none(low), finite_or_none(high)],
             "cohens_d": float(difference.mean() / sd) if sd > 0 else None,
             "final_error": float(mean_curves.loc[strategy].iloc[-1]),
             "baseline_needs": perturbations_to_reach(mean_curves.loc[baseline], float(mean_curves.loc[strategy].iloc[-1])),
@@ -121,7 +122,7 @@ class ReplayResult:
             for metric, prefix in prefixes.items():
                 area = summary.loc[(metric, strategy)]
                 row[f"{prefix}auc_mean"] = float(area["auc_mean"])
-                row[f"{prefix}auc_ci"] = [_plain(area["auc_low"]), _plain(area["auc_high"])]
+                row[f"{prefix}auc_ci"] = [finite_or_none(area["auc_low"]), finite_or_none(area["auc_high"])]
             row["versus_random"] = None if strategy == "random" else self.comparison(strategy)
             row["versus_random_by_metric"] = None if strategy == "random" else {m: self.comparison(strategy, metric=m) for m in ERRORS}
             strategies[strategy] = row
@@ -129,10 +130,6 @@ class ReplayResult:
         return {"data": self.data, "seeds": list(config.seeds), "strategies": strategies,
                 "initial": config.initial, "rounds": config.rounds, "batch": config.batch, "holdout": config.holdout,
                 "training": {"ensemble": config.training.ensemble, "epochs": config.training.epochs}}
-
-
-def _plain(value: float) -> float | None:
-    return None if not np.isfinite(value) else float(value)
 
 
 def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:

@@ -116,7 +116,7 @@ def single_signals(model: GearsModel, genes: Sequence[str], reach: GraphReach, p
     Reach adds to the GO reach the ``open_pairs`` (untested pairs of interest) containing each gene.
     """
     representatives, position = equivalent_singles(model, genes)
-    parts = [summarise(changes) for changes, _ in model.member_chunks(representatives, progress)]
+    parts = [summarise(changes) for _, changes, _ in model.member_chunks(representatives, progress)]
     profiles = np.concatenate([p for p, _ in parts]) if parts else np.zeros((0, len(model.genes)), np.float32)
     spread = np.concatenate([s for _, s in parts]) if parts else np.zeros(0)
     reached, distance, region = reach.single(genes)
@@ -129,7 +129,7 @@ def single_signals(model: GearsModel, genes: Sequence[str], reach: GraphReach, p
 def member_changes(model: GearsModel, keys: Sequence[str], priors: bool = True) -> np.ndarray:
     """Member predictions of ``keys`` (members x keys x measured genes), predicted in chunks; ``priors`` as in
     :meth:`GearsModel.member_predictions`."""
-    chunks = [changes for changes, _ in model.member_chunks(keys, priors=priors)]
+    chunks = [changes for _, changes, _ in model.member_chunks(keys, priors=priors)]
     return np.concatenate(chunks, axis=1) if chunks else np.zeros((len(model.members), 0, len(model.genes)))
 
 

@@ -19,6 +19,7 @@ from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
 from gearsplan.design.signals import Progress, Signals, member_singles, pair_signals, percentile_ranks, single_signals, summarise
 from gearsplan.design.untested_error import UntestedError
 from gearsplan.errors import GearsplanError
+from gearsplan.json_numbers import finite_or_none
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.paths import atomic_path
@@ -153,10 +154,6 @@ def with_untested_error(model: GearsModel, reach: GraphReach, measured: Measured
     return error, replace(single, expected_gain=gains[: len(single)]), replace(pair, expected_gain=gains[len(single) :])
 
 
-def _number(value: float) -> float | None:
-    return None if not np.isfinite(value) else float(value)
-
-
 def plan_batch(model: GearsModel, measured: Measured, singles: Sequence[str], pairs: Sequence[str], control_mean: np.ndarray, budget: int,
                quotas: dict[str, int] | None = None, refine: int | None = None, seed: int = 0, progress: Progress | None = None) -> SuggestionPlan:
     """Score ``singles`` and ``pairs`` (keys ``A+B``) and choose ``budget`` of them.
@@ -201,7 +198,7 @@ def assemble(single: Signals, pair: Signals, error: UntestedError, budget: int, 
     for rank, (signals, i, reason) in enumerate(choose(single, pair, error, budget, quotas, seed), start=1):
         rows.append(Suggestion(
             rank, tuple(signals.keys[i].split("+")), signals.kind, reason, float(signals.uncertainty[i]), float(signals.reach[i]),
-            float(signals.distance[i]), signals.region[i], _number(signals.non_additivity[i]), _number(signals.gi_disagreement[i]),
+            float(signals.distance[i]), signals.region[i], finite_or_none(signals.non_additivity[i]), finite_or_none(signals.gi_disagreement[i]),
             signals.gi_call[i] or None, float(signals.expected_gain[i]),
         ))
     return SuggestionPlan(budget, tuple(rows), n_candidates, quotas is None, summarise_plan(rows, quotas is None, n_candidates))

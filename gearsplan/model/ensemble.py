@@ -244,10 +244,12 @@ class GearsModel:
         """Sets to predict at a time: :data:`SET_GENES_PER_CHUNK` (set, gene) pairs."""
         return max(1, SET_GENES_PER_CHUNK // len(self.genes))
 
-    def member_chunks(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, priors: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """:meth:`member_predictions` of ``keys``, :attr:`chunk` keys at a time, in order."""
+    def member_chunks(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None,
+                      priors: bool = True) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+        """``keys`` :attr:`chunk` at a time, in order: each chunk's keys and their :meth:`member_predictions`."""
         for start in range(0, len(keys), self.chunk):
-            yield self.member_predictions(list(keys[start : start + self.chunk]), priors=priors)
+            chunk = list(keys[start : start + self.chunk])
+            yield (chunk, *self.member_predictions(chunk, priors=priors))
             if progress:
                 progress(min(start + self.chunk, len(keys)), len(keys))
 
@@ -258,8 +260,7 @@ class GearsModel:
         without them there is no base spread.
         """
         parts = []
-        for start, (changes, variances) in zip(range(0, len(keys), self.chunk), self.member_chunks(keys, progress, priors)):
-            chunk = list(keys[start : start + self.chunk])
+        for chunk, changes, variances in self.member_chunks(keys, progress, priors):
             base_sd = np.sqrt(self.base_variance(chunk)) if priors else np.zeros((len(chunk), len(self.genes)))
             parts.append((changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0), base_sd))
         return Prediction(*(np.concatenate(column) for column in zip(*parts)))
