@@ -19,6 +19,8 @@ from gearsplan.model.bundle import load_bundle
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BUDGET = 8
+#: Pairs asked for, so that the closer look has pairs to draw (expected gain alone picks singles on this data).
+PAIRS = 3
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,8 @@ def rendered(trained_bundle_dir, screen, tmp_path_factory):
     figures_dir(out).mkdir()
     (figures_dir(out) / "stale.png").write_bytes(b"old")
     calls = []
-    report = write_report(load_bundle(trained_bundle_dir), screen, out, budget=BUDGET, seed=0, progress=lambda done, total: calls.append((done, total)))
+    report = write_report(load_bundle(trained_bundle_dir), screen, out, budget=BUDGET, seed=0, progress=lambda done, total: calls.append((done, total)),
+                          pairs=PAIRS)
     return report, out.read_text(encoding="utf-8"), calls
 
 
@@ -88,7 +91,7 @@ def test_every_section_holds_numbers_of_this_run(rendered, screen, bulk, trained
     analysed = sections["What was analysed"]
     assert f"{screen.adata.n_obs:,} ({n_control:,} control)" in analysed
     assert f"{len(screen.perturbations)} ({len(screen.perturbations) - n_pairs} single genes, {n_pairs} pairs" in analysed
-    assert str(trained_bundle_dir) in analysed and "--budget 8 --seed 0" in analysed and "torch" in analysed
+    assert str(trained_bundle_dir) in analysed and f"--budget {BUDGET} --pairs {PAIRS} --seed 0" in analysed and "torch" in analysed
 
     # The Spearman the report computes equals the one training computed on the same held-out split.
     stored = load_bundle(trained_bundle_dir).metadata["evaluation"]["uncertainty_spearman"]
@@ -97,8 +100,10 @@ def test_every_section_holds_numbers_of_this_run(rendered, screen, bulk, trained
 
     rows = re.findall(r"^\| (\d+) \| ([^|]+) \| (single|pair) \|", sections["What to do next"], flags=re.MULTILINE)
     assert [int(r[0]) for r in rows] == list(range(1, BUDGET + 1))
-    first_pairs = [r[1].strip() for r in rows if r[2] == "pair"][:3]
+    first_pairs = [r[1].strip() for r in rows if r[2] == "pair"]
+    assert len(first_pairs) == PAIRS and report.facts["closer_look"] == [p.replace(" + ", "+") for p in first_pairs]
     assert re.findall(r"^### (.+)$", sections["Closer look"], flags=re.MULTILINE) == first_pairs
+    assert sum(f.name.startswith("top_de_") for f in report.figures) == PAIRS
 
     singles = [k for k in bulk.keys if "+" not in k]
     assert f"({len(list(combinations(singles, 2)))} pairs)" in sections["What is predicted to interact"]
@@ -118,7 +123,8 @@ def test_cli_json_names_the_report(run_cli, trained_bundle_dir, tmp_path):
     assert "gearsplan report --model" in out.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("arguments, message", [(["--budget", "0"], "budget must be positive"), (["--out", "{file}/plan.md"], "cannot write")])
+@pytest.mark.parametrize("arguments, message", [(["--budget", "0"], "budget must be positive"), (["--out", "{file}/plan.md"], "cannot write"),
+                                                (["--budget", "4", "--pairs", "9"], "--pairs 9 is outside 0..4")])
 def test_user_errors_end_in_one_line_and_write_nothing(run_cli, trained_bundle_dir, tmp_path, arguments, message):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")

@@ -69,3 +69,18 @@ def test_one_pick_speaks_for_its_whole_annotation_family(reach):
     picks = greedy_select(error, np.zeros((4, 5)), ["single"] * 4, 2)
     assert picks[0] < 3 and picks[1] == 3
     assert error.after(picks[0]).single_gains()[[i for i in range(3) if i != picks[0]]] == pytest.approx(0.0, abs=0.1)
+
+
+def test_a_measured_pair_speaks_for_the_pairs_the_model_cannot_tell_from_it(reach):
+    # KLF1 (measured) with two olfactory receptors of one annotation family, and with HK2: measuring
+    # KLF1 + the first receptor leaves nothing the model could learn from KLF1 + the second.
+    graph = reach.graph
+    first, second = (graph.genes[i] for i in annotation_families(graph)[graph.index["OR8U9"]].indices[:2])
+    pairs = [f"KLF1+{first}", f"KLF1+{second}", "HK2+KLF1"]
+    error = build(reach, [], pairs, [0.5, 0.5, 0.4])
+    np.testing.assert_allclose(error.pair_gains(), [1.5, 1.5, 1.4])
+    np.testing.assert_allclose(error.after(0).pair_gains(), [0.0, 0.0, 1.4])
+    assert greedy_select(error, np.zeros((3, 5)), ["pair"] * 3, 2, {"pair": 2})[1] == 2
+    # A gene measured alone is told apart from its annotation family: pairs with it stay open.
+    measured = UntestedError.build(reach, ["KLF1", first], {second: 1.0}, [], [f"HK2+{first}", f"HK2+{second}"], np.array([0.5, 0.5]), [])
+    assert measured.after(0).pair_gains()[1] == pytest.approx(measured.pair_gains()[1])

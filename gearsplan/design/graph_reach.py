@@ -38,18 +38,23 @@ def annotation_specificity(graph: GeneGraph) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def annotation_families(graph: GeneGraph) -> sp.csr_matrix:
-    """Genes x genes, 1 where two graph genes carry exactly the same GO terms (on the diagonal too).
+def annotation_family_ids(graph: GeneGraph) -> np.ndarray:
+    """Per graph gene, the id of its annotation family: the genes that carry exactly the same GO terms.
 
     Families such as the ~400 olfactory receptors share one annotation. The graph keeps 20
     neighbours per gene, an arbitrary 20 of a family's tied members, but the model sees a gene only
-    through its GO terms and so treats the whole family alike.
+    through its GO terms and so treats the whole family alike. A gene with no GO terms is alone in its own.
     """
     terms = graph_terms(graph)
     keys = np.array([terms.indices[terms.indptr[i] : terms.indptr[i + 1]].tobytes() for i in range(graph.n_genes)], dtype=object)
     _, family = np.unique(keys, return_inverse=True)
-    family = np.where(np.diff(terms.indptr) > 0, family.ravel(), family.max() + 1 + np.arange(graph.n_genes))  # no terms: no family
-    member = sp.csr_matrix((np.ones(graph.n_genes), (np.arange(graph.n_genes), family)))
+    return np.where(np.diff(terms.indptr) > 0, family.ravel(), family.max() + 1 + np.arange(graph.n_genes))
+
+
+@lru_cache(maxsize=4)
+def annotation_families(graph: GeneGraph) -> sp.csr_matrix:
+    """Genes x genes, 1 where two graph genes are of the same :func:`annotation_family_ids` family (on the diagonal too)."""
+    member = sp.csr_matrix((np.ones(graph.n_genes), (np.arange(graph.n_genes), annotation_family_ids(graph))))
     return (member @ member.T).tocsr()
 
 

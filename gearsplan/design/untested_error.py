@@ -11,8 +11,9 @@ Measuring a single gene a covers a fully and each of its GO neighbours n up to
 ``specificity_a x jaccard(a, n)`` (:func:`~gearsplan.design.graph_reach.annotation_specificity`; every
 gene of a's annotation family counts as a neighbour with Jaccard 1, :func:`~gearsplan.design.graph_reach.annotation_families`), so
 its gain is the error that leaves every target holding a or a neighbour. Measuring a pair removes
-that pair's own error and nothing else: in replays, revealing pairs taught the model nothing it
-carried to their genes (``docs/experiment_design.md``). The gains are submodular: what one
+that pair's own error, and that of the pairs the model cannot tell from it (each unmeasured gene
+swapped for one of its annotation family), and nothing else: in replays, revealing pairs taught the
+model little it carried to their genes (``docs/experiment_design.md``). The gains are submodular: what one
 measurement covers, the next cannot remove again, which is what makes a greedy batch spread out.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gearsplan.data.conditions import genes_of
-from gearsplan.design.graph_reach import GraphReach, annotation_families, annotation_specificity
+from gearsplan.design.graph_reach import GraphReach, annotation_families, annotation_family_ids, annotation_specificity
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class UntestedError:
     ``teaches`` (singles x genes) is the coverage a single's measurement gives each gene; ``pair_genes``
     (pairs x 2) index each pair's genes, ``interaction`` is its interaction variance and
     ``pair_is_target`` says whether it is one of the targets (then measuring it lowers its genes' demand).
+    ``pair_class`` is shared by pairs the model cannot tell apart (same measured genes, unmeasured
+    genes of the same annotation family); ``pair_open`` is 0 once one of a class is measured.
     """
 
     variance: np.ndarray
@@ -45,6 +48,8 @@ class UntestedError:
     pair_genes: np.ndarray
     interaction: np.ndarray
     pair_is_target: np.ndarray
+    pair_class: np.ndarray
+    pair_open: np.ndarray
 
     @classmethod
     def build(cls, reach: GraphReach, measured_singles: Sequence[str], variance: Mapping[str, float], singles: Sequence[str],
@@ -75,12 +80,17 @@ class UntestedError:
         teaches = rows.maximum(sp.csr_matrix((np.ones(len(own)), (np.arange(len(own)), own)), shape=(len(own), n))).tocsr()
         pair_genes = np.array([[index[g] for g in genes_of(k)] for k in pairs], dtype=np.int64).reshape(-1, 2)
         is_target = np.isin(np.array(pairs, dtype=str), np.array(list(target_pairs), dtype=str)) if len(pairs) else np.zeros(0, dtype=bool)
-        return cls(values, demand, coverage, teaches, pair_genes, np.asarray(interaction, dtype=float), is_target)
+        # The model tells a measured gene (and one outside GO) by itself, an unmeasured GO gene only by its annotation family.
+        alone = np.concatenate([positions([g for g in measured_singles if g in index]), np.arange(graph.n_genes, n)])
+        kind = np.concatenate([annotation_family_ids(graph), np.zeros(len(extra), dtype=np.int64)])
+        kind[alone] = -1 - alone
+        return cls(values, demand, coverage, teaches, pair_genes, np.asarray(interaction, dtype=float), is_target,
+                   pair_classes(kind[pair_genes]), np.ones(len(pair_genes)))
 
     def take(self, singles: np.ndarray, pairs: np.ndarray) -> "UntestedError":
         """The same space with only the candidates at rows ``singles`` and ``pairs``."""
         return replace(self, teaches=self.teaches[singles], pair_genes=self.pair_genes[pairs], interaction=self.interaction[pairs],
-                       pair_is_target=self.pair_is_target[pairs])
+                       pair_is_target=self.pair_is_target[pairs], pair_class=self.pair_class[pairs], pair_open=self.pair_open[pairs])
 
     def single_gains(self) -> np.ndarray:
         """Error each single's measurement removes: over its own gene and GO neighbours, the coverage it adds x variance x demand."""
@@ -90,8 +100,8 @@ class UntestedError:
         return np.bincount(rows, lift, minlength=teaches.shape[0])
 
     def pair_gains(self) -> np.ndarray:
-        """Each pair's own error: its genes' open variance plus its interaction variance."""
-        return (self.variance * (1.0 - self.coverage))[self.pair_genes].sum(axis=1) + self.interaction
+        """Each pair's own error: its genes' open variance plus its interaction variance (none once its class is measured)."""
+        return ((self.variance * (1.0 - self.coverage))[self.pair_genes].sum(axis=1) + self.interaction) * self.pair_open
 
     def gains(self) -> np.ndarray:
         """Gains of every candidate, singles first."""
@@ -110,4 +120,11 @@ class UntestedError:
         demand = self.demand.copy()
         if self.pair_is_target[pair]:
             np.subtract.at(demand, self.pair_genes[pair], 1.0)
-        return replace(self, demand=demand)
+        return replace(self, demand=demand, pair_open=np.where(self.pair_class == self.pair_class[pair], 0.0, self.pair_open))
+
+
+def pair_classes(kinds: np.ndarray) -> np.ndarray:
+    """Per pair (rows of its two genes' kinds), an id shared by the pairs of the same two kinds, in either order."""
+    if not len(kinds):
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.sort(kinds, axis=1), axis=0, return_inverse=True)[1].ravel()

@@ -401,6 +401,7 @@ def report(
     model: ModelOption = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="The screen so far (default: the file the model's bundle names).", show_default=False)] = None,
     budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) the plan suggests.")] = 50,
+    pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many of them pairs, the rest singles (default: expected gain decides); the closer look reads the first three.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the suggestions and the GI scores' sampling.")] = 0,
     json: JsonOption = False,
 ) -> None:
@@ -409,7 +410,7 @@ def report(
     One Markdown file with relative links to PNG figures in a folder beside it (zip both to share);
     written atomically, so a failure leaves no half report.
 
-    Example: [bold]gearsplan report --out plan.md[/]
+    Example: [bold]gearsplan report --out plan.md[/], or with ten pairs among the fifty: [bold]gearsplan report --pairs 10[/]
     """
     import shlex
 
@@ -421,7 +422,7 @@ def report(
     with progress_bar("reading the screen"):
         screen = bundle_screen(bundle, data)
     with progress_bar("writing the report (data, uncertainty, suggestions, GI map, closer look, files)") as progress:
-        written = write_report(bundle, screen, out_file, budget, seed, "gearsplan " + shlex.join(sys.argv[1:]), progress)
+        written = write_report(bundle, screen, out_file, budget, seed, "gearsplan " + shlex.join(sys.argv[1:]), progress, pairs)
     if json:
         print_json(written.to_json())
         return

@@ -90,7 +90,7 @@ def figures_dir(out: Path) -> Path:
 
 
 def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", budget: int = 50, seed: int = 0,
-                 command: str | None = None, progress: Progress | None = None) -> Report:
+                 command: str | None = None, progress: Progress | None = None, pairs: int | None = None) -> Report:
     """Write the plan for the next round of ``screen`` with ``bundle``: ``out`` and its ``<stem>_files/`` folder of PNGs.
 
     Both are built in a temporary directory beside ``out`` and renamed into place at the end (an
@@ -104,6 +104,9 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
         The screen the model was trained on (the data so far).
     budget
         Experiments to suggest.
+    pairs
+        Exactly this many of them pairs (the rest singles); default: expected gain decides. The
+        closer look reads the first :data:`CLOSER_LOOK_PAIRS` suggested pairs.
     seed
         Seeds the suggestions and the GI scores' Theil–Sen sampling.
     command
@@ -114,14 +117,15 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
     Raises
     ------
     GearsplanError
-        If the budget is not positive, or ``out`` cannot be written.
+        If the budget is not positive, ``pairs`` does not fit in it or exceeds the candidate pairs, or
+        ``out`` cannot be written.
     """
     require_positive(budget)
     out = Path(out).absolute()
     if out.is_dir():
         raise GearsplanError(f"{out} is a directory", "name the Markdown file to write, e.g. --out plan.md")
     step = _stepper(progress)
-    command = command or _equivalent_command(bundle, screen, out, budget, seed)
+    command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed)
     # Staged first: an unwritable target fails before the work, and anything drawn so far goes if a step fails.
     with staged_report(out) as staging:
         folder = staging / figures_dir(out).name
@@ -134,20 +138,14 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
         check = uncertainty_check(bundle, data)
         drawn = _draw_quality(folder, evaluation, check)
         step()
-        plan = suggest(bundle, data.bulk, budget, seed=seed)
+        plan = suggest(bundle, data.bulk, budget, n_pairs=pairs, seed=seed)
         step()
-        # A gene without GO terms and without a training single is out of the model's reach (as ``predict`` refuses it).
-        model = screen_model(bundle, data.bulk)
-        gi_genes = [g for g in measured_genes(data.bulk) if g in model.go.index or g in model.singles]
-        frame = gi_map(model, data.bulk, gi_genes, seed) if len(gi_genes) >= 2 else None
+        gi_genes, frame = _interactions(bundle, data, seed)
         if frame is not None:
             drawn.append(figures.gi_heatmap_png(frame, folder / "gi_map.png").name)
         step()
-        pairs = [s.genes for s in plan.suggestions if s.kind == "pair"][:CLOSER_LOOK_PAIRS]
-        closer = [predict_perturbation(bundle, data.bulk, genes, 20, seed) for genes in pairs]
-        for report in closer:
-            title = f"{' + '.join(report.genes)}: top 20 genes by predicted change (confidence {report.uncertainty.level})"
-            drawn.append(figures.top_de_png(report.top_de, title, folder / top_de_name(report.genes)).name)
+        closer = _closer_look(bundle, data, plan, seed)
+        drawn += [_draw_top_de(report, folder) for report in closer]
         step()
         sections = (
             analysed_section(info, bundle, seed, budget, command),
@@ -168,6 +166,26 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
     return Report(out, tuple(figures_dir(out) / name for name in drawn), SECTIONS, facts)
 
 
+def _interactions(bundle: Bundle, data: PreparedScreen, seed: int) -> tuple[list[str], pd.DataFrame | None]:
+    """The measured genes the model can reach, and the GI map of their pairs (None with fewer than two)."""
+    # A gene without GO terms and without a training single is out of the model's reach (as ``predict`` refuses it).
+    model = screen_model(bundle, data.bulk)
+    gi_genes = [g for g in measured_genes(data.bulk) if g in model.go.index or g in model.singles]
+    return gi_genes, gi_map(model, data.bulk, gi_genes, seed) if len(gi_genes) >= 2 else None
+
+
+def _closer_look(bundle: Bundle, data: PreparedScreen, plan: SuggestionPlan, seed: int) -> list[PerturbationReport]:
+    """``predict``'s report of the first :data:`CLOSER_LOOK_PAIRS` suggested pairs."""
+    pairs = [s.genes for s in plan.suggestions if s.kind == "pair"][:CLOSER_LOOK_PAIRS]
+    return [predict_perturbation(bundle, data.bulk, genes, 20, seed) for genes in pairs]
+
+
+def _draw_top_de(report: PerturbationReport, folder: Path) -> str:
+    """Draw a closer-look pair's top-20 figure into ``folder``; its file name."""
+    title = f"{' + '.join(report.genes)}: top 20 genes by predicted change (confidence {report.uncertainty.level})"
+    return figures.top_de_png(report.top_de, title, folder / top_de_name(report.genes)).name
+
+
 def _stepper(progress: Progress | None) -> Callable[[], None]:
     done = [0]
 
@@ -179,9 +197,10 @@ def _stepper(progress: Progress | None) -> Callable[[], None]:
     return step
 
 
-def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, seed: int) -> str:
+def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, pairs: int | None, seed: int) -> str:
     model = f"--model {bundle.source}" if bundle.source else "--model <the bundle, which was not saved>"
-    return f"gearsplan report --out {out} {model} --data {screen.source} --budget {budget} --seed {seed}"
+    quota = "" if pairs is None else f" --pairs {pairs}"
+    return f"gearsplan report --out {out} {model} --data {screen.source} --budget {budget}{quota} --seed {seed}"
 
 
 @contextmanager
