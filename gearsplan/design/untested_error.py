@@ -81,7 +81,7 @@ class UntestedError:
         pair_genes = np.array([[index[g] for g in genes_of(k)] for k in pairs], dtype=np.int64).reshape(-1, 2)
         is_target = np.isin(np.array(pairs, dtype=str), np.array(list(target_pairs), dtype=str)) if len(pairs) else np.zeros(0, dtype=bool)
         # The model tells a measured gene (and one outside GO) by itself, an unmeasured GO gene only by its annotation family.
-        alone = np.concatenate([positions([g for g in measured_singles if g in index]), np.arange(graph.n_genes, n)])
+        alone = np.concatenate([measured, np.arange(graph.n_genes, n)])
         kind = np.concatenate([annotation_family_ids(graph), np.zeros(len(extra), dtype=np.int64)])
         kind[alone] = -1 - alone
         return cls(values, demand, coverage, teaches, pair_genes, np.asarray(interaction, dtype=float), is_target,
