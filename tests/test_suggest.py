@@ -12,7 +12,7 @@ from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import simulation_split
 from gearsplan.design.graph_reach import GraphReach
-from gearsplan.design.signals import pair_signals
+from gearsplan.design.signals import pair_signals, spread_over_genes
 from gearsplan.design.suggestion import suggest
 from gearsplan.errors import GearsplanError
 from gearsplan.model.bundle import Bundle, save_bundle
@@ -101,9 +101,24 @@ def test_fixed_split_of_singles_and_pairs(bundle, bulk):
 
 
 def test_default_candidates_cover_the_go_graph(bundle, bulk):
-    plan = suggest(bundle, bulk, budget=20, seed=0)
+    plan = suggest(bundle, bulk, budget=20, n_pairs=6, seed=0)
     assert plan.n_candidates["single"] > 18_000 and plan.n_candidates["pair"] > 0
     assert len({"+".join(s.genes) for s in plan.suggestions}) == 20
+    measured = set(bulk.keys)
+    partners = [next(g for g in s.genes if g in measured) for s in plan.suggestions if s.kind == "pair"]
+    assert len(partners) == 6 and len(set(partners)) >= 4, partners
+
+
+def test_exact_pairs_spread_over_genes():
+    # Gene 0 is in the six best screened pairs; capped, it gets two before other genes' pairs come in.
+    a = np.array([0, 0, 0, 0, 0, 0, 1, 2, 3, 1])
+    b = np.array([4, 5, 6, 7, 8, 9, 5, 6, 7, 8])
+    order = np.arange(10)
+    chosen = spread_over_genes(order, a, b, 6)
+    assert chosen.tolist() == [0, 1, 6, 7, 8, 9]
+    held = np.bincount(np.concatenate([a[chosen], b[chosen]]))
+    assert held.max() == 2
+    assert sorted(spread_over_genes(order[::-1], a, b, 20).tolist()) == list(range(10))
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ chunks (memory stays at one chunk of members x keys x genes), and unmeasured sin
 GO-smoothed perturbation state is identical in every member (no trained gene in their GO
 neighbourhood) are predicted once: their predictions are identical by construction.
 Pairs are first scored from their genes' member predictions added up (the model composes pairs
-mostly additively), and only the most promising are predicted exactly and GI-scored.
+mostly additively), and only the most promising are predicted exactly and GI-scored, spread
+over genes so that no single gene holds them all.
 """
 
 from __future__ import annotations
@@ -158,9 +159,35 @@ def pair_signals(model: GearsModel, pairs: Sequence[str], reach: GraphReach, con
     n = len(pairs)
     screened = Signals("pair", tuple(pairs), spread, reached, distance, tuple(region), np.full(n, np.nan), np.full(n, np.nan), ("",) * n,
                        profiles, np.zeros(n, dtype=bool), np.zeros(n), spread**2)
-    chosen = np.arange(n) if refine is None else np.argsort(-screened.expected_gain, kind="stable")[:refine]
+    chosen = np.arange(n) if refine is None else spread_over_genes(np.argsort(-screened.expected_gain, kind="stable"), a, b, refine)
     refined = refine_pairs(model, screened, chosen, singles[:, a[chosen]], singles[:, b[chosen]], well_expressed(control_mean), seed)
     return replace(refined, expected_gain=refined.uncertainty**2 + refined.interaction)
+
+
+def spread_over_genes(order: np.ndarray, a: np.ndarray, b: np.ndarray, wanted: int) -> np.ndarray:
+    """The first ``wanted`` pairs (gene columns ``a``, ``b``) in ``order`` that hold no gene more than c times, c the least that gives ``wanted``.
+
+    Screening cannot tell which measured gene's pairs interact (a measured gene's own change has no
+    spread), so the best screened pairs can all hold one gene; capped, every gene gets its best
+    pairs predicted exactly before any gets more.
+    """
+    def capped(cap: int) -> list[int]:
+        held = np.zeros(max(a.max(initial=-1), b.max(initial=-1)) + 1, dtype=np.int64)
+        kept = []
+        for row in order:
+            if held[a[row]] < cap and held[b[row]] < cap:
+                held[a[row]] += 1
+                held[b[row]] += 1
+                kept.append(int(row))
+                if len(kept) == wanted:
+                    break
+        return kept
+
+    low, high = 1, max(wanted, 1)
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if len(capped(middle)) == wanted else (middle + 1, high)
+    return np.asarray(capped(low), dtype=np.int64)
 
 
 def percentile_ranks(values: np.ndarray) -> np.ndarray:
