@@ -68,6 +68,10 @@ def test_three_genes_give_every_pair(trained_bundle, bulk):
     assert [p.pair for p in report.gi] == [("FOSB", "KLF1"), ("FOSB", "MAP2K6"), ("KLF1", "MAP2K6")]
 
 
+def test_a_set_written_as_a_key_is_its_genes(trained_bundle, bulk):
+    assert predict_perturbation(trained_bundle, bulk, ["FOSB+klf1", "MAP2K6"]).genes == ("FOSB", "KLF1", "MAP2K6")
+
+
 def test_aliases_resolve_and_a_gene_outside_go_never_perturbed_is_refused(trained_bundle, bulk):
     table = gene_table()
     model = trained_bundle.model

@@ -182,7 +182,7 @@ def train(
 
 @app.command()
 def predict(
-    genes: Annotated[list[str], typer.Argument(help="One or more genes (symbols, aliases or Ensembl IDs), perturbed together.", show_default=False)],
+    genes: Annotated[list[str], typer.Argument(help="One or more genes (symbols, aliases or Ensembl IDs), perturbed together; A+B names a set too.", show_default=False)],
     model: ModelOption = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="The screen the model was trained on (default: the file its bundle names).", show_default=False)] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-DE table.")] = 20,
