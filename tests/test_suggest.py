@@ -119,6 +119,7 @@ def test_exact_pairs_spread_over_genes():
     held = np.bincount(np.concatenate([a[chosen], b[chosen]]))
     assert held.max() == 2
     assert sorted(spread_over_genes(order[::-1], a, b, 20).tolist()) == list(range(10))
+    assert spread_over_genes(order, a, b, 0).tolist() == []
 
 
 @pytest.mark.parametrize(

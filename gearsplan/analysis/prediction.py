@@ -108,7 +108,8 @@ def screen_model(bundle: Bundle, bulk: Pseudobulk) -> GearsModel:
 def resolve_genes(names: Sequence[str], model: GearsModel, bulk: Pseudobulk) -> tuple[str, ...]:
     """Current symbols of ``names`` (a name may be a set, ``A+B``); refuse a gene the model cannot reach (no GO terms and never trained on)."""
     measured = frozenset(model.genes) | frozenset(model.singles) | frozenset(k for k in bulk.keys if "+" not in k)
-    genes = tuple(dict.fromkeys(gene_table().resolve(part, measured) for name in names for part in name.split("+") if part.strip()))
+    parts = [part.strip() for name in names for part in name.split("+")]
+    genes = tuple(dict.fromkeys(gene_table().resolve(part, measured) for part in parts if part))
     if not genes:
         raise GearsplanError("no genes given", "name one or more genes, e.g. gearsplan predict FOSB CEBPB")
     for gene in genes:

@@ -175,12 +175,12 @@ def spread_over_genes(order: np.ndarray, a: np.ndarray, b: np.ndarray, wanted: i
         held = np.zeros(max(a.max(initial=-1), b.max(initial=-1)) + 1, dtype=np.int64)
         kept = []
         for row in order:
+            if len(kept) == wanted:
+                break
             if held[a[row]] < cap and held[b[row]] < cap:
                 held[a[row]] += 1
                 held[b[row]] += 1
                 kept.append(int(row))
-                if len(kept) == wanted:
-                    break
         return kept
 
     low, high = 1, max(wanted, 1)
