@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -11,7 +12,7 @@ from gearsplan.data.conditions import genes_of
 from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import simulation_split
-from gearsplan.design.graph_reach import GraphReach
+from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
 from gearsplan.design.signals import pair_signals, spread_over_genes
 from gearsplan.design.suggestion import suggest
 from gearsplan.errors import GearsplanError
@@ -107,6 +108,12 @@ def test_default_candidates_cover_the_go_graph(bundle, bulk):
     measured = set(bulk.keys)
     partners = [next(g for g in s.genes if g in measured) for s in plan.suggestions if s.kind == "pair"]
     assert len(partners) == 6 and len(set(partners)) >= 4, partners
+    # The summary accounts for every measured gene the plan sits at, named or counted.
+    regions = {part for s in plan.suggestions for part in s.region.split("/") if part != UNEXPLORED}
+    named = re.findall(r"(\S+) \((\d+)\)", plan.summary)
+    more = re.search(r"and (\d+) more", plan.summary)
+    assert {gene for gene, _ in named} <= regions
+    assert len(named) + (int(more.group(1)) if more else 0) == len(regions), plan.summary
 
 
 def test_exact_pairs_spread_over_genes():

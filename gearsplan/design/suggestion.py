@@ -211,13 +211,13 @@ def summarise_plan(rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict
     regions = Counter(part for r in rows for part in set(r.region.split("/")) if part != UNEXPLORED)
     unexplored = sum(UNEXPLORED in r.region for r in rows)
     n_near = sum(any(part != UNEXPLORED for part in r.region.split("/")) for r in rows)
-    near = ", ".join(f"{gene} ({n})" for gene, n in regions.most_common(5))
+    near = ", ".join(f"{gene} ({n})" for gene, n in regions.most_common(5)) + (f" and {len(regions) - 5} more" if len(regions) > 5 else "")
     dominant = Counter(r.reason.split(" (")[0] for r in rows).most_common(1)
     return (
         f"{len(rows)} experiments chosen from {n_candidates['single']:,} single-gene and {n_candidates['pair']:,} pair candidates: "
         f"{kinds['single']} singles and {kinds['pair']} pairs (split {how}). "
         f"{unexplored} reach GO regions with no measured gene"
-        + (f"; {n_near} {'is' if n_near == 1 else 'are'} at measured genes {near} (holding one, or nearest to it by GO similarity; count). " if near else ". ")
+        + (f"; {n_near} {'is' if n_near == 1 else 'are'} at measured gene{'s' if len(regions) > 1 else ''} {near} (holding one, or nearest to it by GO similarity; count). " if near else ". ")
         + (f"Most common reason: {dominant[0][0]} ({dominant[0][1]} of {len(rows)}); " if dominant else "")
         + "each pick counts only the error the picks before it left (GO neighbourhoods already covered, repeated predicted changes)."
     )
