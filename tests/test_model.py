@@ -1,5 +1,6 @@
 """The GEARS model on the real embedded data: shapes, gradients, determinism, composition, bundles."""
 
+import copy
 import hashlib
 import json
 from dataclasses import replace
@@ -135,6 +136,25 @@ def test_measured_singles_and_additive_pairs(additive_model, split, bulk):
     pair = f"{measured[0]}+{measured[1]}"
     expected = bulk.delta[bulk.rows([measured[0]])[0]] + bulk.delta[bulk.rows([measured[1]])[0]]
     assert np.allclose(model.predict([pair]).mean[0], expected, atol=1e-5)
+
+
+def test_with_nothing_learned_a_set_is_the_sum_of_its_genes(model, split):
+    """Each gene of a set brings the mean change, so a member with no output adds no interaction."""
+    silent = copy.deepcopy(model.members[0])
+    with torch.no_grad():
+        silent.gene_weight_2.zero_()
+        silent.gene_bias_2.zero_()
+    untrained = replace(model, members=[silent])
+    assert 0 < untrained.interaction_weight < 1
+    measured = sorted(split.train_singles())
+    unmeasured = sorted(k for k in split.test if "+" not in k)[:2]
+    keys = ["+".join(sorted(pair)) for pair in ((measured[0], measured[1]), (measured[0], unmeasured[0]), unmeasured)]
+    genes = sorted({g for k in keys for g in k.split("+")})
+    singles = dict(zip(genes, untrained.predict(genes, priors=False).mean))
+    sets = untrained.predict(keys, priors=False).mean
+    for key, change in zip(keys, sets):
+        np.testing.assert_allclose(change, sum(singles[g] for g in key.split("+")), atol=1e-5, err_msg=key)
+    np.testing.assert_allclose(sets[0], untrained.additive(keys[:1])[0], atol=1e-5)
 
 
 def test_sets_with_unmeasured_genes_build_on_their_base_pulled_toward_alike_measured_perturbations(model, split):

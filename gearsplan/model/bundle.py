@@ -28,7 +28,7 @@ from gearsplan.model.network import NetworkConfig
 from gearsplan.model.train_config import TrainConfig
 
 FORMAT = "gearsplan-bundle"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 CHECKSUMS = "checksums.json"
 
 

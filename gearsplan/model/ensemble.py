@@ -53,16 +53,18 @@ def graph_tensors(graph: GeneGraph) -> tuple[torch.Tensor, torch.Tensor]:
 class GearsModel:
     """An ensemble of GEARS networks and everything needed to predict with it.
 
-    A member's change for a set P is the training mean change plus
+    A member's change for a set P is the training mean change once per gene of P plus
     ``(1 - interaction_weight) * sum of its single-gene outputs + interaction_weight * its output on P``:
-    1 is GEARS's composition, lower values an additivity prior that makes pairs teach the
-    model about their genes. Predictions are then corrected by each member's known error on
-    the set's measured single genes (a measured single is its measurement; a pair of measured
-    genes is the additive prediction plus the learned interaction), and blended with the
-    additive baseline by ``baseline_weight`` (0: the network alone). A set with a gene never
-    measured is built on a better base than the training perturbations' mean change (a single on
-    their ``consensus_change``, a larger set on their ``median_change``), pulled toward the
-    ``measured`` perturbations whose GO profiles are like its unmeasured genes' (:meth:`prior_shifts`).
+    the sum of its genes' predictions plus ``interaction_weight`` times the network's departure
+    from that sum on P (1 is GEARS's composition on a base of |P| mean changes; lower values an
+    additivity prior that makes pairs teach the model about their genes). Predictions are then
+    corrected by each member's known error on the set's measured single genes (a measured single
+    is its measurement; a pair of measured genes is the additive prediction plus the learned
+    interaction), and blended with the additive baseline by ``baseline_weight`` (0: the network
+    alone). A set with a gene never measured is built on a better base than the training
+    perturbations' mean change (a single on their ``consensus_change``, a larger set on their
+    ``median_change``), pulled toward the ``measured`` perturbations whose GO profiles are like its
+    unmeasured genes' (:meth:`prior_shifts`).
     """
 
     network: NetworkConfig
@@ -109,13 +111,15 @@ class GearsModel:
         run = list(dict.fromkeys([*keys, *(g for k in keys for g in genes_of(k))]))
         position = {k: i for i, k in enumerate(run)}
         mix = torch.zeros(len(keys), len(run))
+        sizes = torch.tensor([[float(len(genes_of(key)))] for key in keys])
         for row, key in enumerate(keys):
             genes = genes_of(key)
             mix[row, position[key]] += self.interaction_weight if len(genes) > 1 else 1.0
             for gene in genes if len(genes) > 1 else ():
                 mix[row, position[gene]] += 1.0 - self.interaction_weight
         change, log_variance = member(self.encode(run))
-        return mix @ (torch.from_numpy(self.mean_change).float() + change), log_variance[: len(keys)]
+        # each gene brings the mean change, so that with nothing learned a set is the sum of its genes
+        return sizes * torch.from_numpy(self.mean_change).float() + mix @ change, log_variance[: len(keys)]
 
     def additive(self, keys: Sequence[str]) -> np.ndarray:
         """The additive baseline: measured single changes, the mean change for unmeasured genes."""
@@ -160,9 +164,9 @@ class GearsModel:
         return blended, variances[:, : len(keys)]
 
     def prior_shifts(self, keys: Sequence[str]) -> np.ndarray:
-        """What each set, with one or more genes never measured, adds to the mean change it is composed on.
+        """What each set, with one or more genes never measured, adds to the composition: its base minus the mean change, once per set.
 
-        Its base (the consensus change for a single gene, the median change for a larger set),
+        The base (the consensus change for a single gene, the median change for a larger set),
         pulled toward the measured perturbations like its unmeasured genes: each change weighted
         by its :meth:`pull_shares`, the base by the rest. A set whose genes share no GO term with a
         measured one keeps its base.
