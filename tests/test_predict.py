@@ -106,7 +106,7 @@ def test_cli_json_follows_the_contract_and_writes_csv(run_cli, trained_bundle_di
     assert target.read_text().splitlines()[0].startswith("gene,control_mean") and len(target.read_text().splitlines()) == 6
 
 
-@pytest.mark.parametrize("argument, message", [("+", "no genes given"), ("FOSB+FOSBB", "unknown gene 'FOSBB'")])
+@pytest.mark.parametrize("argument, message", [("+", "names no gene"), ("ctrl", "names the control cells"), ("FOSB+FOSBB", "unknown gene 'FOSBB'")])
 def test_cli_a_set_naming_no_gene_or_an_unknown_one_is_one_line(run_cli, trained_bundle_dir, argument, message):
     code, out, err = run_cli("predict", argument, "--model", trained_bundle_dir)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -156,11 +156,12 @@ def test_empty_candidate_file(run_cli, bundle_dir, tmp_path):
     assert code == 2 and "holds no genes" in err
 
 
-def test_unknown_gene_gets_did_you_mean(run_cli, bundle_dir, tmp_path):
-    typo = tmp_path / "typo.txt"
-    typo.write_text("CEBPB\nFOSBB\n")
-    code, _, err = run_cli("suggest", "--model", bundle_dir, "--candidates", typo)
-    assert code == 2 and "FOSBB" in err and "did you mean" in err
+@pytest.mark.parametrize("line, message", [("FOSBB", "did you mean"), ("ctrl", "names the control cells")])
+def test_a_candidate_line_that_is_no_gene_is_refused(run_cli, bundle_dir, tmp_path, line, message):
+    library = tmp_path / "library.txt"
+    library.write_text(f"CEBPB\n{line}\n")
+    code, _, err = run_cli("suggest", "--model", bundle_dir, "--candidates", library)
+    assert code == 2 and "library.txt: " in err and line in err and message in err and len(err.strip().splitlines()) == 1
 
 
 def test_api_refuses_budget_over_candidates(bundle, bulk):

@@ -106,10 +106,11 @@ def screen_model(bundle: Bundle, bulk: Pseudobulk) -> GearsModel:
 
 
 def resolve_genes(names: Sequence[str], model: GearsModel, bulk: Pseudobulk) -> tuple[str, ...]:
-    """Current symbols of ``names`` (a name may be a set, ``A+B``); refuse a gene the model cannot reach (no GO terms and never trained on)."""
+    """Current symbols of ``names`` (a name may be a set, ``A+B``; :meth:`GeneTable.resolve_set <gearsplan.data.gene_names.GeneTable.resolve_set>`);
+    refuse a gene the model cannot reach (no GO terms and never trained on)."""
     measured = frozenset(model.genes) | frozenset(model.singles) | frozenset(k for k in bulk.keys if "+" not in k)
-    parts = [part.strip() for name in names for part in name.split("+")]
-    genes = tuple(dict.fromkeys(gene_table().resolve(part, measured) for part in parts if part))
+    table = gene_table()
+    genes = tuple(dict.fromkeys(gene for name in names for gene in table.resolve_set(name, measured)))
     if not genes:
         raise GearsplanError("no genes given", "name one or more genes, e.g. gearsplan predict FOSB CEBPB")
     for gene in genes:

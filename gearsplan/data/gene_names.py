@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gearsplan.data.conditions import Perturbation, parse_condition
 from gearsplan.data.embedded import HUMAN_GENES
 from gearsplan.errors import GearsplanError
 
@@ -65,6 +66,25 @@ class GeneTable:
                 "use the current symbol of the gene you mean",
             )
         raise GearsplanError(f"unknown gene {name!r}", self.did_you_mean(name, extra_symbols))
+
+    def resolve_set(self, name: str, extra_symbols: frozenset[str] = frozenset()) -> Perturbation:
+        """The current symbols of a gene set written as a condition label (``A``, ``A+B``, ``A_B``, ``A+ctrl``).
+
+        Raises
+        ------
+        GearsplanError
+            For a label that names no gene or the control cells, and as :meth:`resolve` for each gene.
+        """
+        try:
+            genes = parse_condition(name)
+        except GearsplanError:
+            raise GearsplanError(f"{name!r} names no gene", "name one or more genes, e.g. FOSB or FOSB+CEBPB") from None
+        if not genes:
+            raise GearsplanError(
+                f"{name!r} names the control cells, not a gene",
+                "name the genes to perturb; a gene whose symbol reads as control (CTRL) can be given by its Ensembl ID",
+            )
+        return tuple(dict.fromkeys(self.resolve(gene, extra_symbols) for gene in genes))
 
     def did_you_mean(self, name: str, extra_symbols: frozenset[str] = frozenset()) -> str:
         """A hint naming the closest known symbols."""

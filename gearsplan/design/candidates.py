@@ -7,7 +7,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from gearsplan.data.conditions import genes_of, parse_condition, perturbation_key
+from gearsplan.data.conditions import genes_of, perturbation_key
 from gearsplan.data.gene_names import gene_table
 from gearsplan.errors import GearsplanError
 
@@ -53,7 +53,7 @@ def read_gene_file(path: str | Path, known: frozenset[str] = frozenset()) -> tup
     resolved = []
     for entry in entries:
         try:
-            genes = [table.resolve(g, known) for g in parse_condition(entry)]
+            genes = table.resolve_set(entry, known)
         except GearsplanError as error:
             raise GearsplanError(f"{path.name}: {error.message}", error.hint) from None
         resolved.append(perturbation_key(genes))
