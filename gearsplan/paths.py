@@ -34,6 +34,26 @@ def default_model_dir() -> Path:
     return data_dir() / "models" / "default"
 
 
+def temporary_beside(path: Path, hint: str, directory: bool = False) -> Path:
+    """A new temporary file (or directory) beside ``path``, to be renamed onto it; ``path``'s directory is made if need be.
+
+    Raises
+    ------
+    GearsplanError
+        If that directory cannot be made or written, saying why in one line.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if directory:
+            return Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        blocker = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
+        raise GearsplanError(f"cannot write {path}: {f'{blocker} is a file' if blocker else error.strerror}", hint) from None
+    os.close(fd)
+    return Path(name)
+
+
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary file path beside ``path``, renamed onto it when the block succeeds and removed when it fails.
@@ -41,16 +61,12 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     Raises
     ------
     GearsplanError
-        If the directory cannot be written.
+        If ``path`` is a directory, or as :func:`temporary_beside`.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise GearsplanError(f"cannot write {path}: {error.strerror}", "choose a writable location") from None
-    os.close(fd)
-    temporary = Path(name)
+    if path.is_dir():
+        raise GearsplanError(f"{path} is a directory", "name the file to write")
+    temporary = temporary_beside(path, "choose a writable location")
     try:
         yield temporary
         os.replace(temporary, path)

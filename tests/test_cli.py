@@ -139,3 +139,16 @@ def test_help_paragraphs_flow_to_the_terminal_width(run_cli, monkeypatch, comman
     description = [line.strip() for line in out[out.index("Usage:") : out.index("╭")].splitlines()[2:]]
     assert sum(map(bool, description)) >= 2
     assert not any(line and following for line, following in zip(description, description[1:])), "a paragraph was broken across lines"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [("predict", "FOSB", "--csv", "{dir}"), ("suggest", "--out", "{dir}"), ("gimap", "--out", "{dir}"), ("report", "--out", "{dir}"), ("replay", "--out", "{file}"), ("train", "--out", "{file}")],
+)
+def test_an_output_of_the_wrong_kind_is_refused_before_any_work(run_cli, tmp_path, arguments):
+    (tmp_path / "file").write_text("mine")
+    (tmp_path / "dir").mkdir()
+    code, out, err = run_cli(*(a.format(dir=tmp_path / "dir", file=tmp_path / "file") for a in arguments))
+    message = " ".join(err.replace("│", " ").split())  # the usage-error box wraps long paths
+    assert code == 2 and ("is a directory" in message or "is a file" in message) and out == ""
+    assert (tmp_path / "file").read_text() == "mine" and not any((tmp_path / "dir").iterdir())

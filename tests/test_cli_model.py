@@ -74,6 +74,13 @@ def test_training_needs_a_single_split(run_cli, tmp_path):
     assert code == 2 and "training needs one" in err and not (tmp_path / "m").exists()
 
 
+def test_train_refuses_an_out_holding_other_files_before_training(run_cli, tmp_path):
+    (tmp_path / "notes.txt").write_text("my notes")
+    code, out, err = run_cli("train", "--out", tmp_path)
+    assert code == 2 and "not a model bundle" in err and len(err.strip().splitlines()) == 1 and out == ""
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"] and (tmp_path / "notes.txt").read_text() == "my notes"
+
+
 def test_missing_model_directory(run_cli, tmp_path):
     code, _, err = run_cli("model", "info", "--model", tmp_path / "nothing")
     assert code == 2 and "no model bundle" in err

@@ -245,7 +245,7 @@ def test_bundle_round_trip_gives_identical_predictions(model, tmp_path, go):
     loaded = load_bundle(tmp_path / "bundle", go)
     assert np.array_equal(loaded.model.predict(keys).mean, model.predict(keys).mean)
     assert loaded.training == QUICK and loaded.metadata == {"seed": 1}
-    assert not list(tmp_path.glob(".bundle.tmp-*"))  # nothing left half-written
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]  # nothing left half-written
 
 
 def test_save_replaces_an_existing_bundle(model, tmp_path, go):
@@ -253,6 +253,28 @@ def test_save_replaces_an_existing_bundle(model, tmp_path, go):
     save_bundle(Bundle(model, QUICK, {"version": 2}), tmp_path / "bundle")
     assert load_bundle(tmp_path / "bundle", go).metadata == {"version": 2}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_save_into_an_empty_directory_and_over_a_damaged_bundle(model, tmp_path, go):
+    (tmp_path / "bundle").mkdir()
+    path = save_bundle(Bundle(model, QUICK, {"version": 1}), tmp_path / "bundle")
+    (path / "checksums.json").unlink()
+    save_bundle(Bundle(model, QUICK, {"version": 2}), path)
+    assert load_bundle(path, go).metadata == {"version": 2}
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_save_never_replaces_what_is_not_a_bundle(model, tmp_path, kind):
+    target = tmp_path / "mine"
+    if kind == "file":
+        target.write_text("my notes")
+    else:
+        target.mkdir()
+        (target / "notes.txt").write_text("my notes")
+    with pytest.raises(GearsplanError, match="is a file|not a model bundle"):
+        save_bundle(Bundle(model, QUICK, {}), target)
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]  # nothing staged or moved aside
+    assert (target if kind == "file" else target / "notes.txt").read_text() == "my notes"
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "remove", "format"])

@@ -134,6 +134,15 @@ def test_user_errors_end_in_one_line_and_write_nothing(run_cli, trained_bundle_d
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
 
 
+def test_a_figures_folder_holding_other_files_is_left_alone(run_cli, trained_bundle_dir, tmp_path):
+    folder = tmp_path / "plan_files"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    code, _, err = run_cli("report", "--model", trained_bundle_dir, "--out", tmp_path / "plan.md")
+    assert code == 2 and "did not write (notes.txt)" in err and len(err.strip().splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["plan_files"] and (folder / "notes.txt").read_text() == "mine"
+
+
 def test_a_failure_halfway_leaves_the_old_report_and_no_files(trained_bundle, screen, tmp_path, monkeypatch):
     out = tmp_path / "plan.md"
     out.write_text("the previous plan")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from gearsplan.design.suggestion import SuggestionPlan, require_positive, sugges
 from gearsplan.errors import GearsplanError
 from gearsplan.interface import report_figures as figures
 from gearsplan.interface.tables import screen_rows
+from gearsplan.paths import temporary_beside
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import ensemble_uncertainty, on_top_genes
 
@@ -89,6 +89,15 @@ def figures_dir(out: Path) -> Path:
     return out.with_name(f"{out.stem}_files")
 
 
+def _check_figures_dir(folder: Path) -> None:
+    """Refuse to replace a figures folder that holds anything a report does not write (PNGs)."""
+    if folder.exists() and not folder.is_dir():
+        raise GearsplanError(f"{folder} is a file, where the report's figures go", "move it, or choose another --out")
+    strangers = sorted(p.name for p in folder.iterdir() if p.suffix != ".png") if folder.is_dir() else []
+    if strangers:
+        raise GearsplanError(f"{folder} holds files a report did not write ({', '.join(strangers[:3])}); it was left as it is", "move them, or choose another --out")
+
+
 def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", budget: int = 50, seed: int = 0,
                  command: str | None = None, progress: Progress | None = None, pairs: int | None = None) -> Report:
     """Write the plan for the next round of ``screen`` with ``bundle``: ``out`` and its ``<stem>_files/`` folder of PNGs.
@@ -117,13 +126,14 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
     Raises
     ------
     GearsplanError
-        If the budget is not positive, ``pairs`` does not fit in it or exceeds the candidate pairs, or
-        ``out`` cannot be written.
+        If the budget is not positive, ``pairs`` does not fit in it or exceeds the candidate pairs,
+        ``out`` cannot be written, or its figures folder holds files a report did not write.
     """
     require_positive(budget)
     out = Path(out).absolute()
     if out.is_dir():
         raise GearsplanError(f"{out} is a directory", "name the Markdown file to write, e.g. --out plan.md")
+    _check_figures_dir(figures_dir(out))
     step = _stepper(progress)
     command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed)
     # Staged first: an unwritable target fails before the work, and anything drawn so far goes if a step fails.
@@ -212,11 +222,7 @@ def staged_report(out: Path) -> Iterator[Path]:
     GearsplanError
         If the directory of ``out`` cannot be written.
     """
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    except OSError as error:
-        raise GearsplanError(f"cannot write {out}: {error.strerror}", "choose a writable location for --out") from None
+    staging = temporary_beside(out, "choose a writable location for --out", directory=True)
     try:
         yield staging
         target = figures_dir(out)

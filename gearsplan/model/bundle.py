@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -26,10 +26,13 @@ from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.network import NetworkConfig
 from gearsplan.model.train_config import TrainConfig
+from gearsplan.paths import temporary_beside
 
 FORMAT = "gearsplan-bundle"
 FORMAT_VERSION = 5
 CHECKSUMS = "checksums.json"
+#: The files a bundle holds; a directory of nothing else is a bundle (perhaps damaged) that may be replaced.
+BUNDLE_FILES = re.compile(r"(config|genes|metadata|checksums)\.json|arrays\.safetensors|member_\d+\.safetensors")
 
 
 class OutdatedBundle(GearsplanError):
@@ -71,16 +74,39 @@ def save_bundle(bundle: Bundle, path: str | Path) -> Path:
     """Write ``bundle`` to the directory ``path``: into a temporary sibling, then renamed into place.
 
     An existing bundle at ``path`` is replaced only once the new one is complete.
+
+    Raises
+    ------
+    GearsplanError
+        As :func:`check_bundle_target` and :func:`~gearsplan.paths.temporary_beside`.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    path = check_bundle_target(path)
+    staging = temporary_beside(path, "choose a writable directory for --out", directory=True)
     try:
         _write_files(bundle, staging)
         _replace_directory(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return path
+
+
+def check_bundle_target(path: str | Path) -> Path:
+    """``path``, if a bundle may be written there: nothing yet, an empty directory, or a bundle to replace.
+
+    Raises
+    ------
+    GearsplanError
+        If ``path`` is a file, or a directory that holds anything but a bundle's files: saving
+        replaces the whole directory, and must never take a user's files with it.
+    """
+    path = Path(path)
+    hint = "give --out a new directory, or a model bundle to replace"
+    if path.exists() and not path.is_dir():
+        raise GearsplanError(f"{path} is a file, not a model directory", hint)
+    strangers = sorted(p.name for p in path.iterdir() if not BUNDLE_FILES.fullmatch(p.name)) if path.is_dir() else []
+    if strangers:
+        raise GearsplanError(f"{path} holds files that are not a model bundle's ({', '.join(strangers[:3])}{', ...' if len(strangers) > 3 else ''}); it was left as it is", hint)
     return path
 
 
