@@ -84,3 +84,9 @@ def test_train_refuses_an_out_holding_other_files_before_training(run_cli, tmp_p
 def test_missing_model_directory(run_cli, tmp_path):
     code, _, err = run_cli("model", "info", "--model", tmp_path / "nothing")
     assert code == 2 and "no model bundle" in err
+
+
+def test_a_model_that_is_a_file_is_not_offered_as_a_place_to_train(run_cli, tmp_path):
+    (tmp_path / "model.pt").write_bytes(b"a pickle, perhaps")
+    code, _, err = run_cli("model", "info", "--model", tmp_path / "model.pt")
+    assert code == 2 and "is a file, not a model bundle" in err and "train --out" not in err

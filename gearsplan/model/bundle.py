@@ -170,6 +170,8 @@ def load_bundle(path: str | Path, go: GeneGraph | None = None) -> Bundle:
     """
     path = Path(path)
     hint = f"train a new one with: gearsplan train --out {path}"
+    if path.is_file():
+        raise GearsplanError(f"{path} is a file, not a model bundle", "give --model the directory gearsplan train wrote")
     if not (path / CHECKSUMS).is_file():
         raise GearsplanError(f"no model bundle at {path}", hint)
     checksums = _read_json(path / CHECKSUMS, hint)
