@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +32,25 @@ def data_dir() -> Path:
 def default_model_dir() -> Path:
     """The model every command uses unless ``--model`` names another."""
     return data_dir() / "models" / "default"
+
+
+def check_replaceable(path: Path | str, ours: Callable[[str], bool], what: str, hint: str) -> Path:
+    """``path``, if a new ``what`` may replace the directory there: nothing yet, or a directory of files ``ours`` accepts by name.
+
+    Raises
+    ------
+    GearsplanError
+        If ``path`` is a file, or holds a file that is not ``ours``: replacing the directory must
+        never take a user's files with it.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise GearsplanError(f"{path} is a file, not {what}", hint)
+    strangers = sorted(p.name for p in path.iterdir() if not ours(p.name)) if path.is_dir() else []
+    if strangers:
+        shown = ", ".join(strangers[:3]) + (", ..." if len(strangers) > 3 else "")
+        raise GearsplanError(f"{path} holds files that are not part of {what} ({shown}); it was left as it is", hint)
+    return path
 
 
 def temporary_beside(path: Path, hint: str, directory: bool = False) -> Path:

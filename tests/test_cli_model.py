@@ -77,7 +77,7 @@ def test_training_needs_a_single_split(run_cli, tmp_path):
 def test_train_refuses_an_out_holding_other_files_before_training(run_cli, tmp_path):
     (tmp_path / "notes.txt").write_text("my notes")
     code, out, err = run_cli("train", "--out", tmp_path)
-    assert code == 2 and "not a model bundle" in err and len(err.strip().splitlines()) == 1 and out == ""
+    assert code == 2 and "not part of a model bundle" in err and len(err.strip().splitlines()) == 1 and out == ""
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"] and (tmp_path / "notes.txt").read_text() == "my notes"
 
 

@@ -271,7 +271,7 @@ def test_save_never_replaces_what_is_not_a_bundle(model, tmp_path, kind):
     else:
         target.mkdir()
         (target / "notes.txt").write_text("my notes")
-    with pytest.raises(GearsplanError, match="is a file|not a model bundle"):
+    with pytest.raises(GearsplanError, match="is a file|not part of a model bundle"):
         save_bundle(Bundle(model, QUICK, {}), target)
     assert [p.name for p in tmp_path.iterdir()] == ["mine"]  # nothing staged or moved aside
     assert (target if kind == "file" else target / "notes.txt").read_text() == "my notes"

@@ -139,7 +139,7 @@ def test_a_figures_folder_holding_other_files_is_left_alone(run_cli, trained_bun
     folder.mkdir()
     (folder / "notes.txt").write_text("mine")
     code, _, err = run_cli("report", "--model", trained_bundle_dir, "--out", tmp_path / "plan.md")
-    assert code == 2 and "did not write (notes.txt)" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "not part of a report's figures (notes.txt)" in err and len(err.strip().splitlines()) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["plan_files"] and (folder / "notes.txt").read_text() == "mine"
 
 

@@ -32,9 +32,9 @@ from gearsplan.design.suggestion import SuggestionPlan, require_positive, sugges
 from gearsplan.errors import GearsplanError
 from gearsplan.interface import report_figures as figures
 from gearsplan.interface.tables import screen_rows
-from gearsplan.paths import temporary_beside
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import ensemble_uncertainty, on_top_genes
+from gearsplan.paths import check_replaceable, temporary_beside
 
 #: Section titles, in order (every report has all six).
 SECTIONS = ("What was analysed", "How good the model is", "What to do next", "What is predicted to interact", "Closer look", "Caveats")
@@ -89,15 +89,6 @@ def figures_dir(out: Path) -> Path:
     return out.with_name(f"{out.stem}_files")
 
 
-def _check_figures_dir(folder: Path) -> None:
-    """Refuse to replace a figures folder that holds anything a report does not write (PNGs)."""
-    if folder.exists() and not folder.is_dir():
-        raise GearsplanError(f"{folder} is a file, where the report's figures go", "move it, or choose another --out")
-    strangers = sorted(p.name for p in folder.iterdir() if p.suffix != ".png") if folder.is_dir() else []
-    if strangers:
-        raise GearsplanError(f"{folder} holds files a report did not write ({', '.join(strangers[:3])}); it was left as it is", "move them, or choose another --out")
-
-
 def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", budget: int = 50, seed: int = 0,
                  command: str | None = None, progress: Progress | None = None, pairs: int | None = None) -> Report:
     """Write the plan for the next round of ``screen`` with ``bundle``: ``out`` and its ``<stem>_files/`` folder of PNGs.
@@ -133,7 +124,7 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
     out = Path(out).absolute()
     if out.is_dir():
         raise GearsplanError(f"{out} is a directory", "name the Markdown file to write, e.g. --out plan.md")
-    _check_figures_dir(figures_dir(out))
+    check_replaceable(figures_dir(out), lambda name: name.endswith(".png"), "a report's figures", "move them, or choose another --out")
     step = _stepper(progress)
     command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed)
     # Staged first: an unwritable target fails before the work, and anything drawn so far goes if a step fails.

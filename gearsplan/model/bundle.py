@@ -26,12 +26,12 @@ from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.network import NetworkConfig
 from gearsplan.model.train_config import TrainConfig
-from gearsplan.paths import temporary_beside
+from gearsplan.paths import check_replaceable, temporary_beside
 
 FORMAT = "gearsplan-bundle"
 FORMAT_VERSION = 5
 CHECKSUMS = "checksums.json"
-#: The files a bundle holds; a directory of nothing else is a bundle (perhaps damaged) that may be replaced.
+#: The names of a bundle's files.
 BUNDLE_FILES = re.compile(r"(config|genes|metadata|checksums)\.json|arrays\.safetensors|member_\d+\.safetensors")
 
 
@@ -92,22 +92,15 @@ def save_bundle(bundle: Bundle, path: str | Path) -> Path:
 
 
 def check_bundle_target(path: str | Path) -> Path:
-    """``path``, if a bundle may be written there: nothing yet, an empty directory, or a bundle to replace.
+    """``path``, if a bundle may be written there: nothing yet, an empty directory, or a bundle (perhaps damaged) to replace.
 
     Raises
     ------
     GearsplanError
-        If ``path`` is a file, or a directory that holds anything but a bundle's files: saving
-        replaces the whole directory, and must never take a user's files with it.
+        If ``path`` is a file, or a directory holding anything but a bundle's files
+        (:func:`~gearsplan.paths.check_replaceable`).
     """
-    path = Path(path)
-    hint = "give --out a new directory, or a model bundle to replace"
-    if path.exists() and not path.is_dir():
-        raise GearsplanError(f"{path} is a file, not a model directory", hint)
-    strangers = sorted(p.name for p in path.iterdir() if not BUNDLE_FILES.fullmatch(p.name)) if path.is_dir() else []
-    if strangers:
-        raise GearsplanError(f"{path} holds files that are not a model bundle's ({', '.join(strangers[:3])}{', ...' if len(strangers) > 3 else ''}); it was left as it is", hint)
-    return path
+    return check_replaceable(path, BUNDLE_FILES.fullmatch, "a model bundle", "give --out a new directory, or a model bundle to replace")
 
 
 def _write_files(bundle: Bundle, directory: Path) -> None:
