@@ -147,7 +147,7 @@ def _evaluate_gi(screen, seed: int, json: bool) -> None:
 @app.command()
 def train(
     data: DataOption = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", file_okay=False, help="Where to write the model bundle (default: the default model location, used by every command).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", file_okay=False, help="The directory to write the model bundle to: a new or empty one, or a bundle to replace (default: the default model location, used by every command).")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs per member (early stopping on validation top-20-DE MSE may stop sooner).")] = TrainConfig().epochs,
     ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty, with the spread of the base under unmeasured genes.")] = TrainConfig().ensemble,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the split, the control pairing and every member.")] = 1,
