@@ -52,3 +52,10 @@ def test_resolve_set_reads_a_condition_label(label, genes):
 def test_resolve_set_refuses_a_label_without_a_gene(label, message):
     with pytest.raises(GearsplanError, match=message):
         gene_table().resolve_set(label)
+
+
+def test_the_control_hint_names_a_way_to_the_gene_ctrl():
+    with pytest.raises(GearsplanError) as error:
+        gene_table().resolve_set("CTRL")
+    ensembl = error.value.hint.split()[-1]
+    assert gene_table().resolve(ensembl) == "CTRL"

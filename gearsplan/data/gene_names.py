@@ -80,10 +80,8 @@ class GeneTable:
         except GearsplanError:
             raise GearsplanError(f"{name!r} names no gene", "name one or more genes, e.g. FOSB or FOSB+CEBPB") from None
         if not genes:
-            raise GearsplanError(
-                f"{name!r} names the control cells, not a gene",
-                "name the genes to perturb; a gene whose symbol reads as control (CTRL) can be given by its Ensembl ID",
-            )
+            ctrl = next((ensembl for ensembl, symbol in self.ensembl.items() if symbol == "CTRL"), "its Ensembl ID")
+            raise GearsplanError(f"{name!r} names the control cells, not a gene", f"name the genes to perturb; the gene CTRL goes by {ctrl}")
         return tuple(dict.fromkeys(self.resolve(gene, extra_symbols) for gene in genes))
 
     def did_you_mean(self, name: str, extra_symbols: frozenset[str] = frozenset()) -> str:
