@@ -167,12 +167,12 @@ def train(
     from gearsplan.model.bundle import check_bundle_target, save_bundle
     from gearsplan.paths import default_model_dir
 
-    check_bundle_target(out_dir or default_model_dir())  # before training, not after
+    target = check_bundle_target(out_dir or default_model_dir())  # before training, not after
     config = replace(TrainConfig(), epochs=epochs, ensemble=ensemble)
     screen = _load(data, condition_col, control)
     with training_bar(ensemble, epochs) as progress:
         run = train_bundle(screen, split, seed, config, progress)
-    target = save_bundle(run.bundle, out_dir or default_model_dir())
+    save_bundle(run.bundle, target)
     if json:
         print_json({"model": str(target), "seed": seed, "split": split, "train_seconds": run.bundle.metadata["train_seconds"], "evaluation": run.evaluation.to_json()})
         return

@@ -111,9 +111,10 @@ class GearsModel:
         run = list(dict.fromkeys([*keys, *(g for k in keys for g in genes_of(k))]))
         position = {k: i for i, k in enumerate(run)}
         mix = torch.zeros(len(keys), len(run))
-        sizes = torch.tensor([[float(len(genes_of(key)))] for key in keys])
+        sizes = torch.zeros(len(keys), 1)
         for row, key in enumerate(keys):
             genes = genes_of(key)
+            sizes[row] = len(genes)
             mix[row, position[key]] += self.interaction_weight if len(genes) > 1 else 1.0
             for gene in genes if len(genes) > 1 else ():
                 mix[row, position[gene]] += 1.0 - self.interaction_weight
