@@ -34,6 +34,22 @@ def default_model_dir() -> Path:
     return data_dir() / "models" / "default"
 
 
+def output_target(path: Path | str, directory: bool = False) -> Path:
+    """``path``, unless it is of the wrong kind: a directory where a file is to be written, or a file where ``directory`` is to take files.
+
+    Raises
+    ------
+    GearsplanError
+        If ``path`` is of the wrong kind.
+    """
+    path = Path(path)
+    if directory and path.exists() and not path.is_dir():
+        raise GearsplanError(f"{path} is a file", "name a directory to write into")
+    if not directory and path.is_dir():
+        raise GearsplanError(f"{path} is a directory", "name the file to write")
+    return path
+
+
 def check_replaceable(path: Path | str, ours: Callable[[str], bool], what: str, hint: str) -> Path:
     """``path``, if a new ``what`` may replace the directory there: nothing yet, or a directory of files ``ours`` accepts by name.
 
@@ -80,11 +96,9 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     Raises
     ------
     GearsplanError
-        If ``path`` is a directory, or as :func:`temporary_beside`.
+        As :func:`output_target` and :func:`temporary_beside`.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise GearsplanError(f"{path} is a directory", "name the file to write")
+    path = output_target(path)
     temporary = temporary_beside(path, "choose a writable location")
     try:
         yield temporary

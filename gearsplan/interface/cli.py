@@ -12,6 +12,7 @@ import typer
 
 from gearsplan import __version__
 from gearsplan.errors import GearsplanError
+from gearsplan.paths import output_target
 from gearsplan.model.train_config import TrainConfig
 from gearsplan.interface.console import err, out, print_json, progress_bar, training_bar
 
@@ -42,6 +43,16 @@ ModelOption = Annotated[
     Optional[Path],
     typer.Option("--model", help="A model bundle directory (default: the default model; trained on the embedded data first if there is none).", show_default=False),
 ]
+
+
+def _file_output(path: Optional[Path]) -> Optional[Path]:
+    """An output option's file, refused while the command line is read if it is a directory."""
+    return None if path is None else output_target(path)
+
+
+def _directory_output(path: Optional[Path]) -> Optional[Path]:
+    """An output option's directory, refused while the command line is read if it is a file."""
+    return None if path is None else output_target(path, directory=True)
 
 
 def _version(value: bool) -> None:
@@ -147,7 +158,7 @@ def _evaluate_gi(screen, seed: int, json: bool) -> None:
 @app.command()
 def train(
     data: DataOption = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", file_okay=False, help="The directory to write the model bundle to: a new or empty one, or a bundle to replace (default: the default model location, used by every command).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="The directory to write the model bundle to: a new or empty one, or a bundle to replace (default: the default model location, used by every command).")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs per member (early stopping on validation top-20-DE MSE may stop sooner).")] = TrainConfig().epochs,
     ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty, with the spread of the base under unmeasured genes.")] = TrainConfig().ensemble,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the split, the control pairing and every member.")] = 1,
@@ -187,7 +198,7 @@ def predict(
     model: ModelOption = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="The screen the model was trained on (default: the file its bundle names).", show_default=False)] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-DE table.")] = 20,
-    csv: Annotated[Optional[Path], typer.Option("--csv", dir_okay=False, help="Also write the top-DE table to this CSV file.", show_default=False)] = None,
+    csv: Annotated[Optional[Path], typer.Option("--csv", callback=_file_output, help="Also write the top-DE table to this CSV file.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
     json: JsonOption = False,
 ) -> None:
@@ -229,7 +240,7 @@ def gimap(
     measured: Annotated[bool, typer.Option("--measured", help="Score every pair of the genes measured alone in the screen (the default without --genes).")] = False,
     model: ModelOption = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="The screen the model was trained on (default: the file its bundle names).", show_default=False)] = None,
-    out_csv: Annotated[Optional[Path], typer.Option("--out", dir_okay=False, help="Write every pair's scores and calls to this CSV file.", show_default=False)] = None,
+    out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Write every pair's scores and calls to this CSV file.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
     json: JsonOption = False,
 ) -> None:
@@ -318,7 +329,7 @@ def suggest(
     candidates: Annotated[Optional[Path], typer.Option("--candidates", help="Text file, one gene (or A+B pair) per line: your guide library (default: every GO-annotated gene).", show_default=False)] = None,
     exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Text file of genes or pairs never to suggest.", show_default=False)] = None,
     allow_unseen_pairs: Annotated[bool, typer.Option("--allow-unseen-pairs", help="Also pair two genes neither of which was measured.")] = False,
-    out_csv: Annotated[Optional[Path], typer.Option("--out", dir_okay=False, help="Also write the suggestions to this CSV file.", show_default=False)] = None,
+    out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Also write the suggestions to this CSV file.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds tie-breaking and the GI scores' sampling.")] = 0,
     json: JsonOption = False,
 ) -> None:
@@ -362,7 +373,7 @@ def replay(
     rounds: Annotated[int, typer.Option("--rounds", help="Rounds of picking, revealing and retraining.")] = 4,
     batch: Annotated[int, typer.Option("--batch", help="Perturbations each strategy reveals per round.")] = 4,
     seeds: Annotated[int, typer.Option("--seeds", help="Replays per strategy (seeds 1..S): the intervals are over them.")] = 10,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", file_okay=False, help="Directory for replay.json, curves.csv and learning_curves.png.", show_default=False)] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", callback=_directory_output, help="Directory for replay.json, curves.csv and learning_curves.png.", show_default=False)] = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     json: JsonOption = False,
@@ -398,7 +409,7 @@ def replay(
 
 @app.command()
 def report(
-    out_file: Annotated[Path, typer.Option("--out", dir_okay=False, help="The Markdown plan to write; its figures go to a folder beside it (plan.md → plan_files/).")] = Path("plan.md"),
+    out_file: Annotated[Path, typer.Option("--out", callback=_file_output, help="The Markdown plan to write; its figures go to a folder beside it (plan.md → plan_files/).")] = Path("plan.md"),
     model: ModelOption = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="The screen so far (default: the file the model's bundle names).", show_default=False)] = None,
     budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) the plan suggests.")] = 50,

@@ -29,12 +29,11 @@ from gearsplan.data.screen import Screen
 from gearsplan.data.splits import Split
 from gearsplan.design.signals import TOP_GENES
 from gearsplan.design.suggestion import SuggestionPlan, require_positive, suggest
-from gearsplan.errors import GearsplanError
 from gearsplan.interface import report_figures as figures
 from gearsplan.interface.tables import screen_rows
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import ensemble_uncertainty, on_top_genes
-from gearsplan.paths import check_replaceable, temporary_beside
+from gearsplan.paths import check_replaceable, output_target, temporary_beside
 
 #: Section titles, in order (every report has all six).
 SECTIONS = ("What was analysed", "How good the model is", "What to do next", "What is predicted to interact", "Closer look", "Caveats")
@@ -121,9 +120,7 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
         ``out`` cannot be written, or its figures folder holds files a report did not write.
     """
     require_positive(budget)
-    out = Path(out).absolute()
-    if out.is_dir():
-        raise GearsplanError(f"{out} is a directory", "name the Markdown file to write, e.g. --out plan.md")
+    out = output_target(Path(out).absolute())
     check_replaceable(figures_dir(out), lambda name: name.endswith(".png"), "a report's figures", "move them, or choose another --out")
     step = _stepper(progress)
     command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed)
