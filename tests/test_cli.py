@@ -151,3 +151,26 @@ def test_an_output_of_the_wrong_kind_is_refused_before_any_work(run_cli, tmp_pat
     code, out, err = run_cli(*(a.format(dir=tmp_path / "dir", file=tmp_path / "file") for a in arguments))
     assert code == 2 and ("is a directory" in err or "is a file" in err) and len(err.strip().splitlines()) == 1 and out == ""
     assert (tmp_path / "file").read_text() == "mine" and not any((tmp_path / "dir").iterdir())
+
+
+@pytest.mark.parametrize(
+    "arguments, fragment, hint",
+    [
+        (("train", "--epochs", "0"), "'--epochs'", "gearsplan train --help"),
+        (("predikt", "FOSB"), "Did you mean 'predict'?", "gearsplan --help"),
+        (("predict", "--top", "many", "FOSB"), "'--top'", "gearsplan predict --help"),
+        (("suggest", "--no-such-option"), "No such option", "gearsplan suggest --help"),
+        (("predict",), "Missing argument", "gearsplan predict --help"),
+    ],
+)
+def test_a_mistyped_command_line_ends_in_one_line(run_cli, arguments, fragment, hint):
+    """Typer's own parsing errors read like ours: one line with a hint, exit 2, before any work."""
+    code, out, err = run_cli(*arguments)
+    _one_line_error(code, err, fragment, hint)
+    assert out == ""
+
+
+def test_help_and_no_arguments_keep_their_exit_codes(run_cli):
+    assert run_cli("--help")[0] == 0 and run_cli("--version")[0] == 0
+    code, out, err = run_cli("model")
+    assert code == 2 and "Usage:" in out + err and "model [OPTIONS] COMMAND" in out + err and "error:" not in err

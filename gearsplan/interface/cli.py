@@ -6,9 +6,10 @@ import inspect
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
+from rich.markup import escape
 
 from gearsplan import __version__
 from gearsplan.errors import GearsplanError
@@ -456,10 +457,29 @@ def _reflow_help(*groups: typer.Typer) -> None:
 _reflow_help(app, data_app, model_app)
 
 
+# Typer reports its own parsing errors (a bad --epochs, an unknown option or command) as click's
+# ClickException in a boxed panel; newer Typer vendors click privately, so the class is found
+# through the public BadParameter, one of its subclasses.
+_ClickException = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+
+
+def _fail(message: str, hint: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}" + (f" [dim](hint: {escape(hint)})[/]" if hint else ""), highlight=False, soft_wrap=True)
+    sys.exit(2)
+
+
 def main() -> None:
     """Run the CLI; a user's mistake ends in one line on stderr and exit code 2."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except GearsplanError as error:
-        err.print(f"[bold red]error:[/] {error.message}" + (f" [dim](hint: {error.hint})[/]" if error.hint else ""), highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(error.message, error.hint)
+    except _ClickException as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # the help it carries is already printed
+            sys.exit(2)
+        context = getattr(error, "ctx", None)
+        _fail(" ".join(error.format_message().split()), f"see {context.command_path if context else 'gearsplan'} --help")
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
