@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,21 +72,28 @@ def check_replaceable(path: Path | str, ours: Callable[[str], bool], what: str, 
 def temporary_beside(path: Path, hint: str, directory: bool = False) -> Path:
     """A new temporary file (or directory) beside ``path``, to be renamed onto it; ``path``'s directory is made if need be.
 
+    It gets the mode a plain ``open(path, "w")`` or ``mkdir`` would give (0644 or 0755 under
+    umask 022), not ``tempfile``'s private 0600 or 0700: what it becomes is the user's output.
+
     Raises
     ------
     GearsplanError
         If that directory cannot be made or written, saying why in one line.
     """
+    # A random name, created exclusively like tempfile's; the kernel applies the umask to the
+    # mode asked for, so the umask is never read: os.umask can only be read by setting it, which
+    # is process-wide and would race with other threads creating files.
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if directory:
-            return Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temporary.mkdir(0o777)
+        else:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as error:
         blocker = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
         raise GearsplanError(f"cannot write {path}: {f'{blocker} is a file' if blocker else error.strerror}", hint) from None
-    os.close(fd)
-    return Path(name)
+    return temporary
 
 
 @contextmanager

@@ -73,3 +73,20 @@ def test_with_validation_lends_a_seeded_tenth_of_training(screen):
     assert lent.test == split.test and with_validation(split, seed=3) == lent
     assert with_validation(split, seed=4).val != lent.val
     assert with_validation(lent, seed=4) is lent  # a split with validation keeps it
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        ({"train": ["KLF1+ctrl", "MAPK1+ctrl", "SGK1+ctrl"], "val": [], "test": ["KLF1+ctrl"]}, r"in two parts \(train and test share KLF1\)"),
+        ({"train": ["MAPK1+ctrl", "SGK1+ctrl"], "val": ["SGK1+ctrl", "KLF1+ctrl"], "test": ["KLF1+ctrl"]}, r"train and val share SGK1; val and test share KLF1\)"),
+        ({"train": [], "test": ["KLF1+ctrl"]}, "has no train perturbations"),
+        ({"train": ["ctrl"], "test": ["KLF1+ctrl"]}, "has no train perturbations"),
+        ({"train": ["KLF1+ctrl"], "test": ["ctrl"]}, "has no test perturbations"),
+    ],
+)
+def test_split_file_parts_must_be_disjoint_and_train_and_test_not_empty(screen, tmp_path, sets, message):
+    (tmp_path / "split.json").write_text(json.dumps({"set2conditions": sets}))
+    with pytest.raises(GearsplanError, match=message):
+        read_split(tmp_path / "split.json", screen.perturbations)
+

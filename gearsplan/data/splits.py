@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 from typing import Iterable
 
@@ -100,7 +101,8 @@ def read_split(path: str | Path, perturbations: Iterable[str]) -> Split:
     Raises
     ------
     GearsplanError
-        If the file is unreadable, lacks ``train``/``test``, or names perturbations the screen lacks.
+        If the file is unreadable, has no ``train`` or ``test`` perturbations, puts one in two
+        parts, or names perturbations the screen lacks.
     """
     path = Path(path)
     try:
@@ -112,10 +114,26 @@ def read_split(path: str | Path, perturbations: Iterable[str]) -> Split:
     missing = sorted({k for part in named.values() for k in part if k != "ctrl"} - known)
     if missing:
         raise GearsplanError(f"split file {path.name} names perturbations not in the data: {', '.join(missing[:5])}", "use a split drawn on this data set")
-    if not named["test"]:
-        raise GearsplanError(f"split file {path.name} has no test perturbations", "name them under set2conditions.test")
     clean = {part: tuple(sorted({k for k in keys if k != "ctrl"})) for part, keys in named.items()}
+    _check_parts(path.name, clean)
     return Split(f"file:{path.name}", clean["train"], clean["val"], clean["test"])
+
+
+def _check_parts(name: str, parts: dict[str, tuple[str, ...]]) -> None:
+    """Refuse a split file's parts unless train and test hold perturbations and no two parts share one.
+
+    A perturbation in train and test would be scored on its own measurement (a perfect,
+    meaningless score); one in val and another part would stop training on a measured or a test
+    perturbation. An empty ``val`` is fine, as for leave-one-out: training lends it a tenth of
+    ``train`` (:func:`with_validation`), or keeps its last epoch with fewer than 10 to lend from.
+    """
+    for part in ("train", "test"):
+        if not parts[part]:
+            raise GearsplanError(f"split file {name} has no {part} perturbations", f"name them under set2conditions.{part}")
+    shared = [(a, b, sorted(set(parts[a]) & set(parts[b]))) for a, b in combinations(parts, 2)]
+    overlaps = "; ".join(f"{a} and {b} share {', '.join(keys[:5])}" + (", ..." if len(keys) > 5 else "") for a, b, keys in shared if keys)
+    if overlaps:
+        raise GearsplanError(f"split file {name} puts perturbations in two parts ({overlaps})", "a perturbation belongs to one of train, val and test")
 
 
 def resolve_splits(spec: str, perturbations: Iterable[str], seed: int) -> list[Split]:

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_arrays
-from safetensors.numpy import save_file as save_arrays
+from safetensors.numpy import save as arrays_bytes
 from safetensors.torch import load_file as load_weights
-from safetensors.torch import save_file as save_weights
+from safetensors.torch import save as weights_bytes
 
 from gearsplan import __version__
 from gearsplan.errors import GearsplanError
@@ -119,20 +119,20 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
     _write_json(directory / "genes.json", {"genes": list(model.genes), "measured": measured, "go_graph_sha256": model.go.content_hash()})
     _write_json(directory / "metadata.json", bundle.metadata)
     graph = model.coexpression
-    save_arrays(
-        {
-            "mean_change": model.mean_change.astype(np.float64),
-            "consensus_change": model.consensus_change.astype(np.float64),
-            "median_change": model.median_change.astype(np.float64),
-            "measured": np.stack(list(model.measured.values())),
-            "coexpression_targets": graph.targets.copy(),
-            "coexpression_neighbours": graph.neighbours.copy(),
-            "coexpression_weights": graph.weights.copy(),
-        },
-        str(directory / "arrays.safetensors"),
-    )
+    # Serialised here and written like the JSON files: safetensors' own save_file creates its
+    # files private (0600), whatever the umask, so a shared bundle could not be read by others.
+    arrays = {
+        "mean_change": model.mean_change.astype(np.float64),
+        "consensus_change": model.consensus_change.astype(np.float64),
+        "median_change": model.median_change.astype(np.float64),
+        "measured": np.stack(list(model.measured.values())),
+        "coexpression_targets": graph.targets.copy(),
+        "coexpression_neighbours": graph.neighbours.copy(),
+        "coexpression_weights": graph.weights.copy(),
+    }
+    (directory / "arrays.safetensors").write_bytes(arrays_bytes(arrays))
     for index, member in enumerate(model.members):
-        save_weights({k: v.contiguous() for k, v in member.state_dict().items()}, str(directory / f"member_{index}.safetensors"))
+        (directory / f"member_{index}.safetensors").write_bytes(weights_bytes({k: v.contiguous() for k, v in member.state_dict().items()}))
     files = sorted(p.name for p in directory.iterdir())
     _write_json(directory / CHECKSUMS, {name: file_sha256(directory / name) for name in files})
 
