@@ -13,8 +13,9 @@ from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import simulation_split
 from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
-from gearsplan.design.signals import pair_signals, spread_over_genes
-from gearsplan.design.suggestion import suggest
+from gearsplan.design.candidates import Measured, candidate_pairs
+from gearsplan.design.signals import Signals, pair_signals, spread_over_genes, top_shares
+from gearsplan.design.suggestion import Suggestion, reason, suggest, summarise_plan
 from gearsplan.errors import GearsplanError
 from gearsplan.model.bundle import Bundle, save_bundle
 from gearsplan.model.training import TrainConfig, fit_gears
@@ -108,12 +109,10 @@ def test_default_candidates_cover_the_go_graph(bundle, bulk):
     measured = set(bulk.keys)
     partners = [next(g for g in s.genes if g in measured) for s in plan.suggestions if s.kind == "pair"]
     assert len(partners) == 6 and len(set(partners)) >= 4, partners
-    # The summary accounts for every measured gene the plan sits at, named or counted.
-    regions = {part for s in plan.suggestions for part in s.region.split("/") if part != UNEXPLORED}
-    named = re.findall(r"(\S+) \((\d+)\)", plan.summary)
-    more = re.search(r"and (\d+) more", plan.summary)
-    assert {gene for gene, _ in named} <= regions
-    assert len(named) + (int(more.group(1)) if more else 0) == len(regions), plan.summary
+    # The summary's parts (new and alone in GO, new near a measured gene, in the screen) add up to the plan's genes.
+    genes = {g for s in plan.suggestions for g in s.genes}
+    counts = [int(n) for n in re.findall(r"(\d+) (?:new|already in the screen)", plan.summary)]
+    assert f"Of their {len(genes)} genes" in plan.summary and sum(counts) == len(genes), plan.summary
 
 
 def test_exact_pairs_spread_over_genes():
@@ -181,3 +180,107 @@ def test_pair_non_additivity_is_the_learned_interaction_only(screen, bulk, de):
     assert signals.exact.all()
     np.testing.assert_allclose(signals.non_additivity, 0.0, atol=1e-5)
     np.testing.assert_allclose(signals.interaction, 0.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("option", ["--candidates", "--exclude"])
+def test_a_set_of_three_genes_in_a_gene_file_is_refused_naming_its_line(run_cli, bundle_dir, tmp_path, option):
+    # suggest plans singles and pairs: a three-gene line used to crash --candidates and pass --exclude unnoticed.
+    lines = tmp_path / "lines.txt"
+    lines.write_text("CEBPB\n\nFOSB+CEBPB+KLF1\n")
+    code, _, err = run_cli("suggest", "--model", bundle_dir, option, lines, "--budget", "1")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "lines.txt: line 3: 'FOSB+CEBPB+KLF1' names 3 genes" in err and "A+B pair" in err
+
+
+def test_gimap_gene_file_takes_genes_not_sets(run_cli, bundle_dir, tmp_path):
+    # The reader suggest shares with gimap: a pair line used to be split into its genes silently.
+    genes = tmp_path / "genes.txt"
+    genes.write_text("KLF1\nFOSB+CEBPB\n")
+    code, _, err = run_cli("gimap", "--model", bundle_dir, "--genes", genes)
+    assert code == 2 and "genes.txt: line 2: 'FOSB+CEBPB' names 2 genes" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_library_of_pairs_offers_those_pairs_only(bundle, bulk):
+    plan = suggest(bundle, bulk, budget=1, library=["CEBPB+FOSB"], seed=0)
+    assert plan.n_candidates == {"single": 0, "pair": 1}
+    assert [s.genes for s in plan.suggestions] == [("CEBPB", "FOSB")]
+
+
+def test_a_library_of_measured_genes_offers_their_pairs_with_measured_genes(bundle, bulk):
+    plan = suggest(bundle, bulk, budget=3, library=["KLF1", "MAP2K6"], seed=0)
+    measured = {k for k in bulk.keys if "+" not in k}
+    assert plan.n_candidates["single"] == 0 and plan.n_candidates["pair"] > 0
+    for row in plan.suggestions:
+        assert {"KLF1", "MAP2K6"} & set(row.genes) and set(row.genes) <= measured
+
+
+def test_every_library_pair_holds_a_library_gene_or_is_listed():
+    measured = Measured(frozenset({"A", "B", "C", "A+B"}))
+    pairs = candidate_pairs(measured, ("X",), allow_unseen_pairs=False, library=("X", "P+Q"))
+    assert sorted(pairs) == ["A+X", "B+X", "C+X", "P+Q"]
+    assert sorted(candidate_pairs(measured, ("X", "Y"), allow_unseen_pairs=True, library=("X", "Y", "C"))) == [
+        "A+C", "A+X", "A+Y", "B+C", "B+X", "B+Y", "C+X", "C+Y", "X+Y"]
+    # Without a library every pair of measured genes stays a candidate.
+    assert "A+C" in candidate_pairs(measured, ("X",), allow_unseen_pairs=False)
+
+
+def test_no_candidate_left_is_one_clear_error(bundle, bulk):
+    with pytest.raises(GearsplanError, match="no candidate left"):
+        suggest(bundle, bulk, budget=1, library=["KLF1+MAP2K6"])
+
+
+def test_tied_values_share_their_standing():
+    shares = top_shares(np.array([0.0111, 0.0111 + 2e-8, 0.005, np.nan, 0.02]))
+    assert shares[0] == shares[1] == 3 / 4 and shares[2] == 1.0 and np.isnan(shares[3]) and shares[4] == 1 / 4
+
+
+def _signals(kind, keys, regions, **values):
+    n = len(keys)
+    profiles = np.zeros((n, 40), np.float32)
+    profiles[:, :20] = 0.2  # a predicted change of 0.2 on each candidate's top genes
+    blank = {"uncertainty": np.full(n, 0.01), "reach": np.ones(n), "non_additivity": np.full(n, np.nan), "gi_disagreement": np.full(n, np.nan)}
+    blank.update({name: np.asarray(v, dtype=float) for name, v in values.items()})
+    return Signals(kind, tuple(keys), blank["uncertainty"], blank["reach"], np.ones(n), tuple(regions), blank["non_additivity"],
+                   blank["gi_disagreement"], ("",) * n, profiles, np.ones(n, bool), np.zeros(n), np.zeros(n))
+
+
+def _reasons(signals):
+    shares = {name: top_shares(getattr(signals, name)) for name in ("uncertainty", "reach", "non_additivity", "gi_disagreement")}
+    return [reason(signals, shares, row) for row in range(len(signals))]
+
+
+def test_candidates_the_predictions_cannot_tell_apart_get_the_same_reason():
+    singles = _signals("single", ["CEBPB", "FOSB"], [UNEXPLORED] * 2, uncertainty=[0.011081228, 0.011081250], reach=[2.0, 2.0])
+    first, second = _reasons(singles)
+    assert first == second and "no signal sets it apart" in first and "top" not in first
+
+
+def test_a_negligible_signal_is_not_named_however_it_ranks():
+    # Non-additivity of 0.0015 on a change of 0.2 ranks second of ten pairs but is negligible; 0.05 is not.
+    non_additivity = [0.05, 0.0015] + [0.001] * 8
+    keys = [f"A+G{i}" for i in range(10)]
+    pairs = _signals("pair", keys, ["A/A"] * 10, uncertainty=[0.002] * 10, non_additivity=non_additivity, gi_disagreement=[0.0] * 10)
+    texts = _reasons(pairs)
+    assert texts[0].startswith("predicted to interact non-additively (top 10% of pairs)")
+    assert "non-additively" not in texts[1] and "no signal sets it apart" in texts[1]
+
+
+def test_a_pair_reason_names_its_gene_with_no_measured_go_neighbour():
+    pairs = _signals("pair", ["FOSB+FOXO4", "FOXO4+ZZZ3"], [f"{UNEXPLORED}/FOXO4", f"FOXO4/{UNEXPLORED}"], uncertainty=[0.02, 0.001])
+    texts = _reasons(pairs)
+    assert texts[0].endswith("; FOSB has no measured GO neighbour") and texts[1].endswith("; ZZZ3 has no measured GO neighbour")
+
+
+def test_summary_counts_each_gene_once_where_it_lies():
+    row = lambda genes, region: Suggestion(1, genes, "pair" if len(genes) == 2 else "single", "r", 0.01, 1.0, 1.0, region, None, None, None, 0.0)  # noqa: E731
+    rows = [row(("FOSB",), UNEXPLORED), row(("FOSB", "FOXO4"), f"{UNEXPLORED}/FOXO4"), row(("CEBPB", "KLF1"), "KLF1/KLF1"),
+            row(("FOXO4", "KMT2A"), "FOXO4/KMT2A")]
+    summary = summarise_plan(rows, True, {"single": 2, "pair": 3})
+    assert ("Of their 5 genes, 1 new with no measured GO neighbour; 1 new, nearest by GO similarity to a measured gene: KLF1 for 1; "
+            "3 already in the screen (FOXO4, KLF1, KMT2A).") in summary
+
+
+def test_a_measured_gene_without_go_terms_is_its_own_region(bundle):
+    assert "IER5L" not in bundle.model.go.index
+    reach, distance, region = GraphReach.build(bundle.model.go, {"IER5L", "KLF1"}).single(["IER5L", "KLF1"])
+    assert region == ["IER5L", "KLF1"] and distance.tolist() == [0.0, 0.0] and reach[0] == 0.0

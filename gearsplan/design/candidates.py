@@ -29,35 +29,39 @@ class Measured:
         return frozenset(g for k in self.keys for g in genes_of(k))
 
 
-def read_gene_file(path: str | Path, known: frozenset[str] = frozenset()) -> tuple[str, ...]:
+def read_gene_file(path: str | Path, known: frozenset[str] = frozenset(), pairs: bool = False) -> tuple[str, ...]:
     """Gene names, one per line (``#`` comments and blank lines skipped), resolved to current symbols.
 
-    ``known`` are symbols accepted as they are (the model's genes). A line may also name a pair
-    (``A+B``), which is kept as a canonical key.
+    ``known`` are symbols accepted as they are (the model's genes). With ``pairs`` a line may also
+    name a pair (``A+B``), which is kept as a canonical key.
 
     Raises
     ------
     GearsplanError
-        If the file cannot be read, holds no genes, or names an unknown gene (with "did you mean").
+        If the file cannot be read, holds no genes, names an unknown gene (with "did you mean"), or a
+        line names a set larger than a line may (``suggest`` plans singles and pairs; ``gimap`` takes genes).
     """
     path = Path(path)
+    what = "one gene symbol or A+B pair" if pairs else "one gene symbol"
     try:
         lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError) as error:
-        raise GearsplanError(f"cannot read gene file {path} ({type(error).__name__})", "give a text file with one gene (or A+B pair) per line") from None
-    entries = [line.split("#", 1)[0].strip() for line in lines]
-    entries = [e for e in entries if e]
+        raise GearsplanError(f"cannot read gene file {path} ({type(error).__name__})", f"give a text file with {what} per line") from None
+    entries = [(number, line.split("#", 1)[0].strip()) for number, line in enumerate(lines, start=1)]
+    entries = [(number, entry) for number, entry in entries if entry]
     if not entries:
-        raise GearsplanError(f"gene file {path} holds no genes", "write one gene symbol (or A+B pair) per line")
-    table = gene_table()
-    resolved = []
-    for entry in entries:
+        raise GearsplanError(f"gene file {path} holds no genes", f"write {what} per line")
+    keys = []
+    for number, entry in entries:
         try:
-            genes = table.resolve_set(entry, known)
+            genes = gene_table().resolve_set(entry, known)
         except GearsplanError as error:
-            raise GearsplanError(f"{path.name}: {error.message}", error.hint) from None
-        resolved.append(perturbation_key(genes))
-    return tuple(dict.fromkeys(resolved))
+            raise GearsplanError(f"{path.name}: line {number}: {error.message}", error.hint) from None
+        if len(genes) > (2 if pairs else 1):
+            raise GearsplanError(f"{path.name}: line {number}: {entry!r} names {len(genes)} genes, but this file takes {what} per line",
+                                 "suggest plans single genes and pairs: list the pairs of the set you can make, one per line" if pairs else "write each gene on its own line")
+        keys.append(perturbation_key(genes))
+    return tuple(dict.fromkeys(keys))
 
 
 def candidate_singles(perturbable: Sequence[str], measured: Measured, library: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> tuple[str, ...]:
@@ -67,15 +71,20 @@ def candidate_singles(perturbable: Sequence[str], measured: Measured, library: I
     return tuple(g for g in dict.fromkeys(pool) if g not in excluded)
 
 
-def candidate_pairs(measured: Measured, partners: Sequence[str], allow_unseen_pairs: bool, exclude: Iterable[str] = (), library: Iterable[str] | None = None) -> tuple[str, ...]:
+def candidate_pairs(measured: Measured, partners: Sequence[str], allow_unseen_pairs: bool, exclude: Iterable[str] = (), library: Sequence[str] | None = None) -> tuple[str, ...]:
     """Unmeasured pairs among measured single genes and between them and ``partners``; partner-partner pairs only if allowed.
 
-    Pairs named in a library file are always candidates (if not measured or excluded).
+    With a ``library`` (genes and ``A+B`` pairs), every pair holds one of its genes (a guide the user has;
+    the measured genes' guides were in the screen), and its listed pairs are candidates too; a listed pair's
+    genes are not paired further. Measured and excluded pairs, and pairs holding an excluded gene, are left out.
     """
     seen = measured.single_genes
     pairs = [*combinations(seen, 2), *((a, b) for a in seen for b in partners if a != b)]
     if allow_unseen_pairs:
         pairs += list(combinations(partners, 2))
+    if library is not None:
+        genes = {k for k in library if "+" not in k}
+        pairs = [p for p in pairs if genes & set(p)]
     keys = [perturbation_key(p) for p in pairs] + [k for k in library or () if "+" in k]
     excluded = set(exclude) | set(measured.keys)
     excluded_genes = {k for k in exclude if "+" not in k}

@@ -70,10 +70,11 @@ class GraphReach:
     GO neighbours reaches only itself (high risk, low transfer); so, nearly, does a gene with one or
     two GO terms (:func:`annotation_specificity`): its Jaccard-1 neighbours share one generic term
     ("protein binding"), not a biology it could teach the model about. Coverage uses the
-    symmetrised graph (similar in either direction).
+    symmetrised graph (similar in either direction). ``perturbed`` also holds perturbed genes outside the graph.
     """
 
     graph: GeneGraph
+    perturbed: frozenset[str]
     similarity: sp.csr_matrix
     coverage: np.ndarray
     nearest: np.ndarray
@@ -82,6 +83,7 @@ class GraphReach:
     @classmethod
     def build(cls, graph: GeneGraph, perturbed: Iterable[str], targets: Iterable[str] | None = None) -> "GraphReach":
         """Coverage by ``perturbed``; reach counts only neighbours among ``targets`` (the untested genes that matter; default all)."""
+        perturbed = frozenset(perturbed)
         adjacency = graph.to_csr()
         similarity = adjacency.maximum(adjacency.T).tocsr()
         columns = np.array(sorted({graph.index[g] for g in perturbed if g in graph.index}), dtype=np.int64)
@@ -94,14 +96,19 @@ class GraphReach:
             coverage[columns], nearest[columns] = 1.0, columns
         untested = 1.0 - coverage
         wanted = np.ones(graph.n_genes) if targets is None else np.isin(np.array(graph.genes), np.array(list(targets), dtype=str)).astype(float)
-        return cls(graph, similarity, coverage, nearest, untested + annotation_specificity(graph) * (adjacency @ (untested * wanted)))
+        return cls(graph, perturbed, similarity, coverage, nearest, untested + annotation_specificity(graph) * (adjacency @ (untested * wanted)))
 
     def single(self, genes: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """Reach, distance to the measured genes (1 - coverage) and region (nearest perturbed gene) of each gene."""
+        """Reach, distance to the measured genes (1 - coverage) and region (nearest perturbed gene) of each gene.
+
+        A gene outside the graph is its own region with nothing left to reach if it was perturbed (its GO
+        terms are unknown, not its change), else unexplored with reach and distance 1.
+        """
         index = np.array([self.graph.index.get(g, -1) for g in genes], dtype=np.int64)
         inside = index >= 0
-        reach = np.where(inside, self.reach[index], 1.0)
-        distance = np.where(inside, 1.0 - self.coverage[index], 1.0)
+        outside = np.array([0.0 if g in self.perturbed else 1.0 for g in genes])
+        reach = np.where(inside, self.reach[index], outside)
+        distance = np.where(inside, 1.0 - self.coverage[index], outside)
         nearest = np.where(inside, self.nearest[index], -1)
-        region = [self.graph.genes[n] if n >= 0 else UNEXPLORED for n in nearest]
+        region = [self.graph.genes[n] if n >= 0 else gene if gene in self.perturbed else UNEXPLORED for gene, n in zip(genes, nearest)]
         return reach, distance, region

@@ -16,7 +16,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 
 from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, well_expressed
 from gearsplan.data.conditions import genes_of
@@ -27,6 +26,8 @@ from gearsplan.model.ensemble import GearsModel, on_top_genes
 CHUNK = 256
 #: Genes the uncertainty and non-additivity focus on: each candidate's most changed predicted genes.
 TOP_GENES = 20
+#: Signal values closer than this share of their largest magnitude are ties (:func:`top_shares`).
+RESOLUTION = 1e-3
 
 Progress = Callable[[int, int], None]
 
@@ -190,15 +191,20 @@ def spread_over_genes(order: np.ndarray, a: np.ndarray, b: np.ndarray, wanted: i
     return np.asarray(capped(low), dtype=np.int64)
 
 
-def percentile_ranks(values: np.ndarray) -> np.ndarray:
-    """Share of the other values each value beats strictly, so ties share a rank (NaN stays NaN; a lone value ranks 1)."""
+def top_shares(values: np.ndarray) -> np.ndarray:
+    """Per value, the share of the finite values at least as high (1/n for the highest, 1 for the lowest; NaN stays NaN).
+
+    Values are compared on a grid of :data:`RESOLUTION` times the largest magnitude, so values the
+    predictions cannot tell apart (two unmeasured genes with no measured GO relative differ by 1e-8)
+    share a standing instead of being ranked by that difference.
+    """
     finite = np.isfinite(values)
-    ranks = np.full(len(values), np.nan)
-    if finite.sum() > 1:
-        ranks[finite] = (rankdata(values[finite], method="min") - 1) / (finite.sum() - 1)
-    elif finite.any():
-        ranks[finite] = 1.0
-    return ranks
+    shares = np.full(len(values), np.nan)
+    if finite.any():
+        scale = RESOLUTION * np.abs(values[finite]).max()
+        steps = np.round(values[finite] / scale) if scale > 0 else np.zeros(finite.sum())
+        shares[finite] = (finite.sum() - np.searchsorted(np.sort(steps), steps, side="left")) / finite.sum()
+    return shares
 
 
 def pair_reach(pairs: Sequence[str], reach: GraphReach) -> tuple[np.ndarray, np.ndarray, list[str]]:

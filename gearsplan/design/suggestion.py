@@ -16,12 +16,12 @@ from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.design.batch_selection import greedy_select, unit_profiles
 from gearsplan.design.candidates import Measured, candidate_pairs, candidate_singles
 from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
-from gearsplan.design.signals import Progress, Signals, member_singles, pair_signals, percentile_ranks, single_signals, summarise
+from gearsplan.design.signals import TOP_GENES, Progress, Signals, member_singles, pair_signals, single_signals, summarise, top_shares
 from gearsplan.design.untested_error import UntestedError
 from gearsplan.errors import GearsplanError
 from gearsplan.json_numbers import finite_or_none
 from gearsplan.model.bundle import Bundle
-from gearsplan.model.ensemble import GearsModel
+from gearsplan.model.ensemble import GearsModel, on_top_genes
 from gearsplan.paths import atomic_path
 
 #: Unmeasured genes, best by single-gene expected gain, that pairs are formed with when no library is given.
@@ -38,6 +38,12 @@ _PHRASES = {
     "non_additivity": "predicted to interact non-additively",
     "gi_disagreement": "members disagree on its GI subtype",
 }
+#: The reason of a candidate no signal sets apart from the others of its kind.
+_NO_STANDOUT = "expected gain alone: no signal sets it apart from the other {kind}s"
+#: A reason names a signal only where the candidate is in this top share of its kind: below the median nothing sets it apart.
+NOTABLE_SHARE = 0.5
+#: Uncertainty or non-additivity under this share of the candidate's predicted change (mean |change| on its top genes) is negligible.
+NEGLIGIBLE_CHANGE = 0.05
 
 
 @dataclass(frozen=True)
@@ -110,26 +116,35 @@ def quotas_for(budget: int, n_singles: int | None, n_pairs: int | None) -> dict[
     return {"single": singles, "pair": pairs}
 
 
-def reasons(signals: Signals) -> list[str]:
-    """Per candidate, the signal in which it ranks highest among all candidates of its kind, in words, with its percentile."""
-    ranks = {name: percentile_ranks(getattr(signals, name)) for name in _PHRASES}
-    texts = []
-    for i in range(len(signals)):
-        scored = {name: r[i] for name, r in ranks.items() if np.isfinite(r[i])}
-        best = max(scored, key=scored.get)
-        text = f"{_PHRASES[best]} (top {max(1, round(100 * (1 - scored[best])))}% of {signals.kind}s)"
-        if signals.region[i].split("/")[-1] == UNEXPLORED and best != "reach":
-            text += "; no measured GO neighbour"
-        texts.append(text)
-    return texts
+def floors(signals: Signals, row: int) -> dict[str, float]:
+    """Per signal, what candidate ``row``'s value must exceed to be worth naming: a share of its own predicted
+    change for the signals in expression units, more than the candidate itself for reach (its own untested
+    share is at most 1; a pair of measured genes reaches exactly 1), any disagreement on the GI subtype."""
+    profile = signals.profiles[row : row + 1]
+    change = NEGLIGIBLE_CHANGE * float(on_top_genes(np.abs(profile), profile, TOP_GENES)[0])
+    return {"uncertainty": change, "reach": 1.0, "non_additivity": change, "gi_disagreement": 0.0}
+
+
+def reason(signals: Signals, shares: dict[str, np.ndarray], row: int) -> str:
+    """Why candidate ``row`` was chosen: the signal in which it stands highest among its kind (``shares``, :func:`top_shares`),
+    of those where it is in the top half and above its floor (:func:`floors`); noting genes with no measured GO neighbour."""
+    floor = floors(signals, row)
+    notable = {name: share[row] for name, share in shares.items() if share[row] <= NOTABLE_SHARE and getattr(signals, name)[row] > floor[name]}
+    best = min(notable, key=notable.get, default=None)
+    text = _NO_STANDOUT.format(kind=signals.kind) if best is None else f"{_PHRASES[best]} (top {max(1, round(100 * notable[best]))}% of {signals.kind}s)"
+    lonely = [gene for gene, region in zip(genes_of(signals.keys[row]), signals.region[row].split("/")) if region == UNEXPLORED]
+    if lonely and best != "reach":
+        text += "; no measured GO neighbour" if signals.kind == "single" else f"; {' and '.join(lonely)} {'have' if len(lonely) > 1 else 'has'} no measured GO neighbour"
+    return text
 
 
 def choose(singles: Signals, pairs: Signals, error: UntestedError, budget: int, quotas: dict[str, int] | None, seed: int) -> list[tuple[Signals, int, str]]:
     """Greedy batch from every single and every exactly predicted pair (``error`` holds every candidate, singles first):
-    (signals, row, reason) in pick order."""
+    (signals, row, reason) in pick order, each reason from the candidate's standing among every candidate of its kind."""
+    full = (singles, pairs)
     rows = [np.arange(len(singles)), np.flatnonzero(pairs.exact)]
-    pools = [signals.take(r) for signals, r in zip((singles, pairs), rows)]
-    why = [[texts[i] for i in r] for texts, r in zip((reasons(singles), reasons(pairs)), rows)]
+    pools = [signals.take(r) for signals, r in zip(full, rows)]
+    shares = [{name: top_shares(getattr(signals, name)) for name in _PHRASES} for signals in full]
     kinds = [p.kind for p in pools for _ in p.keys]
     profiles = unit_profiles(np.concatenate([p.profiles for p in pools]), kinds)
     picked = greedy_select(error.take(*rows), profiles, kinds, budget, quotas, seed)
@@ -137,7 +152,8 @@ def choose(singles: Signals, pairs: Signals, error: UntestedError, budget: int, 
     located = []
     for index in picked:
         pool = int(np.searchsorted(offsets, index, side="right") - 1)
-        located.append((pools[pool], index - offsets[pool], why[pool][index - offsets[pool]]))
+        row = index - offsets[pool]
+        located.append((pools[pool], row, reason(full[pool], shares[pool], int(rows[pool][row]))))
     return located
 
 
@@ -185,6 +201,9 @@ def check_budget(budget: int, n_candidates: dict[str, int], quotas: dict[str, in
     """Refuse a budget that is not positive or exceeds the candidates (of a kind, with quotas)."""
     require_positive(budget)
     total = sum(n_candidates.values())
+    if total == 0:
+        raise GearsplanError("no candidate left: every gene and pair allowed is measured or excluded",
+                             "give unmeasured genes or A+B pairs in --candidates, or exclude fewer")
     if budget > total:
         raise GearsplanError(f"a budget of {budget} exceeds the {total} candidate experiments", "lower --budget, or widen --candidates / --allow-unseen-pairs")
     for kind, wanted in (quotas or {}).items():
@@ -205,22 +224,41 @@ def assemble(single: Signals, pair: Signals, error: UntestedError, budget: int, 
 
 
 def summarise_plan(rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict[str, int]) -> str:
-    """One paragraph: how many singles and pairs, how the split was decided, which GO regions they cover."""
+    """One paragraph: how many singles and pairs, how the split was decided, where their genes lie in GO, the commonest reason."""
     kinds = Counter(r.kind for r in rows)
     how = "decided by expected gain" if by_gain else "as asked"
-    regions = Counter(part for r in rows for part in set(r.region.split("/")) if part != UNEXPLORED)
-    unexplored = sum(UNEXPLORED in r.region for r in rows)
-    n_near = sum(any(part != UNEXPLORED for part in r.region.split("/")) for r in rows)
-    near = ", ".join(f"{gene} ({n})" for gene, n in regions.most_common(5)) + (f" and {len(regions) - 5} more" if len(regions) > 5 else "")
-    dominant = Counter(r.reason.split(" (")[0] for r in rows).most_common(1)
+    dominant = Counter(r.reason.split(";")[0].split(" (")[0] for r in rows).most_common(1)
     return (
         f"{len(rows)} experiments chosen from {n_candidates['single']:,} single-gene and {n_candidates['pair']:,} pair candidates: "
-        f"{kinds['single']} singles and {kinds['pair']} pairs (split {how}). "
-        f"{unexplored} reach GO regions with no measured gene"
-        + (f"; {n_near} {'is' if n_near == 1 else 'are'} at measured gene{'s' if len(regions) > 1 else ''} {near} (holding one, or nearest to it by GO similarity; count). " if near else ". ")
+        f"{_count(kinds['single'], 'single')} and {_count(kinds['pair'], 'pair')} (split {how}). {where_genes_lie(rows)} "
         + (f"Most common reason: {dominant[0][0]} ({dominant[0][1]} of {len(rows)}); " if dominant else "")
         + "each pick counts only the error the picks before it left (GO neighbourhoods already covered, repeated predicted changes)."
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def where_genes_lie(rows: Sequence[Suggestion]) -> str:
+    """The distinct genes of ``rows`` in three parts that add up: new with no measured GO neighbour, new and nearest
+    by GO similarity to a measured gene (named, with how many), and already perturbed in the screen (named).
+
+    Counted per gene, not per row: a pair can hold a new gene and a measured one.
+    """
+    region = {gene: part for r in rows for gene, part in zip(r.genes, r.region.split("/"))}
+    lonely = sum(part == UNEXPLORED for part in region.values())
+    nearest = Counter(part for gene, part in region.items() if part not in (UNEXPLORED, gene))
+    screened = [gene for gene, part in region.items() if part == gene]
+    parts = [f"{lonely} new with no measured GO neighbour" if lonely else "",
+             f"{nearest.total()} new, nearest by GO similarity to a measured gene: {_listed([f'{gene} for {n}' for gene, n in nearest.most_common()])}" if nearest else "",
+             f"{len(screened)} already in the screen ({_listed(screened)})" if screened else ""]
+    return f"Of their {len(region)} genes, " + "; ".join(p for p in parts if p) + "."
+
+
+def _listed(names: Sequence[str], shown: int = 5) -> str:
+    """The first ``shown`` of ``names``, and how many more."""
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, n_singles: int | None = None, n_pairs: int | None = None,
@@ -237,9 +275,10 @@ def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, n_singles: int |
     n_singles, n_pairs
         Fixed numbers of singles / pairs; without them expected gain decides the split.
     library
-        Candidate genes (and ``A+B`` pairs): the user's guide library; default every GO gene.
+        Candidate genes and ``A+B`` pairs: the user's guide library; default every GO gene. Every
+        candidate then holds a library gene or is a listed pair (:func:`~gearsplan.design.candidates.candidate_pairs`).
     exclude
-        Genes (or pairs) never to suggest.
+        Genes (or pairs) never to suggest: a gene removes every pair holding it.
     allow_unseen_pairs
         Also pair two genes neither of which was measured.
     seed
@@ -253,8 +292,6 @@ def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, n_singles: int |
     library = None if library is None else tuple(library)
     exclude = frozenset(exclude)
     singles = candidate_singles(model.go.genes, measured, library, exclude)
-    if not singles and library is not None and not any("+" in k for k in library):
-        raise GearsplanError("no candidate left: every gene of the candidate file is measured or excluded", "add unmeasured genes to --candidates")
     # A library is the untested space the user cares about; without one, every GO gene is.
     reach = GraphReach.build(model.go, measured.perturbed_genes, None if library is None else {g for k in library for g in genes_of(k)})
     # Pairs the user named are the untested pairs of interest; generated pairs (every candidate with every
