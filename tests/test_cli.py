@@ -118,7 +118,8 @@ def test_unknown_perturbed_gene(run_cli, norman, tmp_path):
     _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "unknown gene 'KLF1X'", "did you mean KLF1")
 
 
-def test_bad_seeds_and_split(run_cli):
+def test_bad_seeds_split_and_model(run_cli):
+    _one_line_error(*run_cli("evaluate", "--model", " ")[::2], "no model named")
     _one_line_error(*run_cli("evaluate", "--seeds", "one")[::2], "seeds")
     _one_line_error(*run_cli("evaluate", "--seeds", "5-1")[::2], "seed range '5-1' is empty", "--seeds 1-5")
     _one_line_error(*run_cli("evaluate", "--split", "random")[::2], "unknown split")

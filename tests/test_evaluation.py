@@ -75,6 +75,14 @@ def test_unknown_model_is_an_error():
         make_predictors(["gears-xl"])
 
 
+def test_no_model_or_two_gears_models_are_refused(tmp_path):
+    """Two GEARS models would share the gearsplan rows (their means averaged); none would quietly mean the baselines."""
+    with pytest.raises(GearsplanError, match="no model named"):
+        make_predictors([])
+    with pytest.raises(GearsplanError, match="2 GEARS models named"):
+        make_predictors(["gearsplan", str(tmp_path)])
+
+
 def test_baselines_evaluate_without_torch_and_gearsplan_keeps_its_name():
     """`gearsplan evaluate --model baselines` must not pay for importing torch; the model's name is the one evaluate knows."""
     import subprocess

@@ -41,6 +41,19 @@ def test_the_map_json_follows_the_contract(measured_map):
     json.dumps(document, allow_nan=False)
 
 
+def test_the_map_table_fits_an_80_column_console_uncut(measured_map):
+    """Piped output is 80 columns wide; headers and calls used to be cut to 'magnitu…', 'redundan…'."""
+    from rich.console import Console
+
+    from gearsplan.interface.tables import gi_map_table
+
+    console = Console(record=True, width=80)
+    console.print(gi_map_table(measured_map))
+    text = console.export_text()
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80
+    assert all(label in text for label in ("magnitude", "model fit", "similarity", "equality"))
+
+
 def test_a_map_needs_two_genes(trained_bundle, bulk):
     with pytest.raises(GearsplanError, match="at least two genes"):
         gi_map(trained_bundle.model, bulk, ["KLF1"])

@@ -92,10 +92,31 @@ def test_tables_render(trained_bundle, bulk):
         assert expected in text
 
 
+def test_the_gi_table_fits_an_80_column_console_uncut(trained_bundle, bulk):
+    """Piped output is 80 columns wide; the GI table used to cut its headers and calls to 'magnit…', 'syner…'."""
+    report = predict_perturbation(trained_bundle, bulk, ["KLF1", "MAP2K6"])
+    console = Console(record=True, width=80)
+    console.print(gi_table(report, GIThresholds()))
+    text = console.export_text()
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80
+    calls = {*report.gi[0].predicted["calls"], *report.gi[0].measured["calls"]}
+    assert calls and all(call in text for call in calls)
+    for label in ("magnitude", "model fit", "similarity", "equality", "predicted", "measured"):
+        assert label in text
+
+
+def test_a_measured_single_says_it_is_predicted_as_its_measurement(trained_bundle, bulk):
+    report = predict_perturbation(trained_bundle, bulk, ["KLF1"])
+    console = Console(record=True, width=200)
+    console.print(perturbation_table(report))
+    assert report.in_data and "predicted as its measurement" in console.export_text()
+    np.testing.assert_allclose(report.top_de["predicted_change"], report.top_de["measured_change"])
+
+
 def test_cli_json_follows_the_contract_and_writes_csv(run_cli, trained_bundle_dir, tmp_path):
     target = tmp_path / "top.csv"
-    code, out, _ = run_cli("predict", "FOSB", "CEBPB", "--model", trained_bundle_dir, "--json", "--csv", target, "--top", "5")
-    assert code == 0
+    code, out, err = run_cli("predict", "FOSB", "CEBPB", "--model", trained_bundle_dir, "--json", "--csv", target, "--top", "5")
+    assert code == 0 and f"wrote the top 5 predicted changes to {target}" in " ".join(err.split())
     document = json.loads(out)
     assert {"genes", "per_gene", "pulled_toward", "uncertainty", "top_de", "gi"} <= set(document)
     assert all(set(row) == {"perturbation", "share"} for row in document["pulled_toward"])
@@ -106,9 +127,13 @@ def test_cli_json_follows_the_contract_and_writes_csv(run_cli, trained_bundle_di
     assert target.read_text().splitlines()[0].startswith("gene,control_mean") and len(target.read_text().splitlines()) == 6
 
 
-@pytest.mark.parametrize("argument, message", [("+", "names no gene"), ("ctrl", "names the control cells"), ("FOSB+FOSBB", "unknown gene 'FOSBB'")])
-def test_cli_a_set_naming_no_gene_or_an_unknown_one_is_one_line(run_cli, trained_bundle_dir, argument, message):
-    code, out, err = run_cli("predict", argument, "--model", trained_bundle_dir)
+@pytest.mark.parametrize(
+    "arguments, message",
+    [(["+"], "names no gene"), (["ctrl"], "names the control cells"), (["FOSB+FOSBB"], "unknown gene 'FOSBB'"),
+     (["FOSB", "FOSB"], "FOSB named more than once"), (["MLL+KMT2A"], "KMT2A named more than once")],
+)
+def test_cli_a_set_naming_no_gene_an_unknown_one_or_one_twice_is_one_line(run_cli, trained_bundle_dir, arguments, message):
+    code, out, err = run_cli("predict", *arguments, "--model", trained_bundle_dir)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err and out == ""
 

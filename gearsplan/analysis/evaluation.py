@@ -76,7 +76,12 @@ def make_predictors(names: Sequence[str], progress: TrainingProgress | None = No
     perturbations stay held out.
     """
     expanded = list(dict.fromkeys(n for name in names for n in (BASELINES if name == "baselines" else [name])))
-    needs_go = any(n == GEARSPLAN or Path(n).is_dir() for n in expanded)
+    if not expanded:
+        raise GearsplanError("no model named", f"choose from: baselines, {', '.join(BASELINES)}, {GEARSPLAN}, or a model bundle directory")
+    gears = [n for n in expanded if n == GEARSPLAN or Path(n).is_dir()]
+    if len(gears) > 1:  # every GEARS model's rows are labelled gearsplan, and the uncertainty check scores one
+        raise GearsplanError(f"{len(gears)} GEARS models named ({', '.join(gears)})", "evaluate one at a time, each beside the baselines")
+    needs_go = bool(gears)
     go = build_go_graph() if needs_go else None
     if needs_go:  # here, not at the top, so that evaluating the baselines never loads torch
         from gearsplan.model.bundle import load_bundle

@@ -73,6 +73,11 @@ _AT_POINT = 1e-9
 _WEISZFELD_MAX_ITER = 300
 
 
+#: The magnitude of an exactly additive pair (ΔAB = ΔA + ΔB, so c1 = c2 = 1); the calls' thresholds, as
+#: Norman et al. set them, are about 1 instead, so an additive pair is called synergy.
+ADDITIVE_MAGNITUDE = float(np.sqrt(2.0))
+
+
 @dataclass(frozen=True)
 class GIThresholds:
     """Thresholds of the GI calls (DESIGN.md / Norman et al. 2019)."""

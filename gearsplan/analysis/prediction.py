@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from itertools import combinations
 from typing import Sequence
@@ -110,7 +111,11 @@ def resolve_genes(names: Sequence[str], model: GearsModel, bulk: Pseudobulk) -> 
     refuse a gene the model cannot reach (no GO terms and never trained on)."""
     measured = frozenset(model.genes) | frozenset(model.singles) | frozenset(k for k in bulk.keys if "+" not in k)
     table = gene_table()
-    genes = tuple(dict.fromkeys(gene for name in names for gene in table.resolve_set(name, measured)))
+    resolved = Counter(gene for name in names for gene in table.resolve_set(name, measured))
+    twice = [gene for gene, count in resolved.items() if count > 1]
+    if twice:  # FOSB FOSB is not a single: say so rather than quietly predict one gene
+        raise GearsplanError(f"{', '.join(twice)} named more than once", "name each gene of a set once; an alias and its symbol are the same gene")
+    genes = tuple(resolved)
     if not genes:
         raise GearsplanError("no genes given", "name one or more genes, e.g. gearsplan predict FOSB CEBPB")
     for gene in genes:

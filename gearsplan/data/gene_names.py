@@ -82,7 +82,7 @@ class GeneTable:
         if not genes:
             ctrl = next((ensembl for ensembl, symbol in self.ensembl.items() if symbol == "CTRL"), "its Ensembl ID")
             raise GearsplanError(f"{name!r} names the control cells, not a gene", f"name the genes to perturb; the gene CTRL goes by {ctrl}")
-        return tuple(dict.fromkeys(self.resolve(gene, extra_symbols) for gene in genes))
+        return tuple(self.resolve(gene, extra_symbols) for gene in genes)
 
     def did_you_mean(self, name: str, extra_symbols: frozenset[str] = frozenset()) -> str:
         """A hint naming the closest known symbols."""

@@ -98,7 +98,7 @@ def evaluate(
         typer.Option(
             "--model",
             help="Comma-separated models: baselines (= no_change, mean, additive) or one of them; gearsplan (our GEARS ensemble, "
-            "trained afresh on each split); or a model directory (retrained on each split with its hyperparameters). Baselines are always shown beside a model.",
+            "trained afresh on each split); or a model directory (retrained on each split with its hyperparameters). One GEARS model a run; baselines are always shown beside it.",
         ),
     ] = "baselines",
     split: Annotated[
@@ -129,7 +129,7 @@ def evaluate(
     if gi:
         return _evaluate_gi(_load(data, condition_col, control), seed_list[0], json)
     models = [m.strip() for m in model.split(",") if m.strip()]
-    models = models if "baselines" in models else [*models, "baselines"]
+    models = models if "baselines" in models or not models else [*models, "baselines"]
     screen = _load(data, condition_col, control)
     with progress_bar(f"evaluating on {split} splits") as progress, training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training:
         result = run_evaluation(screen, models, split, seed_list, progress, training)
@@ -193,6 +193,11 @@ def train(
     out.print(f"trained {ensemble} member(s) in {run.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]")
 
 
+def _wrote(path: Path, what: str) -> None:
+    """Say on stderr what was written where (stdout may be a --json document)."""
+    err.print(f"wrote {what} to {path}", highlight=False, soft_wrap=True)
+
+
 @app.command()
 def predict(
     genes: Annotated[list[str], typer.Argument(help="One or more genes (symbols, aliases or Ensembl IDs), perturbed together; A+B names a set too.", show_default=False)],
@@ -226,6 +231,7 @@ def predict(
     if csv is not None:
         with atomic_path(csv) as temporary:
             report.top_de.to_csv(temporary, index=False)
+        _wrote(csv, f"the top {len(report.top_de)} predicted changes")
     if json:
         print_json(report.to_json())
         return
@@ -273,6 +279,7 @@ def gimap(
     if out_csv is not None:
         with atomic_path(out_csv) as temporary:
             frame.to_csv(temporary, index=False)
+        _wrote(out_csv, f"{len(frame):,} rows of GI scores")
     if json:
         print_json(gi_map_json(frame))
         return
@@ -327,8 +334,8 @@ def suggest(
     data: Annotated[Optional[Path], typer.Option("--data", help="The screen so far (default: the file the model's bundle names).", show_default=False)] = None,
     singles: Annotated[Optional[int], typer.Option("--singles", help="Exactly this many single genes (default: expected gain decides).", show_default=False)] = None,
     pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many pairs (default: expected gain decides).", show_default=False)] = None,
-    candidates: Annotated[Optional[Path], typer.Option("--candidates", help="Text file, one gene (or A+B pair) per line: your guide library (default: every GO-annotated gene).", show_default=False)] = None,
-    exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Text file of genes or pairs never to suggest.", show_default=False)] = None,
+    candidates: Annotated[Optional[Path], typer.Option("--candidates", help="Text file, one gene or A+B pair per line: your guide library. Every suggestion then holds one of its genes (alone if not yet measured alone, or paired with a gene measured alone, or with --allow-unseen-pairs with another of its new genes) or is a pair it lists (default: every GO-annotated gene).", show_default=False)] = None,
+    exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Text file, one gene or A+B pair per line, never to suggest (a gene removes every pair holding it).", show_default=False)] = None,
     allow_unseen_pairs: Annotated[bool, typer.Option("--allow-unseen-pairs", help="Also pair two genes neither of which was measured.")] = False,
     out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Also write the suggestions to this CSV file.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds tie-breaking and the GI scores' sampling.")] = 0,
@@ -352,14 +359,15 @@ def suggest(
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
     known = frozenset(bundle.model.go.genes) | frozenset(bundle.model.genes)
-    library = read_gene_file(candidates, known) if candidates else None
-    excluded = read_gene_file(exclude, known) if exclude else ()
+    library = read_gene_file(candidates, known, pairs=True) if candidates else None
+    excluded = read_gene_file(exclude, known, pairs=True) if exclude else ()
     with progress_bar("reading the screen"):
         bulk = pseudobulk(bundle_screen(bundle, data))
     with progress_bar("scoring candidates") as progress:
         plan = choose_next(bundle, bulk, budget, singles, pairs, library, excluded, allow_unseen_pairs, seed, progress)
     if out_csv is not None:
         plan.write_csv(out_csv)
+        _wrote(out_csv, f"{len(plan.suggestions)} suggestions")
     if json:
         print_json(plan.to_json())
         return

@@ -380,7 +380,8 @@ def interaction_section(frame: pd.DataFrame | None, info: dict, genes: Sequence[
     measured = frame[frame["source"] == "measured"].set_index(["gene_a", "gene_b"])["calls"]
     parts = [_heading(3), f"Every pair of the {len(genes)} genes measured alone in the screen ({len(predicted)} pairs) predicted and scored as in Norman et al. 2019 "
              "(magnitude > 1.15 synergy, < 1.0 suppression; model fit < 0.88 neomorphism; similarity > 0.85 redundancy; "
-             "equality of contribution < 0.28 epistasis). Boxed cells were measured too.\n",
+             "equality of contribution < 0.28 epistasis). An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41, "
+             "where the map's colours are centred, and these thresholds call it synergy. Boxed cells were measured too.\n",
              f"![Clustered GI map of the measured genes]({link('gi_map.png')})\n"]
     for call, table in subtype_tables(frame).items():
         count = int(predicted["calls"].str.split(";").apply(lambda c, call=call: call in c).sum())

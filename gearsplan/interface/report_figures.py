@@ -14,6 +14,8 @@ from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from scipy.cluster.hierarchy import leaves_list, linkage  # noqa: E402
 from scipy.spatial.distance import squareform  # noqa: E402
 
+from gearsplan.analysis.gi_scores import ADDITIVE_MAGNITUDE  # noqa: E402
+
 
 #: Okabe–Ito colours by model and by stratum: distinguishable with every common colour-vision deficiency.
 MODEL_COLOURS = {"gearsplan": "#009E73", "no_change": "#999999", "mean": "#56B4E9", "additive": "#E69F00"}
@@ -91,9 +93,9 @@ def gi_heatmap_png(frame: pd.DataFrame, path: Path) -> Path:
     predicted = frame[frame["source"] == "predicted"]
     genes = sorted(set(predicted["gene_a"]) | set(predicted["gene_b"]))
     position = {g: i for i, g in enumerate(genes)}
-    magnitude = np.ones((len(genes), len(genes)))
+    magnitude = np.full((len(genes), len(genes)), ADDITIVE_MAGNITUDE)
     rows, cols = predicted["gene_a"].map(position).to_numpy(), predicted["gene_b"].map(position).to_numpy()
-    values = predicted["magnitude"].fillna(1.0).to_numpy()
+    values = predicted["magnitude"].fillna(ADDITIVE_MAGNITUDE).to_numpy()
     magnitude[rows, cols] = magnitude[cols, rows] = values
     # Genes with similar interaction profiles sit together (average linkage on Euclidean distance of rows).
     distance = np.sqrt(((magnitude[:, None, :] - magnitude[None, :, :]) ** 2).sum(axis=2))
@@ -101,18 +103,16 @@ def gi_heatmap_png(frame: pd.DataFrame, path: Path) -> Path:
     size = max(7.0, 0.42 * len(genes) + 3)
     figure, axis = plt.subplots(figsize=(size + 2, size + 1.5), constrained_layout=True)
     ordered = magnitude[np.ix_(order, order)]
-    span = max(abs(values.max() - 1), abs(values.min() - 1), 0.3)
-    image = axis.imshow(ordered, cmap="PuOr_r", norm=TwoSlopeNorm(vcenter=1.0, vmin=1 - span, vmax=1 + span))
+    span = max(abs(values.max() - ADDITIVE_MAGNITUDE), abs(values.min() - ADDITIVE_MAGNITUDE), 0.3)
+    image = axis.imshow(ordered, cmap="PuOr_r", norm=TwoSlopeNorm(vcenter=ADDITIVE_MAGNITUDE, vmin=ADDITIVE_MAGNITUDE - span, vmax=ADDITIVE_MAGNITUDE + span))
     labels = [genes[i] for i in order]
     axis.set_xticks(range(len(genes)), labels, rotation=90)
     axis.set_yticks(range(len(genes)), labels)
     axis.set_xlabel("gene B (order: average-linkage clustering of magnitude profiles)")
     axis.set_ylabel("gene A (same order)")
-    figure.colorbar(image, ax=axis, shrink=0.6, label="predicted GI magnitude √(c₁² + c₂²) (1 = additive)")
+    figure.colorbar(image, ax=axis, shrink=0.6, label="predicted GI magnitude √(c₁² + c₂²) (√2 ≈ 1.41: ΔAB = ΔA + ΔB)")
     rank = {g: i for i, g in enumerate(labels)}
     for call, marker in CALL_MARKERS.items():
-        if call == "additive":
-            continue  # the colour at 1 already says additive; markers flag the departures
         hits = predicted[predicted["calls"].str.split(";").apply(lambda calls, c=call: c in calls)]
         offset = (list(CALL_MARKERS).index(call) - 3) * 0.13
         x = np.concatenate([hits["gene_b"].map(rank), hits["gene_a"].map(rank)]) + offset

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 from rich.table import Table
 
+from gearsplan.analysis.gi_scores import ADDITIVE_MAGNITUDE
 from gearsplan.analysis.metrics import METRICS
 
 _HIGHER_IS_BETTER = {"pearson_delta", "pearson_delta_top20"}
@@ -47,7 +48,8 @@ def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...])
         for _, row in rows.iterrows():
             table.add_row(row["model"], *(_cell(row[m], row[f"{m}_sd"], row[m] == best[m] and len(rows) > 1) for m in METRICS))
         tables.append(table)
-    tables[-1].caption = f"split {split}, seeds {','.join(map(str, seeds))}; mean ± sd over seeds; best in green"
+    per_seed = "; n: held-out perturbations per seed, on average" if len(seeds) > 1 else ""
+    tables[-1].caption = f"split {split}, seeds {','.join(map(str, seeds))}; mean ± sd over seeds; best in green{per_seed}"
     return tables
 
 
@@ -115,6 +117,8 @@ def perturbation_table(report) -> Table:
     u = report.uncertainty
     stand = "measured, nothing left to guess" if math.isinf(u.signal) else f"its changes stand {u.signal:.1f}× out of it"
     status = "measured in the data" + (", in the model's training set" if report.in_training else ", held out from training") if report.in_data else "not in the data"
+    if report.in_data and len(report.genes) == 1:
+        status += "; a measured single is predicted as its measurement"
     table = Table(
         title=f"perturbation {' + '.join(report.genes)} [dim]({status})[/]",
         title_justify="left",
@@ -163,42 +167,66 @@ def top_de_table(report) -> Table:
 
 
 def gi_table(report, thresholds) -> Table:
-    """``predict``, part 3: the genetic-interaction scores and calls of every pair in the set."""
+    """``predict``, part 3: each pair's GI scores (predicted, and measured where it was), its calls, and the rule of each call.
+
+    One row per score, so the table fits an 80-column console or a redirected file.
+    """
+    t = thresholds
+    rules = {
+        "magnitude": f"synergy > {t.synergy}; suppression < {t.suppression}; additive |magnitude − 1| < {t.additive} and no other call",
+        "model_fit": f"neomorphism < {t.neomorphism}",
+        "similarity": f"redundancy > {t.redundancy}",
+        "equality_of_contribution": f"epistasis < {t.epistasis}",
+    }
+    shown_measured = any(interaction.measured is not None for interaction in report.gi)
     table = Table(
         title="genetic interaction",
         title_justify="left",
-        caption=f"thresholds: synergy magnitude > {thresholds.synergy}, suppression < {thresholds.suppression}, additive |magnitude − 1| < {thresholds.additive} "
-        f"and no other call; neomorphism model fit < {thresholds.neomorphism}; redundancy similarity > {thresholds.redundancy}; "
-        f"epistasis equality of contribution < {thresholds.epistasis}. An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41. "
-        "Members: share of the ensemble making each call. *: the two singles' profiles are indistinguishable, so equal contributions are assumed.",
+        caption="An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41. equality: equality of contribution. "
+        "The share after a predicted call is the share of the ensemble's members making it. "
+        "*: the two singles' profiles are indistinguishable, so equal contributions are assumed.",
         caption_justify="left",
     )
-    for column in ("pair", "source", "magnitude", "model fit", "similarity", "equality", "calls", "members agreeing"):
-        table.add_column(column, justify="right" if column in ("magnitude", "model fit", "similarity", "equality") else "left")
-    for interaction in report.gi:
-        for source, row in (("predicted", interaction.predicted), ("measured", interaction.measured)):
-            if row is None:
-                continue
-            agreement = ", ".join(f"{c} {interaction.agreement[c]:.0%}" for c in row["calls"]) if source == "predicted" else ""
-            table.add_row(
-                " + ".join(interaction.pair) if source == "predicted" else "",
-                source,
-                *(f"{row[k]:.2f}" if row[k] is not None else "—" for k in ("magnitude", "model_fit", "similarity", "equality_of_contribution")),
-                ", ".join(row["calls"]) + (" *" if row["singles_collinear"] else ""),
-                agreement,
-            )
+    table.add_column("score")
+    table.add_column("predicted", justify="right")
+    if shown_measured:
+        table.add_column("measured", justify="right")
+    table.add_column("called when")
+    for first, interaction in zip([True, *[False] * len(report.gi)], report.gi):
+        sources = [interaction.predicted, interaction.measured] if shown_measured else [interaction.predicted]
+        table.add_row(f"[bold]{' + '.join(interaction.pair)}[/]")
+        for key, rule in rules.items():
+            table.add_row(f"  {_GI_LABELS[key]}", *(_score(row, key) for row in sources), f"[dim]{rule}[/]" if first else "")
+        calls = [_gi_calls(interaction, row, predicted=i == 0) for i, row in enumerate(sources)]
+        table.add_row("  calls", *calls, "", end_section=True)
     return table
 
 
+_GI_LABELS = {"magnitude": "magnitude", "model_fit": "model fit", "similarity": "similarity", "equality_of_contribution": "equality"}
+
+
+def _score(row: dict | None, key: str) -> str:
+    return "[dim]—[/]" if row is None or row[key] is None else f"{row[key]:.2f}"
+
+
+def _gi_calls(interaction, row: dict | None, predicted: bool) -> str:
+    """A pair's calls, one a line; a predicted call carries the share of members making it."""
+    if row is None:
+        return "[dim]—[/]"
+    calls = [f"{c} {interaction.agreement[c]:.0%}" if predicted else c for c in row["calls"]] or ["none"]
+    return "\n".join(calls) + (" *" if row["singles_collinear"] else "")
+
+
 def suggestion_table(plan) -> Table:
-    """``suggest``: the ranked batch, each row with the signal that chose it."""
+    """``suggest``: the ranked batch, each perturbation with the signal that chose it beneath it."""
     table = Table(title=f"next experiments (budget {plan.budget})", title_justify="left", caption=plan.summary, caption_justify="left")
-    for column, justify in (("rank", "right"), ("perturbation", "left"), ("kind", "left"), ("reason", "left"), ("uncertainty", "right"),
-                            ("reach", "right"), ("GI subtype", "left"), ("expected gain", "right")):
-        table.add_column(column, justify=justify, overflow="fold")
+    table.add_column("rank", justify="right")
+    table.add_column("perturbation: why", ratio=1)  # the reason, in words, takes the room the numbers leave
+    for column in ("uncertainty", "reach", "GI subtype", "expected gain"):
+        table.add_column(column, justify="left" if column == "GI subtype" else "right", min_width=max(map(len, column.split())))
     for row in plan.suggestions:
-        table.add_row(str(row.rank), " + ".join(row.genes), row.kind, row.reason, f"{row.uncertainty:.4f}", f"{row.reach:.1f}",
-                      row.gi_call or "", f"{row.expected_gain:.2e}")
+        table.add_row(str(row.rank), f"[bold]{' + '.join(row.genes)}[/]\n[dim]{row.reason}[/]", f"{row.uncertainty:.4f}", f"{row.reach:.1f}",
+                      (row.gi_call or "").replace("+", "\n"), f"{row.expected_gain:.2e}")
     return table
 
 
@@ -237,14 +265,25 @@ def gi_map_table(frame, top: int = 20) -> Table:
         caption="pairs per call: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()) + "; an exactly additive pair has magnitude √2 ≈ 1.41",
         caption_justify="left",
     )
-    for column in ("pair", "magnitude", "model fit", "similarity", "equality", "calls", "measured calls"):
-        table.add_column(column, justify="right" if column in ("magnitude", "model fit", "similarity", "equality") else "left")
     measured = frame[frame["source"] == "measured"].set_index(["gene_a", "gene_b"])["calls"]
-    order = (predicted["magnitude"] - math.sqrt(2)).abs().sort_values(ascending=False).index[:top]
-    for row in predicted.loc[order].itertuples():
-        scores = (f"{getattr(row, k):.2f}" for k in ("magnitude", "model_fit", "similarity", "equality_of_contribution"))
-        table.add_row(f"{row.gene_a} + {row.gene_b}", *scores, row.calls.replace(";", ", "), measured.get((row.gene_a, row.gene_b), "").replace(";", ", "))
+    order = (predicted["magnitude"] - ADDITIVE_MAGNITUDE).abs().sort_values(ascending=False).index[:top]
+    shown = predicted.loc[order]
+    measured_calls = [measured.get((a, b), "") for a, b in zip(shown["gene_a"], shown["gene_b"])]
+    table.add_column("pair")
+    _add_score_columns(table)
+    table.add_column("calls")
+    if any(measured_calls):
+        table.add_column("measured calls")
+    for row, truth in zip(shown.itertuples(), measured_calls):
+        scores = (f"{getattr(row, k):.2f}" for k in _GI_LABELS)
+        table.add_row(f"{row.gene_a} + {row.gene_b}", *scores, row.calls.replace(";", "\n"), *([truth.replace(";", "\n")] if any(measured_calls) else []))
     return table
+
+
+def _add_score_columns(table: Table) -> None:
+    """The four GI score columns, wide enough for their headers: never cut to "magnit…" on an 80-column console or a pipe."""
+    for label in _GI_LABELS.values():
+        table.add_column(label, justify="right", min_width=max(map(len, label.split())))
 
 
 def _fraction(value: float | None) -> str:
