@@ -85,3 +85,21 @@ def test_held_out_gi_calls_against_measured(screen, bulk, de):
     confusion = result.confusion()
     assert int(confusion.to_numpy().trace()) == int((result.predicted & result.measured).sum())
     json.dumps(result.to_json(), allow_nan=False)
+
+
+def test_the_held_out_gi_tables_fit_an_80_column_console_uncut():
+    """Call names were cut to 'suppressi…' in the per-call and confusion tables."""
+    from rich.console import Console
+
+    from gearsplan.analysis.gi_evaluation import GIEvaluation
+    from gearsplan.interface.tables import gi_evaluation_tables
+
+    rng = np.random.default_rng(0)
+    calls = rng.random((5, len(GI_CALLS))) > 0.5
+    result = GIEvaluation(("KLF1+MAP2K6", "KLF1+TGFBR2", "MAP2K3+MAP2K6", "MAP2K3+SLC38A2", "MAPK1+TGFBR2"), calls, ~calls, rng.random(calls.shape), 1)
+    console = Console(record=True, width=80)
+    for table in gi_evaluation_tables(result):
+        console.print(table)
+    text = console.export_text()
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80
+    assert all(call in text for call in GI_CALLS)

@@ -73,3 +73,10 @@ def test_column_and_control_can_be_named(norman, tmp_path):
     norman.write_h5ad(tmp_path / "custom.h5ad")
     screen = read_screen(tmp_path / "custom.h5ad", condition_col="guide", control="NTC")
     assert (screen.keys == "ctrl").sum() == 100 and len(screen.perturbations) == 33
+
+
+def test_a_screen_read_by_a_relative_path_remembers_it_absolutely(norman, tmp_path, monkeypatch):
+    """A bundle names its screen; a relative name broke every command run from another folder."""
+    norman.write_h5ad(tmp_path / "screen.h5ad")
+    monkeypatch.chdir(tmp_path)
+    assert read_screen("screen.h5ad").source == str(tmp_path.resolve() / "screen.h5ad")

@@ -34,7 +34,7 @@ class Screen:
         Cells x measured genes; ``var_names`` are gene symbols; ``obs[KEY_COLUMN]`` holds
         each cell's perturbation key (``"ctrl"`` for control, else ``"A"`` or ``"A+B"``).
     source
-        Where it was read from.
+        Where it was read from, as an absolute path (a bundle names it, and is used from other folders).
     condition_col, control_labels
         The ``obs`` column and raw label(s) that were used.
     notes
@@ -99,7 +99,7 @@ def read_screen(path: str | Path | None = None, condition_col: str | None = None
     keys, renamed = _canonical_keys(labels, controls, frozenset(adata.var_names))
     notes.extend(renamed)
     adata.obs[KEY_COLUMN] = pd.Categorical(keys)
-    screen = Screen(adata, str(path), column, controls, [n for n in notes if n])
+    screen = Screen(adata, str(path.resolve()), column, controls, [n for n in notes if n])
     if len(screen.perturbations) < 2:
         raise GearsplanError(
             f"{path.name} holds {len(screen.perturbations)} perturbation(s); gearsplan needs at least two",

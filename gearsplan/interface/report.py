@@ -288,7 +288,7 @@ def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command
         ("screen", f"`{info['source']}`"),
         *screen_rows(info),
         ("model bundle", f"`{model['path']}`" if model["path"] else "in memory (not saved)"),
-        ("model", f"{model['members']} ensemble members, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
+        ("model", f"{model['members']} ensemble member{'' if model['members'] == 1 else 's'}, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
         ("training split", f"{split['spec']} (seed {model['seed']}): {split['n_train']} train, {split['n_val']} validation, {split['n_test']} held-out perturbations"),
         ("report seed, budget", f"{seed}, {budget}"),
     ]
@@ -450,7 +450,7 @@ def caveats_section(info: dict, evaluation: dict | None, check: UncertaintyCheck
 
 def _small_data(info: dict, evaluation: dict | None, bundle: Bundle) -> str:
     text = (f"**Small data**: {info['n_perturbations']} perturbations ({info['n_single']} singles, {info['n_pair']} pairs) in {info['n_cells']:,} cells, "
-            f"at least {info['cells_per_perturbation']['min']} cells per perturbation; {len(bundle.model.members)} ensemble members")
+            f"at least {info['cells_per_perturbation']['min']} cells per perturbation; {len(bundle.model.members)} ensemble member{'' if len(bundle.model.members) == 1 else 's'}")
     if info["n_perturbations"] < SMALL_SCREEN:
         text += f"; under {SMALL_SCREEN} perturbations, a graph model has little to learn from, so weigh it against the additive baseline"
     if evaluation:

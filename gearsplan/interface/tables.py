@@ -48,8 +48,9 @@ def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...])
         for _, row in rows.iterrows():
             table.add_row(row["model"], *(_cell(row[m], row[f"{m}_sd"], row[m] == best[m] and len(rows) > 1) for m in METRICS))
         tables.append(table)
-    per_seed = "; n: held-out perturbations per seed, on average" if len(seeds) > 1 else ""
-    tables[-1].caption = f"split {split}, seeds {','.join(map(str, seeds))}; mean ± sd over seeds; best in green{per_seed}"
+    over_seeds = "mean ± sd over seeds; n: held-out perturbations per seed, on average" if len(seeds) > 1 else "one seed"
+    tables[-1].caption = (f"split {split}, seeds {','.join(map(str, seeds))}; {over_seeds}; best in green; "
+                          "MSE vs no change: each perturbation's top-20 MSE over no change's, averaged (so not the ratio of the MSE column's means)")
     return tables
 
 
@@ -302,15 +303,18 @@ def gi_evaluation_tables(result) -> list[Table]:
     frame = result.per_call()
     at_k = next(c for c in frame.columns if c.startswith("precision_at_"))
     calls = Table(title="per call", title_justify="left", caption=f"{at_k.replace('_', ' ')}: pairs ranked by the share of members making the call; random: the call's share among measured pairs", caption_justify="left")
-    for column in ("call", "measured", "predicted", "precision", "recall", at_k.replace("_", " "), "random"):
-        calls.add_column(column, justify="left" if column == "call" else "right")
+    calls.add_column("call", no_wrap=True)
+    for column in ("measured", "predicted", "precision", "recall", at_k.replace("_", " "), "random"):
+        calls.add_column(column, justify="right", min_width=max(map(len, column.split())))
     for row in frame.to_dict("records"):
         calls.add_row(row["call"], str(row["n_measured"]), str(row["n_predicted"]), *(_fraction(row[k]) for k in ("precision", "recall", at_k, "random")))
-    confusion = Table(title="confusion: pairs with each predicted (rows) and measured (columns) call", title_justify="left")
     matrix = result.confusion()
-    confusion.add_column("predicted \\ measured")
+    # Calls abbreviated to their first three letters in the columns, so the matrix fits 80 columns.
+    confusion = Table(title="confusion: pairs with each predicted (rows) and measured (columns) call", title_justify="left", caption_justify="left",
+                      caption="columns: " + ", ".join(f"{c[:3]} {c}" for c in matrix.columns) + "; a pair with several calls counts in several cells")
+    confusion.add_column("predicted")
     for column in matrix.columns:
-        confusion.add_column(column, justify="right")
+        confusion.add_column(column[:3], justify="right")
     for name, row in matrix.iterrows():
         confusion.add_row(name, *map(str, row))
     return [pairs, calls, confusion]
