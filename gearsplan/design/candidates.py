@@ -51,10 +51,11 @@ def read_gene_file(path: str | Path, known: frozenset[str] = frozenset(), pairs:
     entries = [(number, entry) for number, entry in entries if entry]
     if not entries:
         raise GearsplanError(f"gene file {path} holds no genes", f"write {what} per line")
+    table = gene_table()
     keys = []
     for number, entry in entries:
         try:
-            genes = gene_table().resolve_set(entry, known)
+            genes = table.resolve_set(entry, known)
         except GearsplanError as error:
             raise GearsplanError(f"{path.name}: line {number}: {error.message}", error.hint) from None
         if len(genes) > (2 if pairs else 1):

@@ -193,12 +193,12 @@ def gi_table(report, thresholds) -> Table:
     if shown_measured:
         table.add_column("measured", justify="right")
     table.add_column("called when")
-    for first, interaction in zip([True, *[False] * len(report.gi)], report.gi):
+    for i, interaction in enumerate(report.gi):
         sources = [interaction.predicted, interaction.measured] if shown_measured else [interaction.predicted]
         table.add_row(f"[bold]{' + '.join(interaction.pair)}[/]")
         for key, rule in rules.items():
-            table.add_row(f"  {_GI_LABELS[key]}", *(_score(row, key) for row in sources), f"[dim]{rule}[/]" if first else "")
-        calls = [_gi_calls(interaction, row, predicted=i == 0) for i, row in enumerate(sources)]
+            table.add_row(f"  {_GI_LABELS[key]}", *(_score(row, key) for row in sources), f"[dim]{rule}[/]" if i == 0 else "")
+        calls = [_gi_calls(interaction, row, predicted=j == 0) for j, row in enumerate(sources)]
         table.add_row("  calls", *calls, "", end_section=True)
     return table
 
@@ -224,7 +224,7 @@ def suggestion_table(plan) -> Table:
     table.add_column("rank", justify="right")
     table.add_column("perturbation: why", ratio=1)  # the reason, in words, takes the room the numbers leave
     for column in ("uncertainty", "reach", "GI subtype", "expected gain"):
-        table.add_column(column, justify="left" if column == "GI subtype" else "right", min_width=max(map(len, column.split())))
+        _add_uncut_column(table, column, "left" if column == "GI subtype" else "right")
     for row in plan.suggestions:
         table.add_row(str(row.rank), f"[bold]{' + '.join(row.genes)}[/]\n[dim]{row.reason}[/]", f"{row.uncertainty:.4f}", f"{row.reach:.1f}",
                       (row.gi_call or "").replace("+", "\n"), f"{row.expected_gain:.2e}")
@@ -271,7 +271,8 @@ def gi_map_table(frame, top: int = 20) -> Table:
     shown = predicted.loc[order]
     measured_calls = [measured.get((a, b), "") for a, b in zip(shown["gene_a"], shown["gene_b"])]
     table.add_column("pair")
-    _add_score_columns(table)
+    for label in _GI_LABELS.values():
+        _add_uncut_column(table, label)
     table.add_column("calls")
     if any(measured_calls):
         table.add_column("measured calls")
@@ -281,10 +282,9 @@ def gi_map_table(frame, top: int = 20) -> Table:
     return table
 
 
-def _add_score_columns(table: Table) -> None:
-    """The four GI score columns, wide enough for their headers: never cut to "magnit…" on an 80-column console or a pipe."""
-    for label in _GI_LABELS.values():
-        table.add_column(label, justify="right", min_width=max(map(len, label.split())))
+def _add_uncut_column(table: Table, header: str, justify: str = "right") -> None:
+    """A column at least as wide as its header's longest word: never cut to "magnit…" on an 80-column console or a pipe."""
+    table.add_column(header, justify=justify, min_width=max(map(len, header.split())))
 
 
 def _fraction(value: float | None) -> str:
@@ -305,7 +305,7 @@ def gi_evaluation_tables(result) -> list[Table]:
     calls = Table(title="per call", title_justify="left", caption=f"{at_k.replace('_', ' ')}: pairs ranked by the share of members making the call; random: the call's share among measured pairs", caption_justify="left")
     calls.add_column("call", no_wrap=True)
     for column in ("measured", "predicted", "precision", "recall", at_k.replace("_", " "), "random"):
-        calls.add_column(column, justify="right", min_width=max(map(len, column.split())))
+        _add_uncut_column(calls, column)
     for row in frame.to_dict("records"):
         calls.add_row(row["call"], str(row["n_measured"]), str(row["n_predicted"]), *(_fraction(row[k]) for k in ("precision", "recall", at_k, "random")))
     matrix = result.confusion()
