@@ -5,11 +5,13 @@ import json
 import matplotlib.image
 import numpy as np
 import pytest
+from rich.console import Console
 
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.design.replay import ReplayConfig, mean_interval, perturbations_to_reach, replay
 from gearsplan.errors import GearsplanError
 from gearsplan.interface.plots import learning_curves_png
+from gearsplan.interface.tables import replay_tables
 from gearsplan.model.train_config import TrainConfig
 
 TINY = ReplayConfig(strategies=("random", "gearsplan"), initial=6, rounds=2, batch=3, seeds=(1, 2),
@@ -43,6 +45,21 @@ def test_json_contract(result):
         assert [p["n_measured"] for p in row["curve"]] == [6, 9, 12]
     versus = document["strategies"]["gearsplan"]["versus_random"]
     assert versus["baseline"] == "random" and len(versus["auc_difference_ci"]) == 2
+
+
+def test_the_replay_tables_fit_an_80_column_console_uncut(result):
+    """Piped output is 80 columns wide; the one nine-column table cut every interval to '[0.04…'."""
+    document = result.to_json()
+    console = Console(record=True, width=80)
+    for table in replay_tables(document):
+        console.print(table)
+    text = console.export_text()
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80
+    gearsplan = document["strategies"]["gearsplan"]
+    low, high = gearsplan["auc_ci"]
+    assert f"{gearsplan['auc_mean']:.4f}±{(high - low) / 2:.4f}" in text
+    versus = gearsplan["versus_random"]
+    assert f"{versus['auc_difference_mean']:+.4f}±" in text and "against random" in text
 
 
 def test_learning_curve_png_is_valid(result, tmp_path):

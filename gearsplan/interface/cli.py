@@ -398,7 +398,7 @@ def replay(
     from gearsplan.data.prepared import prepare
     from gearsplan.design.replay import ReplayConfig, replay as run_replay
     from gearsplan.interface.plots import learning_curves_png
-    from gearsplan.interface.tables import replay_table
+    from gearsplan.interface.tables import replay_tables
 
     config = replace_config(ReplayConfig(), strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()), initial=initial, rounds=rounds, batch=batch, seeds=tuple(range(1, seeds + 1)))
     screen = _load(data, condition_col, control)
@@ -411,7 +411,8 @@ def replay(
     if json:
         print_json(document)
         return
-    out.print(replay_table(document))
+    for table in replay_tables(document):
+        out.print(table)
     if out_dir is not None:
         out.print(f"wrote {out_dir / 'replay.json'}, {out_dir / 'curves.csv'} and {out_dir / 'learning_curves.png'}")
 

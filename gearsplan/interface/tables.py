@@ -231,27 +231,48 @@ def suggestion_table(plan) -> Table:
     return table
 
 
-def replay_table(document: dict) -> Table:
-    """``replay``: area under each strategy's error curves, with 95% intervals over seeds and the paired comparison with random."""
-    table = Table(title=f"replay on {document['data']} ({len(document['seeds'])} seeds)", title_justify="left", caption_justify="left",
-                  caption="AUC: mean error over the rounds (lower is better), on every still-hidden perturbation and on the held-out ones no strategy "
-                  "may pick (free of the selection effect); Δ vs random: paired per seed, 95% CI; random needs: perturbations random needs "
-                  "(mean curve) to reach the strategy's final still-hidden MSE")
-    for column in ("strategy", "AUC MSE hidden", "AUC 1 − Pearson hidden", "AUC MSE held out", "AUC 1 − Pearson held out", "Δ MSE hidden vs random",
-                   "Δ MSE held out vs random", "Cohen's d", "random needs"):
-        table.add_column(column, justify="left" if column == "strategy" else "right")
-    interval = lambda ci: "" if None in ci else f" [{ci[0]:.4f}, {ci[1]:.4f}]"  # noqa: E731
-    for name, row in document["strategies"].items():
-        versus = row["versus_random"] or {}
-        held = (row["versus_random_by_metric"] or {}).get("heldout_mse_top20") or {}
-        needs = versus.get("baseline_needs")
-        table.add_row(
-            name, *(f"{row[f'{p}auc_mean']:.4f}{interval(row[f'{p}auc_ci'])}" for p in ("", "pearson_", "heldout_", "heldout_pearson_")),
-            *(f"{v['auc_difference_mean']:+.4f}{interval(v['auc_difference_ci'])}" if v else "" for v in (versus, held)),
-            f"{versus['cohens_d']:.2f}" if versus.get("cohens_d") is not None else "",
-            "" if not versus else f"{needs:.1f} (vs {versus['strategy_uses']})" if needs is not None else f"> {document['strategies']['random']['curve'][-1]['n_measured']}",
+def replay_tables(document: dict) -> list[Table]:
+    """``replay``: area under each strategy's error curves, and the paired comparison with random, each ± its 95% interval.
+
+    The intervals are Student-t, so symmetric: ± their half-width keeps a row within an 80-column console.
+    """
+    strategies = document["strategies"]
+    areas = Table(title=f"replay on {document['data']} ({len(document['seeds'])} seeds): area under the error curves",
+                  title_justify="left", caption_justify="left",
+                  caption="mean error over the rounds, ± 95% CI over seeds (lower is better); hidden: every still-hidden perturbation; "
+                  "held out: those no strategy may pick (free of the selection effect)")
+    areas.add_column("strategy", no_wrap=True)
+    for header in ("MSE hidden", "1 − Pearson hidden", "MSE held out", "1 − Pearson held out"):
+        _add_uncut_column(areas, header)
+    for name, row in strategies.items():
+        areas.add_row(name, *(_plus_minus(row[f"{p}auc_mean"], row[f"{p}auc_ci"]) for p in ("", "pearson_", "heldout_", "heldout_pearson_")))
+    compared = {name: row for name, row in strategies.items() if row["versus_random"]}
+    if not compared:
+        return [areas]
+    versus = Table(title="against random, paired per seed", title_justify="left", caption_justify="left",
+                   caption="Δ: random's MSE AUC minus the strategy's, ± 95% CI (positive: the strategy learns faster); Cohen's d of "
+                   "the paired differences; random needs: perturbations random needs (mean curve) to reach the strategy's final "
+                   "still-hidden MSE, against the strategy's own")
+    versus.add_column("strategy", no_wrap=True)
+    for header in ("Δ MSE hidden", "Δ MSE held out", "Cohen's d", "random needs"):
+        _add_uncut_column(versus, header)
+    final = strategies["random"]["curve"][-1]["n_measured"]
+    for name, row in compared.items():
+        hidden, held = row["versus_random"], (row["versus_random_by_metric"] or {}).get("heldout_mse_top20")
+        needs = hidden.get("baseline_needs")
+        versus.add_row(
+            name, *(_plus_minus(v["auc_difference_mean"], v["auc_difference_ci"], "+") if v else "" for v in (hidden, held)),
+            f"{hidden['cohens_d']:.2f}" if hidden.get("cohens_d") is not None else "",
+            f"{needs:.1f} (vs {hidden['strategy_uses']})" if needs is not None else f"> {final}",
         )
-    return table
+    return [areas, versus]
+
+
+def _plus_minus(mean: float, interval: list, sign: str = "") -> str:
+    """``mean±half-width`` of a symmetric interval; the mean alone where there is none (one seed)."""
+    if None in interval:
+        return f"{mean:{sign}.4f}"
+    return f"{mean:{sign}.4f}±{(interval[1] - interval[0]) / 2:.4f}"
 
 
 def gi_map_table(frame, top: int = 20) -> Table:
