@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import anndata as ad
 import pytest
@@ -44,6 +45,17 @@ def trained_bundle(screen):
 @pytest.fixture(scope="session")
 def trained_bundle_dir(trained_bundle, tmp_path_factory):
     return save_bundle(trained_bundle, tmp_path_factory.mktemp("models") / "quick")
+
+
+@pytest.fixture(scope="session")
+def one_member_bundle(trained_bundle):
+    """The quick bundle cut to its first member: no disagreement to measure."""
+    return replace(trained_bundle, model=replace(trained_bundle.model, members=trained_bundle.model.members[:1]))
+
+
+@pytest.fixture(scope="session")
+def one_member_bundle_dir(one_member_bundle, tmp_path_factory):
+    return save_bundle(one_member_bundle, tmp_path_factory.mktemp("models") / "one_member")
 
 
 @pytest.fixture

@@ -284,3 +284,11 @@ def test_a_measured_gene_without_go_terms_is_its_own_region(bundle):
     assert "IER5L" not in bundle.model.go.index
     reach, distance, region = GraphReach.build(bundle.model.go, {"IER5L", "KLF1"}).single(["IER5L", "KLF1"])
     assert region == ["IER5L", "KLF1"] and distance.tolist() == [0.0, 0.0] and reach[0] == 0.0
+
+
+def test_a_one_member_model_is_refused_by_suggest_and_report(run_cli, one_member_bundle_dir, tmp_path):
+    """One member gave every candidate zero uncertainty and zero expected gain, and picked among them anyway."""
+    for arguments in (["suggest", "--budget", "5"], ["report", "--out", tmp_path / "plan.md"]):
+        code, _, err = run_cli(*arguments, "--model", one_member_bundle_dir)
+        assert code == 2 and "one ensemble member" in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())

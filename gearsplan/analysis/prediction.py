@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from itertools import combinations
@@ -45,7 +46,8 @@ class Uncertainty:
     part of it that is the spread of the base under unmeasured genes; ``sd`` is the members'
     disagreement, ``z`` it z-scored against the training perturbations and ``head_z`` the head's
     log-variance likewise (as in the paper). ``signal`` is the mean |predicted change| over
-    ``spread`` (infinite for a measured set); ``level`` reads it (:data:`CONFIDENCE_LEVELS`).
+    ``spread`` (infinite for a measured single; NaN, with ``z`` and level ``unknown``, where one
+    ensemble member leaves the disagreement unmeasured); ``level`` reads it (:data:`CONFIDENCE_LEVELS`).
     """
 
     spread: float
@@ -55,6 +57,14 @@ class Uncertainty:
     head_z: float
     signal: float
     level: str
+
+    def standing(self) -> str:
+        """How far the changes stand out of the spread, in words."""
+        if math.isinf(self.signal):
+            return "measured, nothing left to guess"
+        if math.isnan(self.signal):
+            return "one ensemble member, so no disagreement to measure"
+        return f"its changes stand {self.signal:.1f}× out of it"
 
 
 @dataclass(frozen=True)
@@ -157,7 +167,7 @@ def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str],
         tuple(gene_facts(gene, model, bulk, gene in bundle.model.singles) for gene in genes),
         base,
         () if base is None else pulled_toward(model, key),
-        uncertainty(model, prediction, training),
+        uncertainty(model, prediction, training, key in model.singles),
         top_de_table(model, bulk, key, prediction, top),
         tuple(pair_interactions(model, bulk, genes, seed)),
     )
@@ -184,23 +194,30 @@ def pulled_toward(model: GearsModel, key: str, top: int = 3, least: float = 0.00
     return tuple((names[i], float(shares[i])) for i in np.argsort(-shares, kind="stable")[:top] if shares[i] >= least)
 
 
-def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[str], top: int = 20) -> Uncertainty:
+def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[str], exact: bool, top: int = 20) -> Uncertainty:
     """What the prediction of one set does not know, on its top genes; the members' sd (and head log-variance)
-    z-scored against the networks on the training perturbations.
+    z-scored against the networks on the training perturbations. ``exact``: the set is a measured single,
+    predicted as its measurement.
 
     The reference is the networks' own predictions of the training perturbations (before the
     measured-single correction, which would make a training single's spread exactly zero).
     """
     on_top = lambda values: float(on_top_genes(values, prediction.mean, top)[0])  # noqa: E731
     spread, sd = on_top(prediction.total_sd), on_top(prediction.sd)
-    signal = on_top(np.abs(prediction.mean)) / spread if spread > 1e-9 else np.inf  # measured: nothing left to guess
-    level = next(name for limit, name in CONFIDENCE_LEVELS if signal >= limit)
+    one_member = len(model.members) < 2
+    if exact:
+        signal = np.inf
+    elif one_member:  # a lone member's sd of zero is not confidence: its disagreement was never measured
+        signal = np.nan
+    else:
+        signal = on_top(np.abs(prediction.mean)) / max(spread, 1e-12)
+    level = "unknown" if one_member and not exact else next(name for limit, name in CONFIDENCE_LEVELS if signal >= limit)
     z = head_z = float("nan")
     if training:
         changes, variances = model.network_predictions(list(training))
         mean = changes.mean(axis=0)
         spreads, heads = on_top_genes(changes.std(axis=0), mean, top), on_top_genes(variances.mean(axis=0), mean, top)
-        z = float((sd - spreads.mean()) / max(spreads.std(), 1e-12))
+        z = float("nan") if one_member else float((sd - spreads.mean()) / max(spreads.std(), 1e-12))
         head_z = float((on_top(prediction.log_variance) - heads.mean()) / max(heads.std(), 1e-12))
     return Uncertainty(spread, on_top(prediction.base_sd), sd, z, head_z, signal, level)
 

@@ -101,6 +101,13 @@ def require_positive(budget: int) -> None:
         raise GearsplanError(f"the budget must be positive, got {budget}", "e.g. --budget 50")
 
 
+def require_ensemble(bundle: Bundle) -> None:
+    """Refuse a one-member model: its disagreement, which the expected gain is built on, is zero for every candidate."""
+    if len(bundle.model.members) < 2:
+        raise GearsplanError("this model has one ensemble member, so it cannot say where its members disagree: every expected gain would be zero",
+                             "train one with gearsplan train --ensemble 5 (the default) and pass it with --model")
+
+
 def quotas_for(budget: int, n_singles: int | None, n_pairs: int | None) -> dict[str, int] | None:
     """Picks per kind from ``--singles``/``--pairs`` (one given: the other takes the rest); None lets expected gain decide."""
     require_positive(budget)
@@ -230,13 +237,14 @@ def summarise_plan(rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict
     dominant = Counter(r.reason.split(";")[0].split(" (")[0] for r in rows).most_common(1)
     return (
         f"{len(rows)} experiments chosen from {n_candidates['single']:,} single-gene and {n_candidates['pair']:,} pair candidates: "
-        f"{_count(kinds['single'], 'single')} and {_count(kinds['pair'], 'pair')} (split {how}). {where_genes_lie(rows)} "
+        f"{counted(kinds['single'], 'single')} and {counted(kinds['pair'], 'pair')} (split {how}). {where_genes_lie(rows)} "
         + (f"Most common reason: {dominant[0][0]} ({dominant[0][1]} of {len(rows)}); " if dominant else "")
         + "each pick counts only the error the picks before it left (GO neighbourhoods already covered, repeated predicted changes)."
     )
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """``1 pair``, ``2 pairs``."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
@@ -286,6 +294,7 @@ def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, n_singles: int |
     progress
         ``(done, total)`` over single-gene prediction chunks.
     """
+    require_ensemble(bundle)
     model = screen_model(bundle, bulk)
     quotas = quotas_for(budget, n_singles, n_pairs)
     measured = Measured(frozenset(bulk.keys))

@@ -161,7 +161,7 @@ def train(
     data: DataOption = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="The directory to write the model bundle to: a new or empty one, or a bundle to replace (default: the default model location, used by every command).")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs per member (early stopping on validation top-20-DE MSE may stop sooner).")] = TrainConfig().epochs,
-    ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty, with the spread of the base under unmeasured genes.")] = TrainConfig().ensemble,
+    ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty, with the spread of the base under unmeasured genes (suggest and report need 2 or more).")] = TrainConfig().ensemble,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the split, the control pairing and every member.")] = 1,
     split: Annotated[str, typer.Option("--split", help="simulation (GEARS's seeded split), reference (the reference GEARS's split for --seed 1-5), or a GEARS split JSON file.")] = "simulation",
     condition_col: ConditionColOption = None,

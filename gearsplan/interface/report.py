@@ -28,7 +28,7 @@ from gearsplan.data.prepared import PreparedScreen, prepare
 from gearsplan.data.screen import Screen
 from gearsplan.data.splits import Split
 from gearsplan.design.signals import TOP_GENES
-from gearsplan.design.suggestion import SuggestionPlan, require_positive, suggest
+from gearsplan.design.suggestion import SuggestionPlan, counted, require_ensemble, require_positive, suggest
 from gearsplan.interface import report_figures as figures
 from gearsplan.interface.tables import screen_rows
 from gearsplan.model.bundle import Bundle
@@ -116,10 +116,12 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
     Raises
     ------
     GearsplanError
-        If the budget is not positive, ``pairs`` does not fit in it or exceeds the candidate pairs,
-        ``out`` cannot be written, or its figures folder holds files a report did not write.
+        If the budget is not positive, ``pairs`` does not fit in it or exceeds the candidate pairs, the
+        model has one ensemble member, ``out`` cannot be written, or its figures folder holds files a
+        report did not write.
     """
     require_positive(budget)
+    require_ensemble(bundle)
     out = output_target(Path(out).absolute())
     check_replaceable(figures_dir(out), lambda name: name.endswith(".png"), "a report's figures", "move them, or choose another --out")
     step = _stepper(progress)
@@ -288,7 +290,7 @@ def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command
         ("screen", f"`{info['source']}`"),
         *screen_rows(info),
         ("model bundle", f"`{model['path']}`" if model["path"] else "in memory (not saved)"),
-        ("model", f"{model['members']} ensemble member{'' if model['members'] == 1 else 's'}, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
+        ("model", f"{counted(model['members'], 'ensemble member')}, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
         ("training split", f"{split['spec']} (seed {model['seed']}): {split['n_train']} train, {split['n_val']} validation, {split['n_test']} held-out perturbations"),
         ("report seed, budget", f"{seed}, {budget}"),
     ]
@@ -355,7 +357,7 @@ def next_section(plan: SuggestionPlan) -> str:
             for s in plan.suggestions]
     table = markdown_table(("rank", "perturbation", "kind", "reason", "uncertainty", "reach", "GI subtype", "expected gain"), rows)
     singles = sum(s.kind == "single" for s in plan.suggestions)
-    return (f"{_heading(2)}\nThe next {plan.budget} experiments, best first: **{singles} single genes and {len(plan.suggestions) - singles} pairs**. "
+    return (f"{_heading(2)}\nThe next {plan.budget} experiments, best first: **{counted(singles, 'single gene')} and {counted(len(plan.suggestions) - singles, 'pair')}**. "
             "Uncertainty: the members' sd on the top-20 predicted genes (log-normalised expression); reach: untested GO neighbours informed; "
             "GI subtype: the predicted call for pairs.\n\n" + table + f"\n{plan.summary}\n")
 
@@ -450,7 +452,7 @@ def caveats_section(info: dict, evaluation: dict | None, check: UncertaintyCheck
 
 def _small_data(info: dict, evaluation: dict | None, bundle: Bundle) -> str:
     text = (f"**Small data**: {info['n_perturbations']} perturbations ({info['n_single']} singles, {info['n_pair']} pairs) in {info['n_cells']:,} cells, "
-            f"at least {info['cells_per_perturbation']['min']} cells per perturbation; {len(bundle.model.members)} ensemble member{'' if len(bundle.model.members) == 1 else 's'}")
+            f"at least {info['cells_per_perturbation']['min']} cells per perturbation; {counted(len(bundle.model.members), 'ensemble member')}")
     if info["n_perturbations"] < SMALL_SCREEN:
         text += f"; under {SMALL_SCREEN} perturbations, a graph model has little to learn from, so weigh it against the additive baseline"
     if evaluation:

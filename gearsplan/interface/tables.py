@@ -116,15 +116,14 @@ def _signed(value: float, digits: int = 3) -> str:
 def perturbation_table(report) -> Table:
     """``predict``, part 1: each gene of the set, and how far to trust the prediction."""
     u = report.uncertainty
-    stand = "measured, nothing left to guess" if math.isinf(u.signal) else f"its changes stand {u.signal:.1f}× out of it"
     status = "measured in the data" + (", in the model's training set" if report.in_training else ", held out from training") if report.in_data else "not in the data"
     if report.in_data and len(report.genes) == 1:
         status += "; a measured single is predicted as its measurement"
     table = Table(
         title=f"perturbation {' + '.join(report.genes)} [dim]({status})[/]",
         title_justify="left",
-        caption=f"{_pull_line(report)}spread on its top-20 genes {u.spread:.3f} (its base's {u.base_sd:.3f}; the members' {u.sd:.3f}, z = {u.z:+.2f} against the training perturbations, "
-        f"head log-variance z = {u.head_z:+.2f}); {stand}: confidence [bold]{u.level}[/] (high: ≥ 2×, medium: ≥ 1×, low: below)",
+        caption=f"{_pull_line(report)}spread on its top-20 genes {u.spread:.3f} (its base's {u.base_sd:.3f}; the members' {u.sd:.3f}, z = {_signed(u.z, 2)} against the training perturbations, "
+        f"head log-variance z = {_signed(u.head_z, 2)}); {u.standing()}: confidence [bold]{u.level}[/] (high: ≥ 2×, medium: ≥ 1×, low: below)",
         caption_justify="left",
     )
     for column in ("gene", "measured alone", "in training", "GO neighbours", "nearest measured genes (GO Jaccard)"):
