@@ -8,6 +8,7 @@ from rich.console import Console
 
 from gearsplan.analysis.gi_scores import GI_CALLS, GIThresholds
 from gearsplan.analysis.prediction import predict_perturbation, screen_model
+from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.gene_names import gene_table
 from gearsplan.errors import GearsplanError
 from gearsplan.interface.tables import gi_table, perturbation_table, top_de_table
@@ -158,3 +159,12 @@ def test_screen_model_composes_every_measured_single(trained_bundle, bulk):
     measured = sorted(k for k in bulk.keys if "+" not in k)
     assert sorted(model.singles) == measured and len(trained_bundle.model.singles) < len(measured)
     np.testing.assert_array_equal(model.singles["KLF1"], bulk.delta[bulk.rows(["KLF1"])[0]])
+
+
+def test_a_screen_the_model_was_not_trained_on_is_used_with_a_warning(run_cli, trained_bundle_dir, norman, tmp_path):
+    code, _, err = run_cli("predict", "FOSB", "--model", trained_bundle_dir, "--data", NORMAN2019)
+    assert code == 0 and "warning" not in err
+    other = tmp_path / "grown.h5ad"
+    norman[norman.obs["condition"] != "KLF1"].copy().write_h5ad(other)
+    code, _, err = run_cli("predict", "FOSB", "--model", trained_bundle_dir, "--data", other)
+    assert code == 0 and "is not the screen this model was trained on (norman2019_subset.h5ad)" in " ".join(err.split())

@@ -4,7 +4,7 @@ import pytest
 
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.embedded import reference_split
-from gearsplan.data.splits import loo_splits, read_split, resolve_splits, simulation_split, with_validation
+from gearsplan.data.splits import loo_splits, read_split, resolve_split, resolve_splits, simulation_split, with_validation
 from gearsplan.errors import GearsplanError
 
 
@@ -59,8 +59,14 @@ def test_split_file_errors(screen, tmp_path):
     (tmp_path / "alien.json").write_text(json.dumps({"set2conditions": {"train": ["FOSB+ctrl"], "test": ["KLF1+ctrl"]}}))
     with pytest.raises(GearsplanError, match="not in the data"):
         read_split(tmp_path / "alien.json", screen.perturbations)
-    with pytest.raises(GearsplanError, match="unknown split"):
+    with pytest.raises(GearsplanError, match="unknown split") as error:
         resolve_splits("random", screen.perturbations, 1)
+    assert "loo" in error.value.hint
+    with pytest.raises(GearsplanError, match="unknown split") as error:  # training takes one split: loo is no choice there
+        resolve_split("random", screen.perturbations, 1)
+    assert "loo" not in error.value.hint and "simulation" in error.value.hint
+    with pytest.raises(GearsplanError, match="training needs one"):
+        resolve_split("loo", screen.perturbations, 1)
     with pytest.raises(GearsplanError, match="no reference split"):
         resolve_splits("reference", screen.perturbations, 9)
 

@@ -35,5 +35,6 @@ def describe(screen: Screen) -> dict:
         "condition_col": screen.condition_col,
         "control_labels": list(screen.control_labels),
         "detection": list(screen.notes),
+        "warnings": list(screen.warnings),
         "perturbations": [{"genes": list(genes_of(k)), "n_cells": int(n)} for k, n in zip(keys, cells)],
     }

@@ -11,7 +11,7 @@ from gearsplan.analysis.baselines import BASELINES
 from gearsplan.analysis.evaluation import Evaluation, evaluate_split
 from gearsplan.data.prepared import prepare
 from gearsplan.data.screen import Screen, read_screen
-from gearsplan.data.splits import resolve_splits
+from gearsplan.data.splits import resolve_split
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, OutdatedBundle, file_sha256, load_bundle, save_bundle
@@ -48,16 +48,14 @@ def train_bundle(screen: Screen, split: str = DEFAULT_SPLIT, seed: int = 1, conf
         Called after each epoch of each member.
     """
     data = prepare(screen)
-    splits = resolve_splits(split, data.screen.perturbations, seed)
-    if len(splits) != 1:
-        raise GearsplanError(f"--split {split} gives {len(splits)} splits; training needs one", "use simulation, reference or a split file (evaluate runs loo)")
+    chosen = resolve_split(split, data.screen.perturbations, seed)
     gears = GearsPredictor(config, build_go_graph(), progress)
     start = time.perf_counter()
-    frame = evaluate_split([gears, *(cls() for cls in BASELINES.values())], data, splits[0], seed)
+    frame = evaluate_split([gears, *(cls() for cls in BASELINES.values())], data, chosen, seed)
     evaluation = Evaluation(split, (seed,), frame)
     metadata = {
         "data": {"source": screen.source, "sha256": file_sha256(Path(screen.source)), "condition_col": screen.condition_col, "control_labels": list(screen.control_labels)},
-        "split": {"spec": split, "name": splits[0].name, "train": list(splits[0].train), "val": list(splits[0].val), "test": list(splits[0].test)},
+        "split": {"spec": split, "name": chosen.name, "train": list(chosen.train), "val": list(chosen.val), "test": list(chosen.test)},
         "seed": seed,
         "train_seconds": round(time.perf_counter() - start, 2),
         "evaluation": evaluation.to_json(),
@@ -87,10 +85,18 @@ def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] =
 
 
 def bundle_screen(bundle: Bundle, data: str | Path | None = None, condition_col: str | None = None, control: str | None = None) -> Screen:
-    """``data`` if given, else the screen the bundle was trained on, read with the perturbation column it was trained with."""
-    if data is not None:
-        return read_screen(data, condition_col, control)
+    """``data`` if given, else the screen the bundle was trained on, read with the perturbation column it was trained with.
+
+    ``data`` that is not the file the bundle was trained on (by SHA-256) is read with a warning: its
+    measurements are composed with, but the network never learned from them.
+    """
     facts = bundle.metadata.get("data") or {}
+    if data is not None:
+        screen = read_screen(data, condition_col, control)
+        if facts.get("sha256") not in (None, file_sha256(Path(screen.source))):
+            screen.warnings.append(f"{data} is not the screen this model was trained on ({Path(facts['source']).name}): its measured perturbations "
+                                   f"are used as measurements, but the network never learned from them (retrain with: gearsplan train --data {data})")
+        return screen
     source = facts.get("source")
     if source is None or not Path(source).exists():
         raise GearsplanError(f"the screen this model was trained on ({source}) is not there", "name it with --data")

@@ -22,6 +22,10 @@ def is_ensembl_id(name: str) -> bool:
     return bool(_ENSEMBL.match(name))
 
 
+class UnknownGene(GearsplanError):
+    """A name that is no human gene's symbol, alias or Ensembl ID."""
+
+
 @dataclass(frozen=True)
 class GeneTable:
     """Current symbols with their aliases and Ensembl IDs (NCBI Gene via org.Hs.eg.db)."""
@@ -47,8 +51,10 @@ class GeneTable:
 
         Raises
         ------
+        UnknownGene
+            For an unknown name, with "did you mean" suggestions.
         GearsplanError
-            For an unknown or ambiguous name, with "did you mean" suggestions.
+            For an ambiguous alias.
         """
         if name in self.symbols or name in extra_symbols:
             return name
@@ -65,7 +71,7 @@ class GeneTable:
                 f"gene name {name!r} is an alias of several genes: {', '.join(candidates)}",
                 "use the current symbol of the gene you mean",
             )
-        raise GearsplanError(f"unknown gene {name!r}", self.did_you_mean(name, extra_symbols))
+        raise UnknownGene(f"unknown gene {name!r}", self.did_you_mean(name, extra_symbols))
 
     def resolve_set(self, name: str, extra_symbols: frozenset[str] = frozenset()) -> Perturbation:
         """The current symbols of a gene set written as a condition label (``A``, ``A+B``, ``A_B``, ``A+ctrl``).

@@ -12,7 +12,7 @@ from anndata import AnnData
 
 from gearsplan.data.conditions import CONTROL_KEY, Perturbation, genes_of, is_control_label, parse_condition, perturbation_key
 from gearsplan.data.embedded import NORMAN2019
-from gearsplan.data.gene_names import gene_table, is_ensembl_id
+from gearsplan.data.gene_names import GeneTable, UnknownGene, gene_table, is_ensembl_id
 from gearsplan.data.normalise import ensure_log_normalised
 from gearsplan.errors import GearsplanError
 
@@ -39,6 +39,8 @@ class Screen:
         The ``obs`` column and raw label(s) that were used.
     notes
         Which detection and normalisation rules fired, in words.
+    warnings
+        What the user should know whatever the command (a perturbed gene no human gene table knows).
     """
 
     adata: AnnData
@@ -46,6 +48,7 @@ class Screen:
     condition_col: str
     control_labels: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def genes(self) -> tuple[str, ...]:
@@ -96,10 +99,10 @@ def read_screen(path: str | Path | None = None, condition_col: str | None = None
     labels = adata.obs[column].astype(str)
     controls = _control_labels(labels, control, column)
     notes.append(f"control cells: label {' / '.join(repr(c) for c in controls)} ({(labels.isin(controls)).sum()} cells)")
-    keys, renamed = _canonical_keys(labels, controls, frozenset(adata.var_names))
+    keys, renamed, unknown = _canonical_keys(labels, controls, frozenset(adata.var_names))
     notes.extend(renamed)
     adata.obs[KEY_COLUMN] = pd.Categorical(keys)
-    screen = Screen(adata, str(path.resolve()), column, controls, [n for n in notes if n])
+    screen = Screen(adata, str(path.resolve()), column, controls, [n for n in notes if n], unknown)
     if len(screen.perturbations) < 2:
         raise GearsplanError(
             f"{path.name} holds {len(screen.perturbations)} perturbation(s); gearsplan needs at least two",
@@ -181,15 +184,25 @@ def _control_labels(labels: pd.Series, control: str | None, column: str) -> tupl
     return found
 
 
-def _canonical_keys(labels: pd.Series, controls: tuple[str, ...], measured: frozenset[str]) -> tuple[np.ndarray, list[str]]:
-    """Each cell's perturbation key, with every gene resolved to a current symbol."""
+def _canonical_keys(labels: pd.Series, controls: tuple[str, ...], measured: frozenset[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    """Each cell's perturbation key, with every gene resolved to a current symbol; notes on renamed genes, warnings on unknown ones."""
     table = gene_table()
     unique = labels.unique()
-    notes = []
+    notes, warnings = [], []
     key_of = {}
     for label in unique:
         genes: Perturbation = parse_condition(label, controls)
-        resolved = tuple(table.resolve(g, measured) for g in genes)
+        resolved = tuple(_symbol_or_as_written(table, g, measured, warnings) for g in genes)
         notes += [f"perturbed gene {g!r} read as {r!r}" for g, r in zip(genes, resolved) if g != r]
         key_of[label] = perturbation_key(resolved) if genes else CONTROL_KEY
-    return labels.map(key_of).to_numpy(), sorted(set(notes))
+    return labels.map(key_of).to_numpy(), sorted(set(notes)), sorted(set(warnings))
+
+
+def _symbol_or_as_written(table: GeneTable, gene: str, measured: frozenset[str], warnings: list[str]) -> str:
+    """The current symbol of a perturbed gene; a name no human gene has is kept as written, with a warning
+    (a symbol newer than the gene table must not make the whole screen unreadable; a typo must not pass unseen)."""
+    try:
+        return table.resolve(gene, measured)
+    except UnknownGene as error:
+        warnings.append(f"perturbed gene {gene!r} is no known human gene ({error.hint}): kept as written, learned from its own cells only (no GO terms)")
+        return gene

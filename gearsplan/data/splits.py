@@ -137,23 +137,29 @@ def _check_parts(name: str, parts: dict[str, tuple[str, ...]]) -> None:
 
 
 def resolve_splits(spec: str, perturbations: Iterable[str], seed: int) -> list[Split]:
-    """The splits that ``--split`` names for one seed.
+    """The splits that ``--split`` names for one seed: ``loo`` (one split per perturbation), or the one
+    split of :func:`resolve_split`."""
+    if spec == "loo":
+        return loo_splits(list(perturbations))
+    return [resolve_split(spec, perturbations, seed, "loo, simulation, reference")]
 
-    ``loo`` (one split per perturbation), ``simulation`` (GEARS's, drawn with ``seed``),
-    ``reference`` (the split the reference GEARS drew with ``seed`` on the embedded data,
-    seeds 1-5), or the path of a JSON split file.
+
+def resolve_split(spec: str, perturbations: Iterable[str], seed: int, choices: str = "simulation, reference") -> Split:
+    """The one split that ``--split`` names for training: ``simulation`` (GEARS's, drawn with ``seed``),
+    ``reference`` (the split the reference GEARS drew with ``seed`` on the embedded data, seeds 1-5), or
+    the path of a JSON split file. ``choices`` is what an unknown name is told to use instead.
     """
     perturbations = list(perturbations)
     if spec == "loo":
-        return loo_splits(perturbations)
+        raise GearsplanError("--split loo gives one split per perturbation; training needs one", "use simulation, reference or a split file (evaluate runs loo)")
     if spec == "simulation":
-        return [simulation_split(perturbations, seed)]
+        return simulation_split(perturbations, seed)
     if spec == "reference":
         if not reference_split(seed).exists():
             raise GearsplanError(f"no reference split for seed {seed}", "the reference GEARS splits exist for seeds 1-5 of the embedded data")
-        return [read_split(reference_split(seed), perturbations)]
+        return read_split(reference_split(seed), perturbations)
     if Path(spec).is_file():
-        return [read_split(spec, perturbations)]
+        return read_split(spec, perturbations)
     if spec.endswith(".json"):
         raise GearsplanError(f"no split file at {spec}", "check the path; a GEARS split JSON maps train/val/test to perturbation labels")
-    raise GearsplanError(f"unknown split {spec!r}", "use loo, simulation, reference, or the path of a GEARS split JSON file")
+    raise GearsplanError(f"unknown split {spec!r}", f"use {choices}, or the path of a GEARS split JSON file")

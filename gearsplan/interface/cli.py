@@ -87,7 +87,24 @@ def _load(data: Optional[Path], condition_col: Optional[str], control: Optional[
     from gearsplan.data.screen import read_screen
 
     with progress_bar("reading the screen"):
-        return read_screen(data, condition_col, control)
+        screen = read_screen(data, condition_col, control)
+    return _warned(screen)
+
+
+def _model_screen(bundle, data: Optional[Path]):
+    """``--data``, or the screen the model was trained on."""
+    from gearsplan.analysis.training_run import bundle_screen
+
+    with progress_bar("reading the screen"):
+        screen = bundle_screen(bundle, data)
+    return _warned(screen)
+
+
+def _warned(screen):
+    """The screen, once its warnings are on stderr."""
+    for message in screen.warnings:
+        err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return screen
 
 
 @app.command()
@@ -218,15 +235,14 @@ def predict(
     """
     from gearsplan.analysis.gi_scores import GIThresholds
     from gearsplan.analysis.prediction import predict_perturbation
-    from gearsplan.analysis.training_run import bundle_screen, ensure_model
+    from gearsplan.analysis.training_run import ensure_model
     from gearsplan.data.pseudobulk import pseudobulk
     from gearsplan.interface.tables import gi_table, perturbation_table, top_de_table
     from gearsplan.paths import atomic_path
 
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    with progress_bar("reading the screen"):
-        bulk = pseudobulk(bundle_screen(bundle, data))
+    bulk = pseudobulk(_model_screen(bundle, data))
     report = predict_perturbation(bundle, bulk, genes, top, seed)
     if csv is not None:
         with atomic_path(csv) as temporary:
@@ -259,7 +275,7 @@ def gimap(
     from gearsplan.analysis.gi_map import gi_map as build_map
     from gearsplan.analysis.gi_map import gi_map_json, measured_genes
     from gearsplan.analysis.prediction import resolve_genes, screen_model
-    from gearsplan.analysis.training_run import bundle_screen, ensure_model
+    from gearsplan.analysis.training_run import ensure_model
     from gearsplan.data.pseudobulk import pseudobulk
     from gearsplan.design.candidates import read_gene_file
     from gearsplan.interface.tables import gi_map_table
@@ -269,8 +285,7 @@ def gimap(
         raise GearsplanError("--genes and --measured both given", "choose one gene set")
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    with progress_bar("reading the screen"):
-        bulk = pseudobulk(bundle_screen(bundle, data))
+    bulk = pseudobulk(_model_screen(bundle, data))
     model = screen_model(bundle, bulk)
     names = read_gene_file(genes, frozenset(model.genes)) if genes is not None else measured_genes(bulk)
     chosen = resolve_genes(names, model, bulk)
@@ -350,7 +365,7 @@ def suggest(
 
     Example: [bold]gearsplan suggest --budget 50[/]
     """
-    from gearsplan.analysis.training_run import bundle_screen, ensure_model
+    from gearsplan.analysis.training_run import ensure_model
     from gearsplan.data.pseudobulk import pseudobulk
     from gearsplan.design.candidates import read_gene_file
     from gearsplan.design.suggestion import suggest as choose_next
@@ -361,8 +376,7 @@ def suggest(
     known = frozenset(bundle.model.go.genes) | frozenset(bundle.model.genes)
     library = read_gene_file(candidates, known, pairs=True) if candidates else None
     excluded = read_gene_file(exclude, known, pairs=True) if exclude else ()
-    with progress_bar("reading the screen"):
-        bulk = pseudobulk(bundle_screen(bundle, data))
+    bulk = pseudobulk(_model_screen(bundle, data))
     with progress_bar("scoring candidates") as progress:
         plan = choose_next(bundle, bulk, budget, singles, pairs, library, excluded, allow_unseen_pairs, seed, progress)
     if out_csv is not None:
@@ -436,13 +450,12 @@ def report(
     """
     import shlex
 
-    from gearsplan.analysis.training_run import bundle_screen, ensure_model
+    from gearsplan.analysis.training_run import ensure_model
     from gearsplan.interface.report import write_report
 
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    with progress_bar("reading the screen"):
-        screen = bundle_screen(bundle, data)
+    screen = _model_screen(bundle, data)
     with progress_bar("writing the report (data, uncertainty, suggestions, GI map, closer look, files)") as progress:
         written = write_report(bundle, screen, out_file, budget, seed, "gearsplan " + shlex.join(sys.argv[1:]), progress, pairs)
     if json:

@@ -447,6 +447,7 @@ def caveats_section(info: dict, evaluation: dict | None, check: UncertaintyCheck
         collinear = int(predicted["singles_collinear"].sum())
         items.append(f"**GI scores**: {collinear} of {len(predicted)} predicted pairs have near-collinear single changes, so their c₁ and c₂ (and magnitude) are unstable.")
     items.append(_small_data(info, evaluation, bundle))
+    items += [f"**Screen**: {warning}." for warning in info["warnings"]]
     return f"{_heading(5)}\n" + "\n".join(f"- {item}" for item in items) + "\n"
 
 

@@ -89,7 +89,7 @@ def model_table(info: dict) -> Table:
     training, split = info["training"], info["split"]
     rows = [
         ("members", f"{info['members']} (their disagreement, with the base's spread for unmeasured genes, is the uncertainty)"),
-        ("genes", f"{info['n_genes']:,} measured; {info['n_perturbable_genes']:,} perturbable through the GO graph; {info['n_measured_singles']} measured singles"),
+        ("genes", f"{info['n_genes']:,} measured; {info['n_perturbable_genes']:,} perturbable through the GO graph; {info['n_measured_singles']} singles measured in its training split (the other commands compose with every single the screen measured)"),
         ("trained on", f"{info['data']['source']} (sha256 {info['data']['sha256'][:12]}…)" if info["data"] else "unknown"),
         ("split", f"{split['name']}: {split['n_train']} train, {split['n_val']} validation, {split['n_test']} test perturbations; seed {info['seed']}"),
         ("training", f"{info['train_seconds']} s; " + ", ".join(f"{k}={v}" for k, v in training.items())),
