@@ -40,6 +40,10 @@ ConditionColOption = Annotated[
 ]
 ControlOption = Annotated[Optional[str], typer.Option("--control", help="Label of control cells in that column (default: detected: ctrl, control, non-targeting, ...).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document instead of tables.")]
+CandidatesOption = Annotated[
+    Optional[Path],
+    typer.Option("--candidates", help="Text file, one gene or A+B pair per line: your guide library. Every suggestion then holds one of its genes (alone if not yet measured alone, or paired with a gene measured alone, or with --allow-unseen-pairs with another of its new genes) or is a pair it lists (default: every GO-annotated gene).", show_default=False),
+]
 ModelOption = Annotated[
     Optional[Path],
     typer.Option("--model", help="A model bundle directory (default: the default model; trained on the embedded data first if there is none).", show_default=False),
@@ -210,6 +214,13 @@ def train(
     out.print(f"trained {ensemble} member(s) in {run.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]")
 
 
+def _library(bundle, path: Optional[Path]) -> Optional[tuple[str, ...]]:
+    """The genes and A+B pairs of a --candidates or --exclude file, as the model knows them; None without a file."""
+    from gearsplan.design.candidates import read_gene_file
+
+    return None if path is None else read_gene_file(path, frozenset(bundle.model.go.genes) | frozenset(bundle.model.genes), pairs=True)
+
+
 def _wrote(path: Path, what: str) -> None:
     """Say on stderr what was written where (stdout may be a --json document)."""
     err.print(f"wrote {what} to {path}", highlight=False, soft_wrap=True)
@@ -349,7 +360,7 @@ def suggest(
     data: Annotated[Optional[Path], typer.Option("--data", help="The screen so far (default: the file the model's bundle names).", show_default=False)] = None,
     singles: Annotated[Optional[int], typer.Option("--singles", help="Exactly this many single genes (default: expected gain decides).", show_default=False)] = None,
     pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many pairs (default: expected gain decides).", show_default=False)] = None,
-    candidates: Annotated[Optional[Path], typer.Option("--candidates", help="Text file, one gene or A+B pair per line: your guide library. Every suggestion then holds one of its genes (alone if not yet measured alone, or paired with a gene measured alone, or with --allow-unseen-pairs with another of its new genes) or is a pair it lists (default: every GO-annotated gene).", show_default=False)] = None,
+    candidates: CandidatesOption = None,
     exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Text file, one gene or A+B pair per line, never to suggest (a gene removes every pair holding it).", show_default=False)] = None,
     allow_unseen_pairs: Annotated[bool, typer.Option("--allow-unseen-pairs", help="Also pair two genes neither of which was measured.")] = False,
     out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Also write the suggestions to this CSV file.", show_default=False)] = None,
@@ -367,15 +378,13 @@ def suggest(
     """
     from gearsplan.analysis.training_run import ensure_model
     from gearsplan.data.pseudobulk import pseudobulk
-    from gearsplan.design.candidates import read_gene_file
     from gearsplan.design.suggestion import suggest as choose_next
     from gearsplan.interface.tables import suggestion_table
 
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    known = frozenset(bundle.model.go.genes) | frozenset(bundle.model.genes)
-    library = read_gene_file(candidates, known, pairs=True) if candidates else None
-    excluded = read_gene_file(exclude, known, pairs=True) if exclude else ()
+    library = _library(bundle, candidates)
+    excluded = _library(bundle, exclude) or ()
     bulk = pseudobulk(_model_screen(bundle, data))
     with progress_bar("scoring candidates") as progress:
         plan = choose_next(bundle, bulk, budget, singles, pairs, library, excluded, allow_unseen_pairs, seed, progress)
@@ -438,6 +447,7 @@ def report(
     data: Annotated[Optional[Path], typer.Option("--data", help="The screen so far (default: the file the model's bundle names).", show_default=False)] = None,
     budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) the plan suggests.")] = 50,
     pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many of them pairs, the rest singles (default: expected gain decides); the closer look reads the first three.", show_default=False)] = None,
+    candidates: CandidatesOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the suggestions and the GI scores' sampling.")] = 0,
     json: JsonOption = False,
 ) -> None:
@@ -455,9 +465,10 @@ def report(
 
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
+    library = _library(bundle, candidates)
     screen = _model_screen(bundle, data)
     with progress_bar("writing the report (data, uncertainty, suggestions, GI map, closer look, files)") as progress:
-        written = write_report(bundle, screen, out_file, budget, seed, "gearsplan " + shlex.join(sys.argv[1:]), progress, pairs)
+        written = write_report(bundle, screen, out_file, budget, seed, "gearsplan " + shlex.join(sys.argv[1:]), progress, pairs, library)
     if json:
         print_json(written.to_json())
         return

@@ -89,7 +89,8 @@ def figures_dir(out: Path) -> Path:
 
 
 def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", budget: int = 50, seed: int = 0,
-                 command: str | None = None, progress: Progress | None = None, pairs: int | None = None) -> Report:
+                 command: str | None = None, progress: Progress | None = None, pairs: int | None = None,
+                 library: Sequence[str] | None = None) -> Report:
     """Write the plan for the next round of ``screen`` with ``bundle``: ``out`` and its ``<stem>_files/`` folder of PNGs.
 
     Both are built in a temporary directory beside ``out`` and renamed into place at the end (an
@@ -106,6 +107,8 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
     pairs
         Exactly this many of them pairs (the rest singles); default: expected gain decides. The
         closer look reads the first :data:`CLOSER_LOOK_PAIRS` suggested pairs.
+    library
+        Genes and ``A+B`` pairs the suggestions are drawn from, as ``suggest``'s ``library``; default every GO gene.
     seed
         Seeds the suggestions and the GI scores' Theil–Sen sampling.
     command
@@ -125,7 +128,7 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
     out = output_target(Path(out).absolute())
     check_replaceable(figures_dir(out), lambda name: name.endswith(".png"), "a report's figures", "move them, or choose another --out")
     step = _stepper(progress)
-    command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed)
+    command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed, library)
     # Staged first: an unwritable target fails before the work, and anything drawn so far goes if a step fails.
     with staged_report(out) as staging:
         folder = staging / figures_dir(out).name
@@ -138,7 +141,7 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
         check = uncertainty_check(bundle, data)
         drawn = _draw_quality(folder, evaluation, check)
         step()
-        plan = suggest(bundle, data.bulk, budget, n_pairs=pairs, seed=seed)
+        plan = suggest(bundle, data.bulk, budget, n_pairs=pairs, library=library, seed=seed)
         step()
         gi_genes, frame = _interactions(bundle, data, seed)
         if frame is not None:
@@ -148,7 +151,7 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
         drawn += [_draw_top_de(report, folder) for report in closer]
         step()
         sections = (
-            analysed_section(info, bundle, seed, budget, command),
+            analysed_section(info, bundle, seed, budget, command, library),
             quality_section(evaluation, check, link),
             next_section(plan),
             interaction_section(frame, info, gi_genes, link),
@@ -197,10 +200,11 @@ def _stepper(progress: Progress | None) -> Callable[[], None]:
     return step
 
 
-def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, pairs: int | None, seed: int) -> str:
+def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, pairs: int | None, seed: int, library: Sequence[str] | None) -> str:
     model = f"--model {bundle.source}" if bundle.source else "--model <the bundle, which was not saved>"
     quota = "" if pairs is None else f" --pairs {pairs}"
-    return f"gearsplan report --out {out} {model} --data {screen.source} --budget {budget}{quota} --seed {seed}"
+    candidates = "" if library is None else f" --candidates <a file of the library's {len(library)} lines>"
+    return f"gearsplan report --out {out} {model} --data {screen.source} --budget {budget}{quota}{candidates} --seed {seed}"
 
 
 @contextmanager
@@ -282,7 +286,12 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command: str) -> str:
+def _library_size(library: Sequence[str]) -> str:
+    pairs = sum("+" in entry for entry in library)
+    return f"a library of {counted(len(library) - pairs, 'gene')} and {counted(pairs, 'pair')} (--candidates)"
+
+
+def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command: str, library: Sequence[str] | None) -> str:
     """Section 1: the data set, the model bundle, the versions, the seed and the command."""
     model = describe_bundle(bundle)
     split = model["split"]
@@ -293,6 +302,7 @@ def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command
         ("model", f"{counted(model['members'], 'ensemble member')}, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
         ("training split", f"{split['spec']} (seed {model['seed']}): {split['n_train']} train, {split['n_val']} validation, {split['n_test']} held-out perturbations"),
         ("report seed, budget", f"{seed}, {budget}"),
+        ("candidates", "every GO-annotated gene, and pairs with the measured genes" if library is None else _library_size(library)),
     ]
     versions = markdown_table(("package", "version"), list(package_versions().items()))
     return (f"{_heading(0)}\n{markdown_table(('', ''), data_rows)}\nPackage versions:\n\n{versions}\nTo rerun exactly this report:\n\n"
