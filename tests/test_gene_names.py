@@ -54,6 +54,11 @@ def test_resolve_set_refuses_a_label_without_a_gene(label, message):
         gene_table().resolve_set(label)
 
 
+def test_resolve_set_refuses_an_alias_beside_its_symbol():
+    with pytest.raises(GearsplanError, match="KMT2A named more than once in 'MLL\\+KMT2A'"):
+        gene_table().resolve_set("MLL+KMT2A")
+
+
 def test_the_control_hint_names_a_way_to_the_gene_ctrl():
     with pytest.raises(GearsplanError) as error:
         gene_table().resolve_set("CTRL")

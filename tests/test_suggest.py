@@ -155,7 +155,7 @@ def test_empty_candidate_file(run_cli, bundle_dir, tmp_path):
     assert code == 2 and "holds no genes" in err
 
 
-@pytest.mark.parametrize("line, message", [("FOSBB", "did you mean"), ("ctrl", "names the control cells")])
+@pytest.mark.parametrize("line, message", [("FOSBB", "did you mean"), ("ctrl", "names the control cells"), ("MLL+KMT2A", "KMT2A named more than once")])
 def test_a_candidate_line_that_is_no_gene_is_refused(run_cli, bundle_dir, tmp_path, line, message):
     library = tmp_path / "library.txt"
     library.write_text(f"CEBPB\n{line}\n")

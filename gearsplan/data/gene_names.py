@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -79,7 +80,8 @@ class GeneTable:
         Raises
         ------
         GearsplanError
-            For a label that names no gene or the control cells, and as :meth:`resolve` for each gene.
+            For a label that names no gene, the control cells, or one gene twice (an alias and its
+            symbol), and as :meth:`resolve` for each gene.
         """
         try:
             genes = parse_condition(name)
@@ -88,7 +90,11 @@ class GeneTable:
         if not genes:
             ctrl = next((ensembl for ensembl, symbol in self.ensembl.items() if symbol == "CTRL"), "its Ensembl ID")
             raise GearsplanError(f"{name!r} names the control cells, not a gene", f"name the genes to perturb; the gene CTRL goes by {ctrl}")
-        return tuple(self.resolve(gene, extra_symbols) for gene in genes)
+        resolved = tuple(self.resolve(gene, extra_symbols) for gene in genes)
+        twice = sorted(gene for gene, count in Counter(resolved).items() if count > 1)
+        if twice:  # MLL+KMT2A is not a pair: say so rather than quietly read one gene
+            raise GearsplanError(f"{', '.join(twice)} named more than once in {name!r}", "name each gene of a set once; an alias and its symbol are the same gene")
+        return resolved
 
     def did_you_mean(self, name: str, extra_symbols: frozenset[str] = frozenset()) -> str:
         """A hint naming the closest known symbols."""
