@@ -74,6 +74,18 @@ def test_training_needs_a_single_split(run_cli, tmp_path):
     assert code == 2 and "training needs one" in err and not (tmp_path / "m").exists()
 
 
+def test_training_without_early_stopping_says_so(run_cli, screen, tmp_path):
+    """A split file with no val and under 10 training perturbations trained every epoch, silently."""
+    keys = screen.perturbations
+    split = tmp_path / "small.json"
+    split.write_text(json.dumps({"set2conditions": {"train": keys[:6], "val": [], "test": keys[6:10]}}))
+    code, out, err = run_cli("train", "--split", split, "--out", tmp_path / "m", "--ensemble", "2", "--epochs", "2")
+    assert code == 0 and "only 6 training ones" in err and "all 2 epochs without early stopping" in " ".join(err.split())
+    assert "trained 2 members in" in out
+    code, _, err = run_cli("train", "--out", tmp_path / "m", "--ensemble", "2", "--epochs", "2")  # simulation: its own val
+    assert code == 0 and "warning" not in err
+
+
 def test_train_refuses_an_out_holding_other_files_before_training(run_cli, tmp_path):
     (tmp_path / "notes.txt").write_text("my notes")
     code, out, err = run_cli("train", "--out", tmp_path)

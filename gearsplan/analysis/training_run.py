@@ -11,7 +11,7 @@ from gearsplan.analysis.baselines import BASELINES
 from gearsplan.analysis.evaluation import Evaluation, evaluate_split
 from gearsplan.data.prepared import prepare
 from gearsplan.data.screen import Screen, read_screen
-from gearsplan.data.splits import resolve_split
+from gearsplan.data.splits import resolve_split, with_validation
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, OutdatedBundle, file_sha256, load_bundle, save_bundle
@@ -29,6 +29,7 @@ class TrainingRun:
 
     bundle: Bundle
     evaluation: Evaluation
+    warnings: tuple[str, ...] = ()
 
 
 def train_bundle(screen: Screen, split: str = DEFAULT_SPLIT, seed: int = 1, config: TrainConfig = TrainConfig(), progress: TrainingProgress | None = None) -> TrainingRun:
@@ -60,7 +61,10 @@ def train_bundle(screen: Screen, split: str = DEFAULT_SPLIT, seed: int = 1, conf
         "train_seconds": round(time.perf_counter() - start, 2),
         "evaluation": evaluation.to_json(),
     }
-    return TrainingRun(Bundle(gears.model, config, metadata), evaluation)
+    unwatched = () if with_validation(chosen, seed).val else (
+        f"the split has no validation perturbations and only {len(chosen.train)} training ones, too few to lend some: "
+        f"each member trained all {config.epochs} epochs without early stopping (a split file can name a 'val' part)",)
+    return TrainingRun(Bundle(gears.model, config, metadata), evaluation, unwatched)
 
 
 def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] = lambda _: None, progress: TrainingProgress | None = None) -> Bundle:

@@ -106,9 +106,13 @@ def _model_screen(bundle, data: Optional[Path]):
 
 def _warned(screen):
     """The screen, once its warnings are on stderr."""
-    for message in screen.warnings:
-        err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    _warn(screen.warnings)
     return screen
+
+
+def _warn(messages) -> None:
+    for message in messages:
+        err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -196,6 +200,7 @@ def train(
     writes the bundle (safetensors weights, JSON config and metadata, checksums).
     """
     from gearsplan.analysis.training_run import train_bundle
+    from gearsplan.design.suggestion import counted
     from gearsplan.interface.tables import evaluation_tables
     from gearsplan.model.bundle import check_bundle_target, save_bundle
     from gearsplan.paths import default_model_dir
@@ -206,12 +211,13 @@ def train(
     with training_bar(ensemble, epochs) as progress:
         run = train_bundle(screen, split, seed, config, progress)
     save_bundle(run.bundle, target)
+    _warn(run.warnings)
     if json:
         print_json({"model": str(target), "seed": seed, "split": split, "train_seconds": run.bundle.metadata["train_seconds"], "evaluation": run.evaluation.to_json()})
         return
     for table in evaluation_tables(run.evaluation.summary(), split, (seed,)):
         out.print(table)
-    out.print(f"trained {ensemble} member(s) in {run.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]")
+    out.print(f"trained {counted(ensemble, 'member')} in {run.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]")
 
 
 def _library(bundle, path: Optional[Path]) -> Optional[tuple[str, ...]]:
