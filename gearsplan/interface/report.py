@@ -447,7 +447,7 @@ def caveats_section(info: dict, evaluation: dict | None, check: UncertaintyCheck
         worst = int(np.argmax(check.disagreement))
         items.append(f"**High-uncertainty predictions**: {len(beyond)} of {len(plan.suggestions)} suggestions have a members' disagreement above the highest seen on a "
                      f"held-out perturbation ({ceiling:.4f}, {check.keys[worst]}, top-20-DE MSE {check.mse_top20[worst]:.3f}): their error was never measured at that level. "
-                     f"Spearman of uncertainty with error is {check.spearman:.2f}"
+                     f"The whole spread (the members' disagreement with the base's spread) ranks the held-out errors with Spearman {check.spearman:.2f}"
                      + (", too weak to rank predictions by trust." if check.spearman < WEAK_SPEARMAN else "."))
     levels = [f"{' + '.join(r.genes)}: {r.uncertainty.level} ({r.uncertainty.signal:.1f}× its spread)" for r in closer]
     if levels:
