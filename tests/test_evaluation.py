@@ -1,14 +1,16 @@
 """Baselines and metrics against hand-computed values, and the documented figures of the data."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gearsplan.analysis.baselines import Additive, MeanChange, NoChange
 from gearsplan.analysis.evaluation import evaluate, make_predictors
-from gearsplan.analysis.metrics import pearson_rows, perturbation_metrics
+from gearsplan.analysis.metrics import METRICS, pearson_rows, perturbation_metrics
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import loo_splits
 from gearsplan.errors import GearsplanError
+from gearsplan.interface.tables import best_as_shown
 
 
 def test_metrics_on_hand_made_vectors():
@@ -94,3 +96,11 @@ def test_baselines_evaluate_without_torch_and_gearsplan_keeps_its_name():
     from gearsplan.model.predictor import GearsPredictor
 
     assert GearsPredictor.name == GEARSPLAN
+
+
+def test_values_equal_as_shown_are_marked_best_alike():
+    """0.21666666666666667 and ...65 print the same: only one of them was marked best."""
+    rows = pd.DataFrame({m: [0.21666666666666667, 0.21666666666666665, 0.5] for m in METRICS})
+    best = best_as_shown(rows)
+    assert best["frac_opposite_top20"].tolist() == [True, True, False]  # lower is better
+    assert best["pearson_delta"].tolist() == [False, False, True]  # higher is better

@@ -6,7 +6,7 @@ from pathlib import Path
 import gearsplan
 
 PACKAGE = Path(gearsplan.__file__).parent
-LAYERS = {"errors": 0, "paths": 0, "json_numbers": 0, "data": 1, "knowledge": 2, "model": 3, "analysis": 4, "design": 5, "interface": 6}
+LAYERS = {"errors": 0, "paths": 0, "json_numbers": 0, "wording": 0, "data": 1, "knowledge": 2, "model": 3, "analysis": 4, "design": 5, "interface": 6}
 
 
 def _layer(module: str) -> int | None:

@@ -31,6 +31,7 @@ from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.threads import fast_cpu
 from gearsplan.model.training import TrainConfig, fit_gears
 from gearsplan.paths import atomic_path
+from gearsplan.wording import counted
 
 #: Selection strategies replay knows.
 STRATEGIES = ("random", "uncertainty", "reach", "gearsplan")
@@ -196,7 +197,7 @@ def check_config(config: ReplayConfig, n_perturbations: int) -> None:
     needed = config.initial + config.rounds * config.batch
     held = n_heldout(config, n_perturbations)
     if held < 1 or needed + held > n_perturbations:
-        raise GearsplanError(f"{config.initial} initial + {config.rounds} rounds x {config.batch} = {needed} perturbations, but the screen has {n_perturbations} "
+        raise GearsplanError(f"{config.initial} initial + {counted(config.rounds, 'round')} x {config.batch} = {needed} perturbations, but the screen has {n_perturbations} "
                              f"and {max(held, 1)} must stay hidden as the held-out set", "lower --initial, --rounds or --batch")
 
 

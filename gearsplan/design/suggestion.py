@@ -23,6 +23,7 @@ from gearsplan.json_numbers import finite_or_none
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import GearsModel, on_top_genes
 from gearsplan.paths import atomic_path
+from gearsplan.wording import counted
 
 #: Unmeasured genes, best by single-gene expected gain, that pairs are formed with when no library is given.
 PAIR_PARTNERS = 200
@@ -241,11 +242,6 @@ def summarise_plan(rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict
         + (f"Most common reason: {dominant[0][0]} ({dominant[0][1]} of {len(rows)}); " if dominant else "")
         + "each pick counts only the error the picks before it left (GO neighbourhoods already covered, repeated predicted changes)."
     )
-
-
-def counted(n: int, noun: str) -> str:
-    """``1 pair``, ``2 pairs``."""
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def where_genes_lie(rows: Sequence[Suggestion]) -> str:

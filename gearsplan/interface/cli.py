@@ -40,9 +40,13 @@ ConditionColOption = Annotated[
 ]
 ControlOption = Annotated[Optional[str], typer.Option("--control", help="Label of control cells in that column (default: detected: ctrl, control, non-targeting, ...).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document instead of tables.")]
+ModelDataOption = Annotated[
+    Optional[Path],
+    typer.Option("--data", help="The screen so far: its measurements and control means (default: the screen the model was trained on; another is read with a warning, as the network never learned from it).", show_default=False),
+]
 CandidatesOption = Annotated[
     Optional[Path],
-    typer.Option("--candidates", help="Text file, one gene or A+B pair per line: your guide library. Every suggestion then holds one of its genes (alone if not yet measured alone, or paired with a gene measured alone, or with --allow-unseen-pairs with another of its new genes) or is a pair it lists (default: every GO-annotated gene).", show_default=False),
+    typer.Option("--candidates", help="Text file, one gene or A+B pair per line: your guide library. Every suggestion then holds one of its genes (alone if not yet measured alone, or paired with a gene measured alone) or is a pair it lists (default: every GO-annotated gene).", show_default=False),
 ]
 ModelOption = Annotated[
     Optional[Path],
@@ -200,7 +204,7 @@ def train(
     writes the bundle (safetensors weights, JSON config and metadata, checksums).
     """
     from gearsplan.analysis.training_run import train_bundle
-    from gearsplan.design.suggestion import counted
+    from gearsplan.wording import counted
     from gearsplan.interface.tables import evaluation_tables
     from gearsplan.model.bundle import check_bundle_target, save_bundle
     from gearsplan.paths import default_model_dir
@@ -236,7 +240,7 @@ def _wrote(path: Path, what: str) -> None:
 def predict(
     genes: Annotated[list[str], typer.Argument(help="One or more genes (symbols, aliases or Ensembl IDs), perturbed together; A+B names a set too.", show_default=False)],
     model: ModelOption = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="The screen the model was trained on (default: the file its bundle names).", show_default=False)] = None,
+    data: ModelDataOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-DE table.")] = 20,
     csv: Annotated[Optional[Path], typer.Option("--csv", callback=_file_output, help="Also write the top-DE table to this CSV file.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
@@ -279,7 +283,7 @@ def gimap(
     genes: Annotated[Optional[Path], typer.Option("--genes", help="A text file of genes, one per line: score every pair of them.", show_default=False)] = None,
     measured: Annotated[bool, typer.Option("--measured", help="Score every pair of the genes measured alone in the screen (the default without --genes).")] = False,
     model: ModelOption = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="The screen the model was trained on (default: the file its bundle names).", show_default=False)] = None,
+    data: ModelDataOption = None,
     out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Write every pair's scores and calls to this CSV file.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
     json: JsonOption = False,
@@ -295,7 +299,7 @@ def gimap(
     from gearsplan.analysis.training_run import ensure_model
     from gearsplan.data.pseudobulk import pseudobulk
     from gearsplan.design.candidates import read_gene_file
-    from gearsplan.interface.tables import gi_map_table
+    from gearsplan.interface.tables import gi_map_tables
     from gearsplan.paths import atomic_path
 
     if genes is not None and measured:
@@ -315,7 +319,8 @@ def gimap(
     if json:
         print_json(gi_map_json(frame))
         return
-    out.print(gi_map_table(frame))
+    for table in gi_map_tables(frame):
+        out.print(table)
 
 
 @data_app.command("info")
@@ -363,12 +368,12 @@ def model_info(model: ModelOption = None, json: JsonOption = False) -> None:
 def suggest(
     budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) to choose.")] = 50,
     model: ModelOption = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="The screen so far (default: the file the model's bundle names).", show_default=False)] = None,
+    data: ModelDataOption = None,
     singles: Annotated[Optional[int], typer.Option("--singles", help="Exactly this many single genes (default: expected gain decides).", show_default=False)] = None,
     pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many pairs (default: expected gain decides).", show_default=False)] = None,
     candidates: CandidatesOption = None,
     exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Text file, one gene or A+B pair per line, never to suggest (a gene removes every pair holding it).", show_default=False)] = None,
-    allow_unseen_pairs: Annotated[bool, typer.Option("--allow-unseen-pairs", help="Also pair two genes neither of which was measured.")] = False,
+    allow_unseen_pairs: Annotated[bool, typer.Option("--allow-unseen-pairs", help="Also pair two genes neither of which was measured (with --candidates: two new genes of the library).")] = False,
     out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Also write the suggestions to this CSV file.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds tie-breaking and the GI scores' sampling.")] = 0,
     json: JsonOption = False,
@@ -450,7 +455,7 @@ def replay(
 def report(
     out_file: Annotated[Path, typer.Option("--out", callback=_file_output, help="The Markdown plan to write; its figures go to a folder beside it (plan.md → plan_files/).")] = Path("plan.md"),
     model: ModelOption = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="The screen so far (default: the file the model's bundle names).", show_default=False)] = None,
+    data: ModelDataOption = None,
     budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) the plan suggests.")] = 50,
     pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many of them pairs, the rest singles (default: expected gain decides); the closer look reads the first three.", show_default=False)] = None,
     candidates: CandidatesOption = None,

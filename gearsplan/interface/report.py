@@ -28,12 +28,13 @@ from gearsplan.data.prepared import PreparedScreen, prepare
 from gearsplan.data.screen import Screen
 from gearsplan.data.splits import Split
 from gearsplan.design.signals import TOP_GENES
-from gearsplan.design.suggestion import SuggestionPlan, counted, require_ensemble, require_positive, suggest
+from gearsplan.design.suggestion import SuggestionPlan, require_ensemble, require_positive, suggest
 from gearsplan.interface import report_figures as figures
-from gearsplan.interface.tables import screen_rows
+from gearsplan.interface.tables import best_as_shown, screen_rows
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import ensemble_uncertainty, on_top_genes
 from gearsplan.paths import check_replaceable, output_target, temporary_beside
+from gearsplan.wording import counted
 
 #: Section titles, in order (every report has all six).
 SECTIONS = ("What was analysed", "How good the model is", "What to do next", "What is predicted to interact", "Closer look", "Caveats")
@@ -333,17 +334,13 @@ def quality_section(evaluation: dict | None, check: UncertaintyCheck | None, lin
 
 
 def _evaluation_table(rows: pd.DataFrame) -> str:
-    metrics = (("pearson_delta", False), ("pearson_delta_top20", False), ("mse_top20", True), ("frac_opposite_top20", True))
+    metrics = ("pearson_delta", "pearson_delta_top20", "mse_top20", "frac_opposite_top20")
     body = []
     for _, group in rows.groupby("stratum", sort=False):
-        best = {m: (group[m].astype(float).min() if low else group[m].astype(float).max()) for m, low in metrics}
-        for row in group.itertuples():
-            cells = []
-            for metric, _low in metrics:
-                value = getattr(row, metric)
-                text = _number(value)
-                cells.append(f"**{text}**" if value is not None and np.isfinite(value) and value == best[metric] else text)
-            body.append((row.stratum, row.model, f"{row.n:g}", *cells))
+        best = best_as_shown(group)
+        for index, row in group.iterrows():
+            cells = [f"**{_number(row[m])}**" if best.at[index, m] else _number(row[m]) for m in metrics]
+            body.append((row["stratum"], row["model"], f"{row['n']:g}", *cells))
     return markdown_table(("stratum", "model", "n", "Pearson Δ all genes", "Pearson Δ top-20 DE", "MSE top-20 DE", "opposite direction"), body)
 
 
@@ -357,7 +354,7 @@ def _verdict(rows: pd.DataFrame) -> str:
         group = rows[rows["stratum"] == stratum].set_index("model")["mse_top20"].astype(float)
         if group["gearsplan"] <= group.drop("gearsplan").min():
             wins.append(stratum)
-    return (f"\ngearsplan has the lowest top-20-DE MSE in {len(wins)} of {len(strata)} strata"
+    return (f"\ngearsplan has the lowest top-20-DE MSE in {len(wins)} of {len(strata)} {'stratum' if len(strata) == 1 else 'strata'}"
             + (f" ({', '.join(wins)})" if wins else "") + "; where a baseline wins, prefer it for that kind of perturbation.\n")
 
 
@@ -436,7 +433,7 @@ def caveats_section(info: dict, evaluation: dict | None, check: UncertaintyCheck
     items = []
     outside = info["perturbed_genes_not_in_go"]
     if outside:
-        items.append(f"**Genes outside the GO graph**: {len(outside)} of {info['n_perturbed_genes']} perturbed genes ({', '.join(outside)}) have no GO "
+        items.append(f"**Genes outside the GO graph**: {len(outside)} of {info['n_perturbed_genes']} perturbed genes ({', '.join(outside)}) {'has' if len(outside) == 1 else 'have'} no GO "
                      "annotation; the model reaches them only through their measured single, and cannot transfer what it learns about them to other genes"
                      + (f"; left out of the GI map: {', '.join(left_out)}." if left_out else "."))
     else:

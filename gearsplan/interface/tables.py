@@ -9,6 +9,7 @@ from rich.table import Table
 
 from gearsplan.analysis.gi_scores import ADDITIVE_MAGNITUDE
 from gearsplan.analysis.metrics import METRICS
+from gearsplan.wording import counted
 
 _HIGHER_IS_BETTER = {"pearson_delta", "pearson_delta_top20"}
 _HEADERS = {
@@ -35,6 +36,13 @@ def _cell(mean: float, sd: float, best: bool) -> str:
     return f"[bold green]{text}[/]" if best else text
 
 
+def best_as_shown(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per row and metric, whether the row is best among ``rows`` at the three decimals shown, so that
+    values float noise tells apart (0.21666666666666667 and ...65) are marked alike."""
+    shown = rows[list(METRICS)].astype(float).round(3)
+    return pd.DataFrame({m: shown[m] == (shown[m].max() if m in _HIGHER_IS_BETTER else shown[m].min()) for m in METRICS})
+
+
 def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...]) -> list[Table]:
     """One table per stratum: each model's metrics, mean ± sd over seeds, the best in green."""
     tables = []
@@ -44,9 +52,9 @@ def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...])
         table.add_column("model", no_wrap=True)
         for metric in METRICS:
             table.add_column(_HEADERS[metric], justify="right", no_wrap=True)
-        best = {m: (rows[m].max() if m in _HIGHER_IS_BETTER else rows[m].min()) for m in METRICS}
-        for _, row in rows.iterrows():
-            table.add_row(row["model"], *(_cell(row[m], row[f"{m}_sd"], row[m] == best[m] and len(rows) > 1) for m in METRICS))
+        best = best_as_shown(rows)
+        for index, row in rows.iterrows():
+            table.add_row(row["model"], *(_cell(row[m], row[f"{m}_sd"], best.at[index, m] and len(rows) > 1) for m in METRICS))
         tables.append(table)
     over_seeds = "mean ± sd over seeds; n: held-out perturbations per seed, on average" if len(seeds) > 1 else "one seed"
     tables[-1].caption = (f"split {split}, seeds {','.join(map(str, seeds))}; {over_seeds}; best in green; "
@@ -274,32 +282,41 @@ def _plus_minus(mean: float, interval: list, sign: str = "") -> str:
     return f"{mean:{sign}.4f}±{(interval[1] - interval[0]) / 2:.4f}"
 
 
-def gi_map_table(frame, top: int = 20) -> Table:
-    """``gimap``: how many pairs carry each call, and the pairs furthest from additivity."""
+def gi_map_tables(frame, top: int = 20) -> list[Table]:
+    """``gimap``: the predicted pairs furthest from additivity with how many pairs carry each call, and every measured pair
+    of the map, its predicted calls beside the measured ones."""
     from gearsplan.analysis.gi_scores import GI_CALLS
 
     predicted = frame[frame["source"] == "predicted"]
+    measured = frame[frame["source"] == "measured"].set_index(["gene_a", "gene_b"])
     counts = {c: int(predicted["calls"].str.split(";").apply(lambda calls, c=c: c in calls).sum()) for c in GI_CALLS}
-    table = Table(
-        title=f"GI map: {len(predicted):,} predicted pairs; the {min(top, len(predicted))} with the largest |magnitude − √2| (furthest from additive)",
-        title_justify="left",
-        caption="pairs per call: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()) + "; an exactly additive pair has magnitude √2 ≈ 1.41",
-        caption_justify="left",
+    shown = min(top, len(predicted))
+    furthest = Table(
+        title=f"GI map: {counted(len(predicted), 'predicted pair')}; the {shown} with the largest |magnitude − √2| (furthest from additive)",
+        title_justify="left", caption_justify="left",
+        caption="pairs per call: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()) + "; an exactly additive pair has magnitude √2 ≈ 1.41"
+        + ("; measured pairs: the next table" if len(measured) else ""),
     )
-    measured = frame[frame["source"] == "measured"].set_index(["gene_a", "gene_b"])["calls"]
-    order = (predicted["magnitude"] - ADDITIVE_MAGNITUDE).abs().sort_values(ascending=False).index[:top]
-    shown = predicted.loc[order]
-    measured_calls = [measured.get((a, b), "") for a, b in zip(shown["gene_a"], shown["gene_b"])]
-    table.add_column("pair")
+    furthest.add_column("pair")
     for label in _GI_LABELS.values():
-        _add_uncut_column(table, label)
-    table.add_column("calls")
-    if any(measured_calls):
-        table.add_column("measured calls")
-    for row, truth in zip(shown.itertuples(), measured_calls):
-        scores = (f"{getattr(row, k):.2f}" for k in _GI_LABELS)
-        table.add_row(f"{row.gene_a} + {row.gene_b}", *scores, row.calls.replace(";", "\n"), *([truth.replace(";", "\n")] if any(measured_calls) else []))
-    return table
+        _add_uncut_column(furthest, label)
+    furthest.add_column("calls", min_width=max(map(len, GI_CALLS)))
+    order = (predicted["magnitude"] - ADDITIVE_MAGNITUDE).abs().sort_values(ascending=False).index[:top]
+    for row in predicted.loc[order].itertuples():
+        furthest.add_row(f"{row.gene_a} + {row.gene_b}", *(f"{getattr(row, k):.2f}" for k in _GI_LABELS), row.calls.replace(";", "\n"))
+    if measured.empty:
+        return [furthest]
+    beside = Table(title=f"{counted(len(measured), 'measured pair')}: predicted beside measured", title_justify="left")
+    beside.add_column("pair")
+    for header in ("magnitude predicted", "magnitude measured"):
+        _add_uncut_column(beside, header)
+    for header in ("calls predicted", "calls measured"):
+        beside.add_column(header, min_width=max(map(len, GI_CALLS)))
+    scores = predicted.set_index(["gene_a", "gene_b"])
+    for (a, b), truth in measured.iterrows():
+        guess = scores.loc[(a, b)]
+        beside.add_row(f"{a} + {b}", f"{guess['magnitude']:.2f}", f"{truth['magnitude']:.2f}", guess["calls"].replace(";", "\n"), truth["calls"].replace(";", "\n"))
+    return [furthest, beside]
 
 
 def _add_uncut_column(table: Table, header: str, justify: str = "right") -> None:
