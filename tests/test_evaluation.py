@@ -104,3 +104,11 @@ def test_values_equal_as_shown_are_marked_best_alike():
     best = best_as_shown(rows)
     assert best["frac_opposite_top20"].tolist() == [True, True, False]  # lower is better
     assert best["pearson_delta"].tolist() == [False, False, True]  # higher is better
+
+
+def test_strata_counts_add_up_over_seeds_that_lack_a_stratum(screen, bulk, de):
+    """Reference seed 1 holds no pair of two measured genes: its n was the mean over seed 2 alone (1, not 0.5),
+    so the strata summed to 17.5 beside an 'all' of 17."""
+    summary = evaluate(PreparedScreen(screen, bulk, de), ["mean"], "reference", (1, 2)).summary().set_index("stratum")
+    assert summary.loc["pair_0_unseen", "n"] == 0.5 and summary.loc["pair_0_unseen", "n_seeds"] == 1
+    assert summary.drop("all")["n"].sum() == summary.loc["all", "n"] and summary.loc["all", "n_seeds"] == 2

@@ -44,12 +44,16 @@ class Evaluation:
     per_perturbation: pd.DataFrame
 
     def summary(self) -> pd.DataFrame:
-        """Per stratum (and ``all``) and model: the count and each metric's mean and sd over seeds."""
+        """Per stratum (and ``all``) and model: ``n``, the held-out perturbations per seed on average over every seed
+        (so the strata add up to ``all``); ``n_seeds``, the seeds that hold the stratum; each metric's mean and sd over those."""
         rows = pd.concat([self.per_perturbation, self.per_perturbation.assign(stratum="all")])
         per_seed = rows.groupby(["stratum", "model", "seed"])[list(METRICS)].mean()
         per_seed["n"] = rows.groupby(["stratum", "model", "seed"]).size()
         grouped = per_seed.groupby(["stratum", "model"])
-        table = grouped.mean().join(grouped[list(METRICS)].std(ddof=1).add_suffix("_sd")).reset_index()
+        table = grouped[list(METRICS)].mean().join(grouped[list(METRICS)].std(ddof=1).add_suffix("_sd"))
+        table["n"] = grouped["n"].sum() / len(self.seeds)
+        table["n_seeds"] = grouped.size()
+        table = table.reset_index()
         order = {s: i for i, s in enumerate((*STRATA, "all"))}
         models = {m: i for i, m in enumerate(dict.fromkeys(self.per_perturbation["model"]))}
         return table.sort_values(["stratum", "model"], key=lambda c: c.map(order if c.name == "stratum" else models)).reset_index(drop=True)

@@ -47,8 +47,9 @@ def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...])
     """One table per stratum: each model's metrics, mean ± sd over seeds, the best in green."""
     tables = []
     for stratum, rows in summary.groupby("stratum", sort=False):
-        n = rows["n"].iloc[0]
-        table = Table(title=f"{_STRATUM_TITLES.get(stratum, stratum)} [dim]({stratum}, n={n:g})[/]", title_justify="left", caption_justify="left")
+        n, present = rows["n"].iloc[0], rows["n_seeds"].iloc[0] if "n_seeds" in rows else len(seeds)
+        where = "" if present == len(seeds) else f", in {present:g} of {len(seeds)} seeds"
+        table = Table(title=f"{_STRATUM_TITLES.get(stratum, stratum)} [dim]({stratum}, n={n:.3g}{where})[/]", title_justify="left", caption_justify="left")
         table.add_column("model", no_wrap=True)
         for metric in METRICS:
             table.add_column(_HEADERS[metric], justify="right", no_wrap=True)
@@ -56,7 +57,8 @@ def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...])
         for index, row in rows.iterrows():
             table.add_row(row["model"], *(_cell(row[m], row[f"{m}_sd"], best.at[index, m] and len(rows) > 1) for m in METRICS))
         tables.append(table)
-    over_seeds = "mean ± sd over seeds; n: held-out perturbations per seed, on average" if len(seeds) > 1 else "one seed"
+    over_seeds = ("mean ± sd over the seeds that hold the stratum; n: held-out perturbations per seed, on average over all seeds"
+                  if len(seeds) > 1 else "one seed")
     tables[-1].caption = (f"split {split}, seeds {','.join(map(str, seeds))}; {over_seeds}; best in green; "
                           "MSE vs no change: each perturbation's top-20 MSE over no change's, averaged (so not the ratio of the MSE column's means)")
     return tables
