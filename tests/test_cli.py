@@ -123,6 +123,11 @@ def test_an_unknown_perturbed_gene_is_listed_with_a_warning_not_refused(run_cli,
     assert len(document["warnings"]) == 1 and "KLF1X" in document["warnings"][0]
 
 
+@pytest.mark.parametrize("option", [["--split", "reference"], ["--model", "gearsplan"], ["--seeds", "1,2"]])
+def test_evaluate_gi_refuses_what_it_would_ignore(run_cli, option):
+    _one_line_error(*run_cli("evaluate", "--gi", *option)[::2], "--gi holds out each measured pair")
+
+
 def test_bad_seeds_split_and_model(run_cli):
     _one_line_error(*run_cli("evaluate", "--model", " ")[::2], "no model named")
     _one_line_error(*run_cli("evaluate", "--seeds", "one")[::2], "seeds")

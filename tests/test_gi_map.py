@@ -89,6 +89,9 @@ def test_held_out_gi_calls_against_measured(screen, bulk, de):
     table = result.per_call()
     assert list(table["call"]) == list(GI_CALLS)
     assert (table["n_measured"] == result.measured.sum(axis=0)).all()
+    # precision@3 ranks the pairs the members call so: a call no member makes has none (it read 1.00 for suppression)
+    never = table[[not result.agreement[:, c].any() for c in range(len(GI_CALLS))]]
+    assert len(never) and never["precision_at_3"].isna().all()
     confusion = result.confusion()
     assert int(confusion.to_numpy().trace()) == int((result.predicted & result.measured).sum())
     json.dumps(result.to_json(), allow_nan=False)
@@ -110,3 +113,12 @@ def test_the_held_out_gi_tables_fit_an_80_column_console_uncut():
     text = console.export_text()
     assert "…" not in text and max(map(len, text.splitlines())) <= 80
     assert all(call in text for call in GI_CALLS)
+
+
+def test_a_screen_of_pairs_only_has_no_measured_genes_to_map(run_cli, trained_bundle_dir, norman, tmp_path):
+    """It said 'no genes given', with a hint about predict."""
+    labels = norman.obs["condition"].astype(str)
+    pairs_only = tmp_path / "pairs.h5ad"
+    norman[(labels == "control") | labels.str.contains("+", regex=False)].copy().write_h5ad(pairs_only)
+    code, _, err = run_cli("gimap", "--model", trained_bundle_dir, "--data", pairs_only)
+    assert code == 2 and "measures 0 genes alone" in err and "--genes FILE" in err

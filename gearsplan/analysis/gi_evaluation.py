@@ -28,14 +28,16 @@ class GIEvaluation:
     seed: int
 
     def per_call(self, k: int = 3) -> pd.DataFrame:
-        """Per call: counts, precision and recall of the ensemble's call, and precision@k when ranking by member agreement.
+        """Per call: counts, precision and recall of the ensemble's call, and precision@k over the (at most) k pairs
+        the most members call so; None where no member makes the call (a ranking by zero agreement is no pick).
 
         ``random`` is the precision of a random pick (the call's share among measured pairs).
         """
         rows = []
         for c, call in enumerate(GI_CALLS):
             hit = self.predicted[:, c] & self.measured[:, c]
-            ranked = np.argsort(-self.agreement[:, c], kind="stable")[: min(k, len(self.pairs))]
+            supported = np.flatnonzero(self.agreement[:, c] > 0)
+            ranked = supported[np.argsort(-self.agreement[supported, c], kind="stable")][:k]
             rows.append({
                 "call": call,
                 "n_measured": int(self.measured[:, c].sum()),

@@ -156,6 +156,9 @@ def evaluate(
 
     seed_list = parse_seeds(seeds)
     if gi:
+        if split != "loo" or model != "baselines" or len(seed_list) > 1:
+            raise GearsplanError("--gi holds out each measured pair in turn with one gearsplan ensemble: it takes no --split, --model or second seed",
+                                 "run evaluate --gi alone, or with one --seeds value")
         return _evaluate_gi(_load(data, condition_col, control), seed_list[0], json)
     models = [m.strip() for m in model.split(",") if m.strip()]
     models = models if "baselines" in models or not models else [*models, "baselines"]
@@ -300,6 +303,7 @@ def gimap(
     from gearsplan.data.pseudobulk import pseudobulk
     from gearsplan.design.candidates import read_gene_file
     from gearsplan.interface.tables import gi_map_tables
+    from gearsplan.wording import counted
     from gearsplan.paths import atomic_path
 
     if genes is not None and measured:
@@ -309,6 +313,9 @@ def gimap(
     bulk = pseudobulk(_model_screen(bundle, data))
     model = screen_model(bundle, bulk)
     names = read_gene_file(genes, frozenset(model.genes)) if genes is not None else measured_genes(bulk)
+    if genes is None and len(names) < 2:
+        raise GearsplanError(f"the screen measures {counted(len(names), 'gene')} alone, and --measured pairs the genes measured alone",
+                             "give the genes to pair with --genes FILE")
     chosen = resolve_genes(names, model, bulk)
     with progress_bar(f"predicting and scoring {len(chosen) * (len(chosen) - 1) // 2:,} pairs") as progress:
         frame = build_map(model, bulk, chosen, seed, progress)
