@@ -132,14 +132,14 @@ def perturbation_table(report) -> Table:
     table = Table(
         title=f"perturbation {' + '.join(report.genes)} [dim]({status})[/]",
         title_justify="left",
-        caption=f"{_pull_line(report)}spread on its top-20 genes {u.spread:.3f} (its base's {u.base_sd:.3f}; the members' {u.sd:.3f}, z = {_signed(u.z, 2)} against the training perturbations, "
-        f"head log-variance z = {_signed(u.head_z, 2)}); {u.standing()}: confidence [bold]{u.level}[/] (high: ≥ 2×, medium: ≥ 1×, low: below)",
+        caption=f"{_pull_line(report)}spread on its top-20 genes {u.spread:.3f} (its base's {u.base_sd:.3f}; the members' {u.sd:.3f}, z={_signed(u.z, 2)} "
+        f"against the training perturbations, head log-variance z={_signed(u.head_z, 2)}); {u.standing()}: confidence [bold]{u.level}[/] (high: ≥ 2×, medium: ≥ 1×, low: below)",
         caption_justify="left",
     )
     for column in ("gene", "measured alone", "in training", "GO neighbours", "nearest measured genes (GO Jaccard)"):
         table.add_column(column, justify="right" if column == "GO neighbours" else "left")
     for f in report.per_gene:
-        nearest = ", ".join(f"{g} {j:.2f}" for g, j in f.nearest_measured) or "[dim]none[/]"
+        nearest = "\n".join(f"{g} {j:.2f}" for g, j in f.nearest_measured) or "[dim]none[/]"  # one a line: a wrap never parts a gene from its number
         table.add_row(f.gene, "yes" if f.measured else "[yellow]no: unseen[/]", "yes" if f.trained else "no", str(f.go_degree) if f.in_go else "[red]not in GO[/]", nearest)
     return table
 
@@ -149,7 +149,7 @@ def _pull_line(report) -> str:
     if report.base is None:
         return ""
     if not report.pulled_toward:
-        return f"unmeasured genes: built on the measured perturbations' {report.base}; none shares specific GO terms with them\n"
+        return f"unmeasured genes: built on the measured perturbations' {report.base}; none shares a rare, specific GO term with them (the Jaccard above counts every term)\n"
     alike = ", ".join(f"{k.replace('+', ' + ')} {share:.0%}" for k, share in report.pulled_toward)
     return f"unmeasured genes: built on the measured perturbations' {report.base}, pulled toward those alike in GO terms: {alike}\n"
 
@@ -189,12 +189,13 @@ def gi_table(report, thresholds) -> Table:
         "equality_of_contribution": f"epistasis < {t.epistasis}",
     }
     shown_measured = any(interaction.measured is not None for interaction in report.gi)
+    starred = any(row is not None and row["singles_collinear"] for i in report.gi for row in (i.predicted, i.measured))
     table = Table(
         title="genetic interaction",
         title_justify="left",
         caption="An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41. equality: equality of contribution. "
-        "The share after a predicted call is the share of the ensemble's members making it. "
-        "*: the two singles' profiles are indistinguishable, so equal contributions are assumed.",
+        "The share after a predicted call is the share of the ensemble's members making it."
+        + (" *: the two singles' profiles are indistinguishable, so equal contributions are assumed." if starred else ""),
         caption_justify="left",
     )
     table.add_column("score")
