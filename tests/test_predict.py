@@ -168,3 +168,13 @@ def test_a_screen_the_model_was_not_trained_on_is_used_with_a_warning(run_cli, t
     norman[norman.obs["condition"] != "KLF1"].copy().write_h5ad(other)
     code, _, err = run_cli("predict", "FOSB", "--model", trained_bundle_dir, "--data", other)
     assert code == 0 and "is not the screen this model was trained on (norman2019_subset.h5ad)" in " ".join(err.split())
+
+
+def test_the_equal_contribution_note_only_where_a_row_is_starred(trained_bundle, bulk):
+    def caption(genes):
+        console = Console(width=200, record=True)
+        console.print(gi_table(predict_perturbation(trained_bundle, bulk, genes), GIThresholds()))
+        return console.export_text()
+
+    assert "*: the two singles' profiles are indistinguishable" in caption(["FOSB", "CEBPB"])  # two unseen genes on one base
+    assert " *" not in caption(["KLF1", "MAP2K6"])  # measured singles, told apart
