@@ -95,7 +95,10 @@ def test_train_refuses_an_out_holding_other_files_before_training(run_cli, tmp_p
 
 def test_missing_model_directory(run_cli, tmp_path):
     code, _, err = run_cli("model", "info", "--model", tmp_path / "nothing")
-    assert code == 2 and "no model bundle" in err
+    assert code == 2 and "no model bundle" in err and f"gearsplan train --out {tmp_path / 'nothing'}" in err
+    (tmp_path / "notes.txt").write_text("my notes")  # train would refuse this folder: no hint to train into it
+    code, _, err = run_cli("model", "info", "--model", tmp_path)
+    assert code == 2 and "no model bundle" in err and "train --out" not in err and "the directory gearsplan train wrote" in err
 
 
 def test_a_model_that_is_a_file_is_not_offered_as_a_place_to_train(run_cli, tmp_path):
