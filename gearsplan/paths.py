@@ -34,19 +34,39 @@ def default_model_dir() -> Path:
     return data_dir() / "models" / "default"
 
 
-def output_target(path: Path | str, directory: bool = False) -> Path:
-    """``path``, unless it is of the wrong kind: a directory where a file is to be written, or a file where ``directory`` is to take files.
+def through_link(path: Path | str) -> Path:
+    """``path``, or where it leads if it is a symbolic link: a rename onto the link would replace the link, not what it names.
 
     Raises
     ------
     GearsplanError
-        If ``path`` is of the wrong kind.
+        If the link leads back to itself, so that nothing but the link could be replaced.
     """
     path = Path(path)
-    if directory and path.exists() and not path.is_dir():
-        raise GearsplanError(f"{path} is a file", "name a directory to write into")
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    if target.is_symlink():  # realpath stops at a loop and returns a link in it
+        raise GearsplanError(f"{path} is a symbolic link that leads back to itself", "point it at a file, or name another path")
+    return target
+
+
+def output_target(path: Path | str, directory: bool = False) -> Path:
+    """``path``, through a symbolic link, unless it is of the wrong kind: a directory for a file, a file for ``directory``, or a device, pipe or socket.
+
+    Raises
+    ------
+    GearsplanError
+        If ``path`` is of the wrong kind (a rename would replace a device, pipe or socket, not write to it), or as :func:`through_link`.
+    """
+    path = through_link(path)
+    hint = "name a directory to write into" if directory else "name the file to write"
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise GearsplanError(f"{path} is not a regular file (a device, pipe or socket)", hint)
+    if directory and path.is_file():
+        raise GearsplanError(f"{path} is a file", hint)
     if not directory and path.is_dir():
-        raise GearsplanError(f"{path} is a directory", "name the file to write")
+        raise GearsplanError(f"{path} is a directory", hint)
     return path
 
 
@@ -57,9 +77,9 @@ def check_replaceable(path: Path | str, ours: Callable[[str], bool], what: str, 
     ------
     GearsplanError
         If ``path`` is a file, or holds a file that is not ``ours``: replacing the directory must
-        never take a user's files with it.
+        never take a user's files with it; or as :func:`through_link`.
     """
-    path = Path(path)
+    path = through_link(path)
     if path.exists() and not path.is_dir():
         raise GearsplanError(f"{path} is a file, not {what}", hint)
     strangers = sorted(p.name for p in path.iterdir() if not ours(p.name)) if path.is_dir() else []

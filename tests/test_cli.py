@@ -73,6 +73,15 @@ def test_not_an_h5ad(run_cli, tmp_path):
 
 def test_missing_file(run_cli, tmp_path):
     _one_line_error(*run_cli("evaluate", "--data", tmp_path / "none.h5ad")[::2], "no such file")
+    # data info takes its path as an argument: a hint naming --data misled
+    code, _, err = run_cli("data", "info", tmp_path / "none.h5ad")
+    _one_line_error(code, err, "no such file", "or none, for the embedded")
+    assert "--data" not in err
+
+
+def test_too_few_genes(run_cli, norman, tmp_path):
+    """Three genes trained fully, then crashed saving NaN metrics."""
+    _one_line_error(*run_cli("data", "info", _write(norman[:, :3].copy(), tmp_path / "x.h5ad"))[::2], "measures 3 genes", "at least 20")
 
 
 def test_no_perturbation_column(run_cli, norman, tmp_path):
@@ -96,6 +105,24 @@ def test_named_control_missing(run_cli, norman, tmp_path):
 def test_fewer_than_two_perturbations(run_cli, norman, tmp_path):
     norman = norman[norman.obs["condition"].isin(["control", "KLF1"])].copy()
     _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "at least two")
+
+
+def test_one_celled_perturbations_do_not_count_toward_two(run_cli, norman, tmp_path):
+    one_plk4 = norman.obs_names == norman.obs_names[norman.obs["condition"] == "PLK4"][0]
+    norman = norman[norman.obs["condition"].isin(["control", "KLF1"]) | one_plk4].copy()
+    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "holds 1 perturbation;", "at least two")
+
+
+def test_a_single_cell_perturbation_is_left_out_with_a_warning(run_cli, norman, tmp_path):
+    """One PLK4 cell crashed every modelling command in scanpy's t-test."""
+    plk4 = np.flatnonzero(norman.obs["condition"] == "PLK4")
+    path = _write(norman[np.setdiff1d(np.arange(norman.n_obs), plk4[1:])].copy(), tmp_path / "x.h5ad")
+    code, out, err = run_cli("evaluate", "--data", path, "--split", "simulation", "--json")
+    assert code == 0 and "Traceback" not in err and "warning: 1 perturbation with a single cell left out" in " ".join(err.split())
+    assert json.loads(out)["rows"]
+    code, out, _ = run_cli("data", "info", "--json", path)
+    document = json.loads(out)
+    assert code == 0 and document["n_perturbations"] == 32 and any("PLK4" in w for w in document["warnings"])
 
 
 @pytest.mark.parametrize("value, fragment", [(np.nan, "NaN"), (-1.0, "negative")])
@@ -126,6 +153,15 @@ def test_an_unknown_perturbed_gene_is_listed_with_a_warning_not_refused(run_cli,
 @pytest.mark.parametrize("option", [["--split", "reference"], ["--model", "gearsplan"], ["--seeds", "1,2"]])
 def test_evaluate_gi_refuses_what_it_would_ignore(run_cli, option):
     _one_line_error(*run_cli("evaluate", "--gi", *option)[::2], "--gi holds out each measured pair")
+
+
+def test_a_gene_file_with_a_byte_order_mark_reads(run_cli, trained_bundle_dir, tmp_path):
+    """Excel writes UTF-8 with a byte-order mark: its first gene was 'unknown gene \\ufeffKLF1'."""
+    genes = tmp_path / "genes.txt"
+    genes.write_text("KLF1\nFOSB\n", encoding="utf-8-sig")
+    code, out, err = run_cli("gimap", "--genes", genes, "--model", trained_bundle_dir, "--json")
+    assert code == 0, err
+    assert [p["pair"] for p in json.loads(out)["pairs"]] == [["FOSB", "KLF1"]]
 
 
 def test_bad_seeds_split_and_model(run_cli):

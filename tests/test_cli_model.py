@@ -105,3 +105,20 @@ def test_a_model_that_is_a_file_is_not_offered_as_a_place_to_train(run_cli, tmp_
     (tmp_path / "model.pt").write_bytes(b"a pickle, perhaps")
     code, _, err = run_cli("model", "info", "--model", tmp_path / "model.pt")
     assert code == 2 and "is a file, not a model bundle" in err and "train --out" not in err
+
+
+@pytest.mark.parametrize("command", [["train"], ["predict", "KLF1"], ["gimap"], ["suggest"], ["report"]])
+@pytest.mark.parametrize("seed", ["-1", str(2**32)])
+def test_every_seed_option_takes_only_numpy_seeds(run_cli, tmp_path, monkeypatch, command, seed):
+    """train, suggest and report ended a seed NumPy refuses in a traceback; predict and gimap took -1."""
+    # Were a seed taken, train would replace the default model and report write plan.md: both kept in tmp_path.
+    monkeypatch.setenv("GEARSPLAN_DATA_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(*command, "--seed", seed)
+    assert code == 2 and "--seed" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_evaluate_refuses_a_seed_above_numpys(run_cli):
+    code, out, err = run_cli("evaluate", "--seeds", f"1,{2**32}")
+    assert code == 2 and f"seed {2**32} is above {2**32 - 1}" in err and len(err.strip().splitlines()) == 1 and out == ""
+

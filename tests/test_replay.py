@@ -104,6 +104,14 @@ def test_replay_cli_writes_its_files(run_cli, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.csv", "learning_curves.png", "replay.json"]
 
 
+def test_replay_checks_every_output_before_it_replays(run_cli, tmp_path):
+    """With learning_curves.png a directory, the whole replay ran and wrote replay.json and curves.csv before the PNG failed."""
+    (tmp_path / "learning_curves.png").mkdir()
+    code, out, err = run_cli("replay", "--strategies", "random", "--initial", "6", "--rounds", "1", "--batch", "1", "--seeds", "1", "--out", tmp_path)
+    assert code == 2 and "learning_curves.png is a directory" in err and len(err.strip().splitlines()) == 1 and out == ""
+    assert [p.name for p in tmp_path.iterdir()] == ["learning_curves.png"]
+
+
 def test_replay_refuses_unknown_strategy_in_the_api(screen, bulk, de):
     with pytest.raises(GearsplanError):
         replay(PreparedScreen(screen, bulk, de), ReplayConfig(strategies=("best",)))

@@ -75,8 +75,39 @@ def test_column_and_control_can_be_named(norman, tmp_path):
     assert (screen.keys == "ctrl").sum() == 100 and len(screen.perturbations) == 33
 
 
+def test_cells_with_no_label_are_left_out_not_read_as_scn11a(norman, tmp_path):
+    """A missing label read as the string "nan", an alias of SCN11A: a perturbation nobody ran."""
+    labels = norman.obs["condition"].astype(object).to_numpy()
+    labels[:5] = None
+    labels[5:8] = "nan"  # typed by a user: a label like any other
+    norman.obs["condition"] = labels
+    norman.write_h5ad(tmp_path / "unlabelled.h5ad")
+    screen = read_screen(tmp_path / "unlabelled.h5ad")
+    assert screen.adata.n_obs == 3370 and (screen.keys == "SCN11A").sum() == 3
+    assert screen.warnings == ["5 cells with no label in obs['condition'] left out"]
+
+
+def test_a_perturbation_with_one_cell_is_left_out_with_a_warning(norman, tmp_path):
+    """scanpy's t-test cannot score a group of one cell: every modelling command crashed."""
+    plk4 = np.flatnonzero(norman.obs["condition"] == "PLK4")
+    norman[np.setdiff1d(np.arange(norman.n_obs), plk4[1:])].write_h5ad(tmp_path / "one_plk4.h5ad")
+    screen = read_screen(tmp_path / "one_plk4.h5ad")
+    assert "PLK4" not in screen.perturbations and len(screen.perturbations) == 32 and screen.adata.n_obs == 3375 - len(plk4)
+    assert len(screen.warnings) == 1 and "single cell" in screen.warnings[0] and "PLK4" in screen.warnings[0]
+
+
 def test_a_screen_read_by_a_relative_path_remembers_it_absolutely(norman, tmp_path, monkeypatch):
     """A bundle names its screen; a relative name broke every command run from another folder."""
     norman.write_h5ad(tmp_path / "screen.h5ad")
     monkeypatch.chdir(tmp_path)
     assert read_screen("screen.h5ad").source == str(tmp_path.resolve() / "screen.h5ad")
+
+
+def test_a_single_control_cell_is_one_line(run_cli, norman, tmp_path):
+    """Every change is measured against control: one control cell crashed the DE t-test with a traceback."""
+    controls = np.flatnonzero(norman.obs["condition"].astype(str) == "control")
+    keep = np.ones(norman.n_obs, bool)
+    keep[controls[1:]] = False
+    norman[keep].copy().write_h5ad(tmp_path / "x.h5ad")
+    code, _, err = run_cli("data", "info", tmp_path / "x.h5ad")
+    assert code == 2 and "holds 1 control cell" in err and len(err.strip().splitlines()) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.gene_names import GeneTable, UnknownGene, gene_table, is_ensembl_id
 from gearsplan.data.normalise import ensure_log_normalised
 from gearsplan.errors import GearsplanError
+from gearsplan.wording import counted
 
 #: Column names searched, in this order, for the perturbation of each cell.
 CONDITION_COLUMNS = ("condition", "perturbation", "perturbations", "gene", "genes", "target_gene", "target_genes", "guide_target", "perturbation_name", "target")
@@ -22,6 +24,8 @@ CONDITION_COLUMNS = ("condition", "perturbation", "perturbations", "gene", "gene
 SYMBOL_COLUMNS = ("gene_name", "gene_symbols", "gene_symbol", "symbol", "feature_name")
 #: The ``obs`` column that holds each cell's canonical perturbation key.
 KEY_COLUMN = "gearsplan_key"
+#: Fewest measured genes a screen may have: the metrics score each perturbation's top 20 DE genes.
+MIN_GENES = 20
 
 
 @dataclass
@@ -40,7 +44,8 @@ class Screen:
     notes
         Which detection and normalisation rules fired, in words.
     warnings
-        What the user should know whatever the command (a perturbed gene no human gene table knows).
+        What the user should know whatever the command (a perturbed gene no human gene table knows,
+        cells left out: no label, or a perturbation's only cell).
     """
 
     adata: AnnData
@@ -93,19 +98,24 @@ def read_screen(path: str | Path | None = None, condition_col: str | None = None
     adata = _read_h5ad(path)
     notes: list[str] = []
     notes.append(_use_symbols(adata))
-    notes.append(ensure_log_normalised(adata))
     column, why = _detect_condition_column(adata, condition_col, control)
+    adata, unlabelled = _without_missing_labels(adata, column)  # before normalising: counts are scaled to the kept cells' median
+    notes.append(ensure_log_normalised(adata))
     notes.append(why)
     labels = adata.obs[column].astype(str)
     controls = _control_labels(labels, control, column)
     notes.append(f"control cells: label {' / '.join(repr(c) for c in controls)} ({(labels.isin(controls)).sum()} cells)")
     keys, renamed, unknown = _canonical_keys(labels, controls, frozenset(adata.var_names))
     notes.extend(renamed)
+    if (keys == CONTROL_KEY).sum() < 2:
+        raise GearsplanError(f"{path.name} holds {(keys == CONTROL_KEY).sum()} control cell; gearsplan needs at least two",
+                             "every change is measured against the control cells: the DE t-test needs two or more")
+    adata, keys, single = _without_single_cells(adata, keys)
     adata.obs[KEY_COLUMN] = pd.Categorical(keys)
-    screen = Screen(adata, str(path.resolve()), column, controls, [n for n in notes if n], unknown)
+    screen = Screen(adata, str(path.resolve()), column, controls, [n for n in notes if n], unlabelled + unknown + single)
     if len(screen.perturbations) < 2:
         raise GearsplanError(
-            f"{path.name} holds {len(screen.perturbations)} perturbation(s); gearsplan needs at least two",
+            f"{path.name} holds {counted(len(screen.perturbations), 'perturbation')}; gearsplan needs at least two",
             "check that --condition-col names the perturbation column",
         )
     return screen
@@ -113,14 +123,39 @@ def read_screen(path: str | Path | None = None, condition_col: str | None = None
 
 def _read_h5ad(path: Path) -> AnnData:
     if not path.exists():
-        raise GearsplanError(f"no such file: {path}", "give the path of an .h5ad file, or omit --data for the embedded Norman 2019 subset")
+        raise GearsplanError(f"no such file: {path}", "give the path of an .h5ad file (or none, for the embedded Norman 2019 subset)")
     try:
-        adata = ad.read_h5ad(path)
+        with warnings.catch_warnings():  # anndata's notes (e.g. on duplicated names) would precede the one-line error
+            warnings.simplefilter("ignore", UserWarning)
+            adata = ad.read_h5ad(path)
     except Exception as error:  # anndata/h5py raise many types for a bad file
         raise GearsplanError(f"cannot read {path} as an .h5ad file ({type(error).__name__})", "save the screen with AnnData.write_h5ad") from None
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise GearsplanError(f"{path} holds no cells or no genes", "check that the file was written completely")
+    if adata.n_vars < MIN_GENES:
+        raise GearsplanError(
+            f"{path} measures {counted(adata.n_vars, 'gene')}; gearsplan needs at least {MIN_GENES}, as its metrics score each perturbation's top {MIN_GENES} DE genes",
+            "keep the measured transcriptome (or at least its highly variable genes), not only the genes of interest",
+        )
     return adata
+
+
+def _without_missing_labels(adata: AnnData, column: str) -> tuple[AnnData, list[str]]:
+    """Leave out cells with no perturbation label (as strings, a missing value reads "nan", an alias of SCN11A)."""
+    missing = adata.obs[column].isna().to_numpy()
+    if not missing.any():
+        return adata, []
+    return adata[~missing].copy(), [f"{counted(int(missing.sum()), 'cell')} with no label in obs[{column!r}] left out"]
+
+
+def _without_single_cells(adata: AnnData, keys: np.ndarray) -> tuple[AnnData, np.ndarray, list[str]]:
+    """Leave out perturbations with a single cell: the DE t-test against control needs at least two cells each."""
+    counts = pd.Series(keys).value_counts()
+    single = sorted(k for k in counts.index[counts < 2] if k != CONTROL_KEY)
+    if not single:
+        return adata, keys, []
+    kept = ~np.isin(keys, single)
+    return adata[kept].copy(), keys[kept], [f"{counted(len(single), 'perturbation')} with a single cell left out (the DE t-test needs at least two cells): {', '.join(single)}"]
 
 
 def _use_symbols(adata: AnnData) -> str:
@@ -188,21 +223,21 @@ def _canonical_keys(labels: pd.Series, controls: tuple[str, ...], measured: froz
     """Each cell's perturbation key, with every gene resolved to a current symbol; notes on renamed genes, warnings on unknown ones."""
     table = gene_table()
     unique = labels.unique()
-    notes, warnings = [], []
+    notes, unknown = [], []
     key_of = {}
     for label in unique:
         genes: Perturbation = parse_condition(label, controls)
-        resolved = tuple(_symbol_or_as_written(table, g, measured, warnings) for g in genes)
+        resolved = tuple(_symbol_or_as_written(table, g, measured, unknown) for g in genes)
         notes += [f"perturbed gene {g!r} read as {r!r}" for g, r in zip(genes, resolved) if g != r]
         key_of[label] = perturbation_key(resolved) if genes else CONTROL_KEY
-    return labels.map(key_of).to_numpy(), sorted(set(notes)), sorted(set(warnings))
+    return labels.map(key_of).to_numpy(), sorted(set(notes)), sorted(set(unknown))
 
 
-def _symbol_or_as_written(table: GeneTable, gene: str, measured: frozenset[str], warnings: list[str]) -> str:
+def _symbol_or_as_written(table: GeneTable, gene: str, measured: frozenset[str], unknown: list[str]) -> str:
     """The current symbol of a perturbed gene; a name no human gene has is kept as written, with a warning
     (a symbol newer than the gene table must not make the whole screen unreadable; a typo must not pass unseen)."""
     try:
         return table.resolve(gene, measured)
     except UnknownGene as error:
-        warnings.append(f"perturbed gene {gene!r} is no known human gene ({error.hint}): kept as written, learned from its own cells only (no GO terms)")
+        unknown.append(f"perturbed gene {gene!r} is no known human gene ({error.hint}): kept as written, learned from its own cells only (no GO terms)")
         return gene

@@ -44,7 +44,7 @@ def read_gene_file(path: str | Path, known: frozenset[str] = frozenset(), pairs:
     path = Path(path)
     what = "one gene symbol or A+B pair" if pairs else "one gene symbol"
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # Excel writes a byte-order mark first
     except (OSError, UnicodeDecodeError) as error:
         raise GearsplanError(f"cannot read gene file {path} ({type(error).__name__})", f"give a text file with {what} per line") from None
     entries = [(number, line.split("#", 1)[0].strip()) for number, line in enumerate(lines, start=1)]

@@ -54,6 +54,10 @@ ModelOption = Annotated[
 ]
 
 
+#: Seeds are what NumPy and torch take: 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
 def _file_output(path: Optional[Path]) -> Optional[Path]:
     """An output option's file, refused while the command line is read if it is a directory."""
     return None if path is None else output_target(path)
@@ -88,6 +92,8 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         raise GearsplanError(f"cannot read seeds {text!r}", "give whole numbers, e.g. --seeds 1,2,3 or --seeds 1-5") from None
     if not seeds:
         raise GearsplanError("no seeds given", "e.g. --seeds 1,2,3")
+    if max(seeds) > MAX_SEED:
+        raise GearsplanError(f"seed {max(seeds)} is above {MAX_SEED}", "give seeds from 0 to 2**32 - 1")
     return tuple(dict.fromkeys(seeds))
 
 
@@ -194,7 +200,7 @@ def train(
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="The directory to write the model bundle to: a new or empty one, or a bundle to replace (default: the default model location, used by every command).")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs per member (early stopping on validation top-20-DE MSE may stop sooner).")] = TrainConfig().epochs,
     ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty, with the spread of the base under unmeasured genes (suggest and report need 2 or more).")] = TrainConfig().ensemble,
-    seed: Annotated[int, typer.Option("--seed", help="Seeds the split, the control pairing and every member.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the split, the control pairing and every member.")] = 1,
     split: Annotated[str, typer.Option("--split", help="simulation (GEARS's seeded split), reference (the reference GEARS's split for --seed 1-5), or a GEARS split JSON file.")] = "simulation",
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
@@ -246,7 +252,7 @@ def predict(
     data: ModelDataOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-DE table.")] = 20,
     csv: Annotated[Optional[Path], typer.Option("--csv", callback=_file_output, help="Also write the top-DE table to this CSV file.", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
     json: JsonOption = False,
 ) -> None:
     """Predict what perturbing GENES together does: the top DE genes, the genetic interaction, and how far to trust it.
@@ -288,7 +294,7 @@ def gimap(
     model: ModelOption = None,
     data: ModelDataOption = None,
     out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Write every pair's scores and calls to this CSV file.", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
     json: JsonOption = False,
 ) -> None:
     """Score the genetic interaction of every pair of a gene set (the paper's map is 5,460 pairs of 105 genes).
@@ -382,7 +388,7 @@ def suggest(
     exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Text file, one gene or A+B pair per line, never to suggest (a gene removes every pair holding it).", show_default=False)] = None,
     allow_unseen_pairs: Annotated[bool, typer.Option("--allow-unseen-pairs", help="Also pair two genes neither of which was measured (with --candidates: two new genes of the library).")] = False,
     out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Also write the suggestions to this CSV file.", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seeds tie-breaking and the GI scores' sampling.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds tie-breaking and the GI scores' sampling.")] = 0,
     json: JsonOption = False,
 ) -> None:
     """Choose the next BUDGET experiments that teach the model most, each with the reason it was chosen.
@@ -442,6 +448,10 @@ def replay(
     from gearsplan.interface.tables import replay_tables
 
     config = replace_config(ReplayConfig(), strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()), initial=initial, rounds=rounds, batch=batch, seeds=tuple(range(1, seeds + 1)))
+    if out_dir is not None:
+        # Every output is checked before the replay, which takes minutes: one of the wrong kind fails first, with nothing written.
+        for name in ("replay.json", "curves.csv", "learning_curves.png"):
+            output_target(out_dir / name)
     screen = _load(data, condition_col, control)
     with progress_bar("replaying (models trained)") as progress:
         result = run_replay(prepare(screen), config, progress=progress)
@@ -466,7 +476,7 @@ def report(
     budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) the plan suggests.")] = 50,
     pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many of them pairs, the rest singles (default: expected gain decides); the closer look reads the first three.", show_default=False)] = None,
     candidates: CandidatesOption = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seeds the suggestions and the GI scores' sampling.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the suggestions and the GI scores' sampling.")] = 0,
     json: JsonOption = False,
 ) -> None:
     """Write a plan the lab can read and act on: what was analysed, how good the model is, what to do next, predicted interactions, a closer look, caveats.

@@ -165,8 +165,12 @@ def load_bundle(path: str | Path, go: GeneGraph | None = None) -> Bundle:
     hint = f"train a new one with: gearsplan train --out {path}"
     if path.is_file():
         raise GearsplanError(f"{path} is a file, not a model bundle", "give --model the directory gearsplan train wrote")
-    if not (path / CHECKSUMS).is_file():  # a folder of other files is no place to train into: train would refuse it
-        raise GearsplanError(f"no model bundle at {path}", hint if not path.is_dir() or not any(path.iterdir()) else "give --model the directory gearsplan train wrote")
+    if not (path / CHECKSUMS).is_file():
+        try:
+            check_bundle_target(path)
+        except GearsplanError:  # a folder of other files: train would refuse it, so the hint must not send the user there
+            hint = "give --model the directory gearsplan train wrote"
+        raise GearsplanError(f"no model bundle at {path}", hint)
     checksums = _read_json(path / CHECKSUMS, hint)
     for name, digest in checksums.items():
         if not (path / name).is_file() or file_sha256(path / name) != digest:
