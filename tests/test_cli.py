@@ -18,7 +18,7 @@ def test_evaluate_json_contract(run_cli):
     document = json.loads(out)
     assert document["split"] == "simulation" and document["seeds"] == [1, 2]
     assert "uncertainty_spearman" in document
-    assert {r["model"] for r in document["rows"]} == {"no_change", "mean", "additive"}
+    assert {r["model"] for r in document["rows"]} == {"no_change", "mean", "additive", "scaled_additive", "linear"}
     assert {r["stratum"] for r in document["rows"]} <= STRATA and "all" in {r["stratum"] for r in document["rows"]}
     for row in document["rows"]:
         assert row["n"] > 0

@@ -20,7 +20,7 @@ def test_train_writes_a_bundle_and_scores_it(run_cli, quick_bundle):
     document = json.loads(out)
     assert document["model"] == str(quick_bundle) and (quick_bundle / "checksums.json").is_file()
     models = {row["model"] for row in document["evaluation"]["rows"]}
-    assert models == {"gearsplan", "no_change", "mean", "additive"}
+    assert models == {"gearsplan", "no_change", "mean", "additive", "scaled_additive", "linear"}
     assert sorted(p.name for p in quick_bundle.iterdir()) == sorted(
         ["checksums.json", "config.json", "genes.json", "metadata.json", "arrays.safetensors", "member_0.safetensors", "member_1.safetensors"]
     )
@@ -39,7 +39,7 @@ def test_evaluate_retrains_a_bundle_per_split(run_cli, quick_bundle):
     code, out, _ = run_cli("evaluate", "--model", quick_bundle, "--split", "reference", "--seeds", "1", "--json")
     assert code == 0
     document = json.loads(out)
-    assert {row["model"] for row in document["rows"]} == {"gearsplan", "no_change", "mean", "additive"}
+    assert {row["model"] for row in document["rows"]} == {"gearsplan", "no_change", "mean", "additive", "scaled_additive", "linear"}
     assert -1 <= document["uncertainty_spearman"] <= 1
 
 

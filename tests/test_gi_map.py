@@ -94,7 +94,22 @@ def test_held_out_gi_calls_against_measured(screen, bulk, de):
     assert len(never) and never["precision_at_3"].isna().all()
     confusion = result.confusion()
     assert int(confusion.to_numpy().trace()) == int((result.predicted & result.measured).sum())
-    json.dumps(result.to_json(), allow_nan=False)
+    document = result.to_json()
+    json.dumps(document, allow_nan=False)
+    scores = ("magnitude", "model_fit", "similarity", "equality_of_contribution")
+    measured = measured_gi(bulk, pairs)
+    for i, pair in enumerate(document["pairs"]):
+        assert set(pair["predicted_scores"]) == set(pair["measured_scores"]) == set(scores)
+        assert pair["measured_scores"]["magnitude"] == pytest.approx(measured.magnitude[i])
+    base = {row["call"]: row["base_rate"] for row in document["per_call"]}
+    assert base == {c: pytest.approx(result.measured[:, i].mean()) for i, c in enumerate(GI_CALLS)}  # calling every pair so
+    errors = document["magnitude_error"]
+    gaps = [abs(p["predicted_scores"]["magnitude"] - p["measured_scores"]["magnitude"]) for p in document["pairs"]]
+    assert errors["gearsplan"] == pytest.approx(np.mean(gaps))
+    # the scaled additive pair s·(ΔA + ΔB) has c1 = c2 = s, so magnitude √2·s, with s < 1 from the other, sub-additive, pairs
+    scaled = np.array([p["scaled_additive_scores"]["magnitude"] for p in document["pairs"]])
+    assert ((scaled > 0.5) & (scaled < np.sqrt(2))).all()
+    assert errors["scaled_additive"] == pytest.approx(np.mean(np.abs(scaled - measured.magnitude)))
 
 
 def test_the_held_out_gi_tables_fit_an_80_column_console_uncut():
@@ -106,13 +121,16 @@ def test_the_held_out_gi_tables_fit_an_80_column_console_uncut():
 
     rng = np.random.default_rng(0)
     calls = rng.random((5, len(GI_CALLS))) > 0.5
-    result = GIEvaluation(("KLF1+MAP2K6", "KLF1+TGFBR2", "MAP2K3+MAP2K6", "MAP2K3+SLC38A2", "MAPK1+TGFBR2"), calls, ~calls, rng.random(calls.shape), 1)
+    scores = tuple({"magnitude": m, "model_fit": 0.9, "similarity": 0.8, "equality_of_contribution": 0.5} for m in rng.random(5) + 0.5)
+    result = GIEvaluation(("KLF1+MAP2K6", "KLF1+TGFBR2", "MAP2K3+MAP2K6", "MAP2K3+SLC38A2", "MAPK1+TGFBR2"), calls, ~calls, rng.random(calls.shape), 1,
+                          scores, scores[::-1], scores)
     console = Console(record=True, width=80)
     for table in gi_evaluation_tables(result):
         console.print(table)
     text = console.export_text()
     assert "…" not in text and max(map(len, text.splitlines())) <= 80
     assert all(call in text for call in GI_CALLS)
+    assert "mean |predicted − measured|: gearsplan" in " ".join(text.split())
 
 
 def test_a_screen_of_pairs_only_has_no_measured_genes_to_map(run_cli, trained_bundle_dir, norman, tmp_path):

@@ -15,6 +15,7 @@ from gearsplan.analysis.gi_scores import (
     GIScores,
     GIThresholds,
     distance_correlations,
+    ensemble_calls,
     measured_gi,
     sampled_gene_pairs,
     score_pairs,
@@ -233,3 +234,22 @@ def test_collinear_singles_are_fitted_with_equal_contributions(bulk):
     assert scores.row(0)["singles_collinear"] is True
     distinct = score_pairs(delta_a, bulk.delta[bulk.rows(["MAP2K6"])][:, mask], delta_a)
     assert not distinct.singles_collinear[0]
+
+
+def test_members_that_agree_make_certain_calls_and_split_members_uncertain_ones(bulk, delta, scorable):
+    """A call is shown as certain only when 80% of members make it and their spread of its score stays off its threshold."""
+    a, b, ab = _profiles(bulk, delta, scorable)
+    same = ensemble_calls(*(np.stack([x] * 5) for x in (a, b, ab)))  # five identical members: every call they make is certain
+    calls = same.scores.call_matrix()
+    assert calls.any() and (same.certain == calls).all() and (same.share == calls).all()
+    # members of which two see the pair as its singles' sum, three as measured: magnitudes straddle 1.15 or its share is 60%
+    summed = a + b
+    split = ensemble_calls(np.stack([a] * 5), np.stack([b] * 5), np.stack([summed, summed, ab, ab, ab]))
+    measured = measured_gi(bulk, scorable).magnitude
+    assert (measured < GIThresholds().synergy).all()  # the measured pairs are not synergistic; their sum (√2) is
+    synergy = GI_CALLS.index("synergy")
+    np.testing.assert_allclose(split.share[:, synergy], 0.4)
+    assert not split.certain[:, synergy].any()
+    suppression = GI_CALLS.index("suppression")
+    made = split.share[:, suppression] >= 0.6
+    assert made.any() and not split.certain[made, suppression].any()  # 60% of members, below 80%

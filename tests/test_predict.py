@@ -98,7 +98,7 @@ def test_tables_render(trained_bundle, bulk):
     for table in (perturbation_table(report), top_de_table(report), gi_table(report, GIThresholds())):
         console.print(table)
     text = console.export_text()
-    for expected in ("KLF1 + MAP2K6", "measured alone", "predicted Δ ± sd", "additive Δ", "measured Δ", "magnitude", "predicted", "measured", report.top_de["gene"][0]):
+    for expected in ("KLF1 + MAP2K6", "measured alone", "± calibrated sd", "additive Δ", "measured Δ", "magnitude", "predicted", "measured", report.top_de["gene"][0]):
         assert expected in text
 
 
@@ -132,8 +132,9 @@ def test_cli_json_follows_the_contract_and_writes_csv(run_cli, trained_bundle_di
     assert all(set(row) == {"perturbation", "share"} for row in document["pulled_toward"])
     assert {"gene", "measured", "go_degree", "nearest_measured"} <= set(document["per_gene"][0])
     assert {"z", "level"} <= set(document["uncertainty"])
-    assert {"gene", "control_mean", "predicted_change", "predicted_sd", "additive_change", "measured_change"} == set(document["top_de"][0])
-    assert {"pair", "magnitude", "model_fit", "similarity", "equality_of_contribution", "calls", "agreement"} <= set(document["gi"][0])
+    assert {"gene", "control_mean", "predicted_change", "predicted_sd", "calibrated_sd", "additive_change", "measured_change"} == set(document["top_de"][0])
+    assert {"coverage", "calibration"} <= set(document["uncertainty"])
+    assert {"pair", "magnitude", "model_fit", "similarity", "equality_of_contribution", "calls", "agreement", "certain"} <= set(document["gi"][0])
     assert target.read_text().splitlines()[0].startswith("gene,control_mean") and len(target.read_text().splitlines()) == 6
 
 
@@ -178,3 +179,40 @@ def test_the_equal_contribution_note_only_where_a_row_is_starred(trained_bundle,
 
     assert "*: the two singles' profiles are indistinguishable" in caption(["FOSB", "CEBPB"])  # two unseen genes on one base
     assert " *" not in caption(["KLF1", "MAP2K6"])  # measured singles, told apart
+
+
+def test_the_confidence_is_calibrated_on_the_held_out_perturbations_like_it(trained_bundle, bulk):
+    """KLF1 + MAP2K6 read 'confidence high (251.6×)' with sd 0.001 while its measurement lay 100 sd away:
+    the spread is now widened by what its ± 2 sd held on the bundle's held-out pairs of measured genes."""
+    from gearsplan.analysis.metrics import calibration_factor
+    from gearsplan.analysis.prediction import TRUSTED_COVERAGE, held_out_coverage
+
+    rows = {(r["stratum"], r["model"]): r for r in trained_bundle.metadata["evaluation"]["rows"]}
+    report = predict_perturbation(trained_bundle, bulk, ["KLF1", "MAP2K6"])
+    u = report.uncertainty
+    stratum = "pair_0_unseen" if ("pair_0_unseen", "gearsplan") in rows else "all"
+    assert u.coverage == held_out_coverage(trained_bundle, "pair_0_unseen") == rows[(stratum, "gearsplan")]["coverage_2sd"]
+    assert u.calibration == pytest.approx(calibration_factor(u.coverage))
+    np.testing.assert_allclose(report.top_de["calibrated_sd"], report.top_de["predicted_sd"] * u.calibration)
+    if u.coverage < TRUSTED_COVERAGE:
+        assert u.level != "high"
+    # a model whose ± 2 sd held nothing is never trusted highly, whatever its members agree on
+    blind = type(trained_bundle)(trained_bundle.model, trained_bundle.training, {**trained_bundle.metadata, "evaluation": {"rows": [
+        {"stratum": "all", "model": "gearsplan", "coverage_2sd": 0.0}]}})
+    assert predict_perturbation(blind, bulk, ["KLF1", "MAP2K6"]).uncertainty.level in ("medium", "low")
+    assert "uncalibrated" in predict_perturbation(type(trained_bundle)(trained_bundle.model, trained_bundle.training, {}), bulk, ["FOSB"]).uncertainty.standing()
+
+
+def test_gi_calls_say_whether_they_are_certain(trained_bundle, bulk):
+    report = predict_perturbation(trained_bundle, bulk, ["KLF1", "MAP2K6", "FOSB"])
+    for pair in report.gi:
+        for call in pair.predicted["calls"]:
+            assert not pair.certain[call] or pair.agreement[call] >= 0.8  # certain needs 80% of the members
+    document = report.to_json()
+    for pair in document["gi"]:
+        assert set(pair["certain"]) <= set(pair["calls"])
+    console = Console(record=True, width=80)
+    console.print(gi_table(report, GIThresholds()))
+    text = console.export_text()
+    uncertain = [(p, c) for p in report.gi for c in p.predicted["calls"] if not p.certain[c]]
+    assert all(f"{c}? " in text for _, c in uncertain) and "?: uncertain" in " ".join(text.split())

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from gearsplan.analysis.baselines import BASELINES, Predictor
-from gearsplan.analysis.metrics import METRICS, perturbation_metrics
+from gearsplan.analysis.metrics import METRICS, discrimination, perturbation_metrics
 from gearsplan.data.prepared import PreparedScreen, prepare
 from gearsplan.data.screen import Screen
 from gearsplan.data.splits import STRATA, Split, resolve_splits
@@ -103,21 +103,39 @@ def make_predictors(names: Sequence[str], progress: TrainingProgress | None = No
     return predictors
 
 
-def evaluate_split(predictors: Sequence[Predictor], data: PreparedScreen, split: Split, seed: int) -> pd.DataFrame:
-    """Fit each predictor on ``split`` and score it on the split's test perturbations."""
+def evaluate_split(predictors: Sequence[Predictor], data: PreparedScreen, split: Split, seed: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Fit each predictor on ``split`` and score it on the split's test perturbations.
+
+    Returns the scores (``discrimination`` left out: it compares held-out perturbations, :func:`with_discrimination`)
+    and each predictor's predictions (test perturbations x genes) by name.
+    """
     test = list(split.test)
     true = data.bulk.delta[data.bulk.rows(test)]
     top = data.de.matrix(test)
+    centroid = data.bulk.mean_change(split.train)
     strata = [split.stratum(k) for k in test]
-    frames = []
+    frames, predictions = [], {}
     for predictor in predictors:
-        predicted = predictor.fit(data, split, seed).predict(test)
-        scores = perturbation_metrics(predicted, true, top)
+        predicted = predictions[predictor.name] = predictor.fit(data, split, seed).predict(test)
+        spread = predictor.spread(test) if hasattr(predictor, "spread") else None
+        scores = perturbation_metrics(predicted, true, top, centroid, spread)
         uncertainty = predictor.uncertainty(test) if hasattr(predictor, "uncertainty") else np.full(len(test), np.nan)
         frames.append(
             pd.DataFrame({"seed": seed, "split": split.name, "perturbation": test, "stratum": strata, "model": predictor.name, **scores, "uncertainty": uncertainty})
         )
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), predictions
+
+
+def with_discrimination(parts: Sequence[tuple[pd.DataFrame, dict[str, np.ndarray]]], data: PreparedScreen) -> pd.DataFrame:
+    """The scores of every split of one seed (:func:`evaluate_split`'s results, in order), each row with its
+    ``discrimination`` among all the perturbations that seed held out: with leave-one-out, every perturbation,
+    each predicted by its own fit."""
+    frame = pd.concat([scores for scores, _ in parts], ignore_index=True)
+    for name in parts[0][1]:
+        rows = np.flatnonzero(frame["model"].to_numpy() == name)  # in split order, as the predictions are stacked
+        true = data.bulk.delta[data.bulk.rows(frame["perturbation"].to_numpy()[rows])]
+        frame.loc[rows, "discrimination"] = discrimination(np.concatenate([predictions[name] for _, predictions in parts]), true)
+    return frame
 
 
 def evaluate(
@@ -135,7 +153,7 @@ def evaluate(
     screen
         The screen, e.g. from :func:`gearsplan.data.screen.read_screen` (or already prepared).
     models
-        Model names: ``baselines`` stands for ``no_change``, ``mean`` and ``additive``;
+        Model names: ``baselines`` stands for ``no_change``, ``mean``, ``additive``, ``scaled_additive`` and ``linear``;
         ``gearsplan`` trains gearsplan's GEARS ensemble on each split; a bundle directory
         trains one with that bundle's hyperparameters. Baselines are always worth including.
     split
@@ -149,10 +167,14 @@ def evaluate(
     """
     predictors = make_predictors(models, training_progress)
     data = screen if isinstance(screen, PreparedScreen) else prepare(screen)
-    jobs = [(seed, s) for seed in seeds for s in resolve_splits(split, data.screen.perturbations, seed)]
-    frames = []
-    for done, (seed, one) in enumerate(jobs, start=1):
-        frames.append(evaluate_split(predictors, data, one, seed))
-        if progress:
-            progress(done, len(jobs))
+    jobs = {seed: resolve_splits(split, data.screen.perturbations, seed) for seed in seeds}
+    total, done, frames = sum(map(len, jobs.values())), 0, []
+    for seed, splits in jobs.items():
+        parts = []
+        for one in splits:
+            parts.append(evaluate_split(predictors, data, one, seed))
+            done += 1
+            if progress:
+                progress(done, total)
+        frames.append(with_discrimination(parts, data))
     return Evaluation(split, tuple(seeds), pd.concat(frames, ignore_index=True))

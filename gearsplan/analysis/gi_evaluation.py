@@ -8,7 +8,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, well_expressed
+from gearsplan.analysis.baselines import ScaledAdditive
+from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, score_pairs, well_expressed
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import Split
@@ -17,21 +18,40 @@ from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.model.training import TrainConfig, TrainingProgress, fit_gears
 
 
+#: GI scores in ``--json`` order.
+SCORES = ("magnitude", "model_fit", "similarity", "equality_of_contribution")
+
+
 @dataclass(frozen=True)
 class GIEvaluation:
-    """Predicted and measured calls of held-out pairs (bool, pairs x calls in :data:`GI_CALLS` order) and member agreement."""
+    """Held-out pairs: predicted and measured calls (bool, pairs x calls in :data:`GI_CALLS` order), member agreement,
+    and the scores (one dict per pair) of gearsplan, of the measurement, and of the scaled additive baseline."""
 
     pairs: tuple[str, ...]
     predicted: np.ndarray
     measured: np.ndarray
     agreement: np.ndarray
     seed: int
+    predicted_scores: tuple[dict, ...]
+    measured_scores: tuple[dict, ...]
+    scaled_additive_scores: tuple[dict, ...]
+
+    def magnitude_error(self) -> dict[str, float | None]:
+        """Mean |predicted − measured| GI magnitude over the held-out pairs, for gearsplan and for ``scaled_additive``
+        (None where no pair has both magnitudes)."""
+        measured = np.array([s["magnitude"] for s in self.measured_scores], dtype=float)
+        errors = {}
+        for name, scores in (("gearsplan", self.predicted_scores), ("scaled_additive", self.scaled_additive_scores)):
+            gap = np.abs(np.array([s["magnitude"] for s in scores], dtype=float) - measured)
+            errors[name] = float(np.nanmean(gap)) if np.isfinite(gap).any() else None
+        return errors
 
     def per_call(self, k: int = 3) -> pd.DataFrame:
         """Per call: counts, precision and recall of the ensemble's call, and precision@k over the (at most) k pairs
         the most members call so; None where no member makes the call (a ranking by zero agreement is no pick).
 
-        ``random`` is the precision of a random pick (the call's share among measured pairs).
+        ``base_rate`` is the precision of calling every pair so (the call's share among measured pairs);
+        ``--json`` also gives it as ``random``, its earlier name.
         """
         rows = []
         for c, call in enumerate(GI_CALLS):
@@ -45,7 +65,7 @@ class GIEvaluation:
                 "precision": _ratio(hit.sum(), self.predicted[:, c].sum()),
                 "recall": _ratio(hit.sum(), self.measured[:, c].sum()),
                 f"precision_at_{k}": float(self.measured[ranked, c].mean()) if len(ranked) else None,
-                "random": float(self.measured[:, c].mean()) if len(self.pairs) else None,
+                "base_rate": float(self.measured[:, c].mean()) if len(self.pairs) else None,
             })
         return pd.DataFrame(rows)
 
@@ -58,11 +78,18 @@ class GIEvaluation:
         names = lambda row: [c for c, on in zip(GI_CALLS, row) if on]  # noqa: E731
         return {
             "seed": self.seed,
-            "pairs": [{"pair": list(genes_of(p)), "predicted": names(pr), "measured": names(me), "agreement": dict(zip(GI_CALLS, map(float, ag)))}
-                      for p, pr, me, ag in zip(self.pairs, self.predicted, self.measured, self.agreement)],
-            "per_call": self.per_call(k).replace({np.nan: None}).to_dict("records"),
+            "pairs": [{"pair": list(genes_of(p)), "predicted": names(pr), "measured": names(me), "agreement": dict(zip(GI_CALLS, map(float, ag))),
+                       "predicted_scores": _scores(ps), "measured_scores": _scores(ms), "scaled_additive_scores": _scores(ss)}
+                      for p, pr, me, ag, ps, ms, ss in zip(self.pairs, self.predicted, self.measured, self.agreement,
+                                                           self.predicted_scores, self.measured_scores, self.scaled_additive_scores)],
+            "per_call": [{**row, "random": row["base_rate"]} for row in self.per_call(k).replace({np.nan: None}).to_dict("records")],
+            "magnitude_error": self.magnitude_error(),
             "confusion": {p: {m: int(v) for m, v in row.items()} for p, row in self.confusion().iterrows()},
         }
+
+
+def _scores(row: dict) -> dict:
+    return {name: row[name] for name in SCORES}
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
@@ -82,16 +109,21 @@ def evaluate_gi(data: PreparedScreen, config: TrainConfig = TrainConfig(), seed:
     if not pairs:
         raise GearsplanError("the screen has no measured pair whose two singles were measured", "GI calls can only be checked on such pairs")
     scored = well_expressed(data.bulk.control)
-    predicted, agreement = [], []
+    predicted, agreement, predicted_scores, scaled = [], [], [], []
     for done, pair in enumerate(pairs):
         split = Split(f"gi:{pair}", tuple(k for k in data.bulk.keys if k != pair), (), (pair,))
         model = fit_gears(data, split, seed, config, go, training)
         members, _ = model.member_predictions([*genes_of(pair), pair], priors=False)
         profiles = members[:, :, scored]
-        scores, share = ensemble_calls(profiles[:, :1], profiles[:, 1:2], profiles[:, 2:], seed)
-        predicted.append(scores.call_matrix()[0])
-        agreement.append(share[0])
+        called = ensemble_calls(profiles[:, :1], profiles[:, 1:2], profiles[:, 2:], seed)
+        predicted.append(called.scores.call_matrix()[0])
+        agreement.append(called.share[0])
+        predicted_scores.append(called.scores.row(0))
+        singles = data.bulk.delta[data.bulk.rows(genes_of(pair))][:, scored]
+        baseline = ScaledAdditive().fit(data, split, seed).predict([pair])[:, scored]
+        scaled.append(score_pairs(singles[:1], singles[1:], baseline, seed=seed).row(0))
         if progress:
             progress(done + 1, len(pairs))
-    measured = measured_gi(data.bulk, pairs, scored, seed).call_matrix()
-    return GIEvaluation(pairs, np.array(predicted), measured, np.array(agreement), seed)
+    measured = measured_gi(data.bulk, pairs, scored, seed)
+    return GIEvaluation(pairs, np.array(predicted), measured.call_matrix(), np.array(agreement), seed,
+                        tuple(predicted_scores), tuple(measured.row(i) for i in range(len(pairs))), tuple(scaled))

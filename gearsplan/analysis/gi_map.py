@@ -8,14 +8,14 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from gearsplan.analysis.gi_scores import GIScores, GIThresholds, measured_gi, score_pairs, well_expressed
+from gearsplan.analysis.gi_scores import GI_CALLS, GIScores, ensemble_calls, measured_gi, well_expressed
 from gearsplan.data.conditions import perturbation_key
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.errors import GearsplanError
 from gearsplan.model.ensemble import GearsModel
 
 #: Columns of a GI map, in order.
-COLUMNS = ("gene_a", "gene_b", "source", "magnitude", "model_fit", "similarity", "equality_of_contribution", "calls", "singles_collinear")
+COLUMNS = ("gene_a", "gene_b", "source", "magnitude", "model_fit", "similarity", "equality_of_contribution", "calls", "uncertain", "singles_collinear")
 
 
 def measured_genes(bulk: Pseudobulk) -> tuple[str, ...]:
@@ -42,26 +42,29 @@ def gi_map(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str], seed: int 
     Returns
     -------
     pandas.DataFrame
-        One row per pair and source, columns :data:`COLUMNS`.
+        One row per pair and source, columns :data:`COLUMNS`; ``calls`` and ``uncertain`` (the predicted calls
+        that are not certain, :class:`EnsembleCalls <gearsplan.analysis.gi_scores.EnsembleCalls>`) are ";"-joined.
     """
     genes = sorted(dict.fromkeys(genes))
     if len(genes) < 2:
         raise GearsplanError("a GI map needs at least two genes", "name more genes, or use --measured")
     pairs = list(combinations(genes, 2))
     keys = [*genes, *(perturbation_key(p) for p in pairs)]
-    predicted = model.predict(keys, progress=progress, priors=False).mean
     scored = well_expressed(bulk.control)
+    members = np.concatenate([changes[:, :, scored] for _, changes, _ in model.member_chunks(keys, progress, priors=False)], axis=1)
     position = {g: i for i, g in enumerate(genes)}
-    a = predicted[[position[p[0]] for p in pairs]][:, scored]
-    b = predicted[[position[p[1]] for p in pairs]][:, scored]
-    frames = [_frame(pairs, "predicted", score_pairs(a, b, predicted[len(genes) :, scored], seed=seed))]
+    a = members[:, [position[p[0]] for p in pairs]]
+    b = members[:, [position[p[1]] for p in pairs]]
+    called = ensemble_calls(a, b, members[:, len(genes) :], seed)
+    frames = [_frame(pairs, "predicted", called.scores, called.scores.call_matrix() & ~called.certain)]
     in_data = [p for p in pairs if all(k in bulk.keys for k in (*p, perturbation_key(p)))]
     if in_data:
-        frames.append(_frame(in_data, "measured", measured_gi(bulk, [perturbation_key(p) for p in in_data], scored, seed)))
+        measured = measured_gi(bulk, [perturbation_key(p) for p in in_data], scored, seed)
+        frames.append(_frame(in_data, "measured", measured, np.zeros((len(in_data), len(GI_CALLS)), dtype=bool)))
     return pd.concat(frames, ignore_index=True)
 
 
-def _frame(pairs: Sequence[tuple[str, str]], source: str, scores: GIScores, thresholds: GIThresholds = GIThresholds()) -> pd.DataFrame:
+def _frame(pairs: Sequence[tuple[str, str]], source: str, scores: GIScores, uncertain: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({
         "gene_a": [p[0] for p in pairs],
         "gene_b": [p[1] for p in pairs],
@@ -70,7 +73,8 @@ def _frame(pairs: Sequence[tuple[str, str]], source: str, scores: GIScores, thre
         "model_fit": scores.model_fit,
         "similarity": scores.similarity,
         "equality_of_contribution": scores.equality_of_contribution,
-        "calls": [";".join(c) for c in scores.calls(thresholds)],
+        "calls": [";".join(c) for c in scores.calls()],
+        "uncertain": [";".join(c for c, on in zip(GI_CALLS, row) if on) for row in uncertain],
         "singles_collinear": scores.singles_collinear,
     }, columns=list(COLUMNS))
 
@@ -80,6 +84,7 @@ def gi_map_json(frame: pd.DataFrame) -> dict:
     scores = ("magnitude", "model_fit", "similarity", "equality_of_contribution")
     return {"pairs": [
         {"pair": [row.gene_a, row.gene_b], "source": row.source, **{k: (None if np.isnan(getattr(row, k)) else float(getattr(row, k))) for k in scores},
-         "calls": row.calls.split(";") if row.calls else [], "singles_collinear": bool(row.singles_collinear)}
+         "calls": row.calls.split(";") if row.calls else [], "uncertain": row.uncertain.split(";") if row.uncertain else [],
+         "singles_collinear": bool(row.singles_collinear)}
         for row in frame.itertuples()
     ]}

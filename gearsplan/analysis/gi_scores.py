@@ -338,17 +338,61 @@ def equal_contribution_slope(summed: np.ndarray, delta_ab: np.ndarray) -> np.nda
         return np.nanmedian(np.where(usable, delta_ab / np.where(usable, summed, 1.0), np.nan), axis=1)
 
 
-def ensemble_calls(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray, seed: int = 0) -> tuple[GIScores, np.ndarray]:
-    """Scores of the ensemble's mean profiles, and the share of members making each call.
+#: Share of members that must make a call for it to be shown as certain (besides its score's spread).
+CERTAIN_SHARE = 0.8
+#: The score each call reads, and the thresholds a score's spread must not straddle for the call to be certain.
+CALL_SCORES = {
+    "synergy": ("magnitude", lambda t: (t.synergy,)),
+    "suppression": ("magnitude", lambda t: (t.suppression,)),
+    "additive": ("magnitude", lambda t: (1.0 - t.additive, 1.0 + t.additive)),
+    "neomorphism": ("model_fit", lambda t: (t.neomorphism,)),
+    "redundancy": ("similarity", lambda t: (t.redundancy,)),
+    "epistasis": ("equality_of_contribution", lambda t: (t.epistasis,)),
+}
 
-    Each input is (members, pairs, genes). Returns the mean's :class:`GIScores` and a (pairs, 6)
-    array of shares in :data:`GI_CALLS` order; every row is fitted on the same gene-pair sample,
-    so scoring mean and members apart gives what scoring them together would.
+
+@dataclass(frozen=True)
+class EnsembleCalls:
+    """GI scores of an ensemble's mean profiles with how far its members agree.
+
+    Attributes
+    ----------
+    scores
+        Of the ensemble's mean profiles.
+    share
+        (pairs, 6), in :data:`GI_CALLS` order: the share of members making each call.
+    certain
+        (pairs, 6): the call is made by at least :data:`CERTAIN_SHARE` of the members and its score's
+        spread over the members (mean ± sd) does not straddle its threshold; a call that is made but
+        is not certain is shown as uncertain.
+    """
+
+    scores: GIScores
+    share: np.ndarray
+    certain: np.ndarray
+
+
+def ensemble_calls(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray, seed: int = 0,
+                   thresholds: GIThresholds = GIThresholds()) -> EnsembleCalls:
+    """Scores of the ensemble's mean profiles, the share of members making each call, and which calls are certain.
+
+    Each input is (members, pairs, genes). Every row is fitted on the same gene-pair sample, so
+    scoring mean and members apart gives what scoring them together would.
     """
     mean = score_pairs(delta_a.mean(axis=0), delta_b.mean(axis=0), delta_ab.mean(axis=0), seed=seed)
     n_members, n_pairs, n_genes = delta_ab.shape
     members = score_pairs(*(d.reshape(-1, n_genes) for d in (delta_a, delta_b, delta_ab)), seed=seed)
-    return mean, members.call_matrix().reshape(n_members, n_pairs, len(GI_CALLS)).mean(axis=0)
+    share = members.call_matrix(thresholds).reshape(n_members, n_pairs, len(GI_CALLS)).mean(axis=0)
+    steady = np.column_stack([_steady(getattr(members, CALL_SCORES[c][0]).reshape(n_members, n_pairs), CALL_SCORES[c][1](thresholds)) for c in GI_CALLS])
+    return EnsembleCalls(mean, share, (share >= CERTAIN_SHARE) & steady)
+
+
+def _steady(values: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
+    """Per pair (columns), whether the members' mean ± sd of a score (members x pairs) stays on one side of every threshold."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a pair whose every member score is NaN is not steady
+        centre, spread = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+    return np.logical_and.reduce([(centre - spread > t) | (centre + spread < t) for t in thresholds])
 
 
 def measured_gi(bulk: Pseudobulk, pairs: Sequence[str], genes_mask: np.ndarray | None = None, seed: int = 0) -> GIScores:

@@ -1,11 +1,21 @@
-"""GEARS's evaluation metrics, per held-out perturbation, on mean profiles."""
+"""Evaluation metrics, per held-out perturbation, on mean profiles: GEARS's, and those that look past the shared shift."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.distance import cdist
+from scipy.stats import norm
 
-#: Metric names, as in ``evaluate --json``.
-METRICS = ("pearson_delta", "pearson_delta_top20", "mse_top20", "frac_opposite_top20", "mse_top20_vs_no_change")
+#: GEARS's metric names, as in ``evaluate --json``.
+GEARS_METRICS = ("pearson_delta", "pearson_delta_top20", "mse_top20", "frac_opposite_top20")
+#: Metrics that do not reward what every perturbation shares (Systema, cell-eval), and the spread's calibration.
+SPECIFIC_METRICS = ("pearson_delta_centroid", "discrimination", "coverage_2sd", "mse_top20_vs_no_change")
+#: Every metric name, as in ``evaluate --json``.
+METRICS = GEARS_METRICS + SPECIFIC_METRICS
+#: The share of values a calibrated ± 2 sd holds (of a normal distribution).
+NOMINAL_COVERAGE = 0.95
+#: Metrics where a larger value is better.
+HIGHER_IS_BETTER = frozenset({"pearson_delta", "pearson_delta_top20", "pearson_delta_centroid", "discrimination"})
 
 
 def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -17,8 +27,9 @@ def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, (a * b).sum(axis=1) / denominator, np.nan)
 
 
-def perturbation_metrics(predicted: np.ndarray, true: np.ndarray, top_de: np.ndarray) -> dict[str, np.ndarray]:
-    """Every metric of :data:`METRICS` for each row.
+def perturbation_metrics(predicted: np.ndarray, true: np.ndarray, top_de: np.ndarray, centroid: np.ndarray | None = None,
+                         sd: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every metric of :data:`METRICS` but ``discrimination`` (which compares perturbations: :func:`discrimination`) for each row.
 
     Parameters
     ----------
@@ -26,14 +37,51 @@ def perturbation_metrics(predicted: np.ndarray, true: np.ndarray, top_de: np.nda
         Change over control, perturbations x genes.
     top_de
         Column indices of each perturbation's top DE genes, perturbations x 20.
+    centroid
+        The mean change of the training perturbations. ``pearson_delta_centroid`` is the Pearson
+        of predicted and true change after subtracting it from both (Systema's point: what every
+        perturbation shares is not predicted knowledge); NaN for a prediction equal to it, and without a centroid.
+    sd
+        The predicted spread, perturbations x genes; ``coverage_2sd`` is the share of top-DE values
+        within prediction ± 2 sd (an sd of 0 covers exact hits only); NaN without a spread.
     """
     predicted_top = np.take_along_axis(predicted, top_de, axis=1)
     true_top = np.take_along_axis(true, top_de, axis=1)
     mse = ((predicted_top - true_top) ** 2).mean(axis=1)
+    missing = np.full(len(predicted), np.nan)
+    coverage = missing if sd is None else (np.abs(true_top - predicted_top) <= 2 * np.take_along_axis(sd, top_de, axis=1)).mean(axis=1)
     return {
         "pearson_delta": pearson_rows(predicted, true),
         "pearson_delta_top20": pearson_rows(predicted_top, true_top),
         "mse_top20": mse,
         "frac_opposite_top20": (np.sign(predicted_top) != np.sign(true_top)).mean(axis=1),
+        "pearson_delta_centroid": missing if centroid is None else pearson_rows(predicted - centroid, true - centroid),
+        "coverage_2sd": coverage,
         "mse_top20_vs_no_change": mse / (true_top**2).mean(axis=1),
     }
+
+
+def discrimination(predicted: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """cell-eval's discrimination score of each row: the share of the other rows' true changes that lie
+    farther (L1 over genes) from this row's prediction than its own true change does.
+
+    1 when every other perturbation is farther, 0.5 by chance (a tie counts half); NaN with one row.
+    """
+    n = len(predicted)
+    if n < 2:
+        return np.full(n, np.nan)
+    distance = cdist(predicted, true, metric="cityblock")
+    own = np.diag(distance)[:, None]
+    farther = (distance > own).sum(axis=1) + 0.5 * ((distance == own).sum(axis=1) - 1)
+    return farther / (n - 1)
+
+
+def calibration_factor(coverage: float | None) -> float:
+    """How many times wider a spread must be for ± 2 sd to hold :data:`NOMINAL_COVERAGE` of the truth, from the
+    share it held (``coverage_2sd``), were the errors normal: 2 / Φ⁻¹((1 + coverage) / 2).
+
+    The share is clipped to [0.01, 0.99] (a factor of 0.78 to 159); NaN without one.
+    """
+    if coverage is None or not np.isfinite(coverage):
+        return float("nan")
+    return float(2.0 / norm.ppf((1.0 + np.clip(coverage, 0.01, 0.99)) / 2.0))

@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 
 from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, well_expressed
+from gearsplan.analysis.metrics import calibration_factor
 from gearsplan.data.conditions import perturbation_key
 from gearsplan.data.gene_names import gene_table
 from gearsplan.data.pseudobulk import Pseudobulk
+from gearsplan.data.splits import stratum
 from gearsplan.errors import GearsplanError
 from gearsplan.json_numbers import finite_record
 from gearsplan.knowledge.go_graph import jaccard_to
@@ -22,8 +24,12 @@ from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import GearsModel, Prediction, on_top_genes
 
 #: Confidence levels from how far the predicted changes stand out of what the prediction does not
-#: know (mean |change| over mean spread, on the top genes): high from 2, medium from 1, low below.
+#: know, calibrated (mean |change| over the mean spread times its :func:`calibration_factor`, on the
+#: top genes): high from 2, medium from 1, low below.
 CONFIDENCE_LEVELS = ((2.0, "high"), (1.0, "medium"), (-np.inf, "low"))
+#: Below this share of the truth held by the uncalibrated ± 2 sd on held-out perturbations like it, a
+#: prediction is at most of medium confidence: one widening factor is a guess for a spread that poor.
+TRUSTED_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)
@@ -45,9 +51,13 @@ class Uncertainty:
     ``spread`` is what the prediction does not know (:attr:`Prediction.total_sd`), ``base_sd`` the
     part of it that is the spread of the base under unmeasured genes; ``sd`` is the members'
     disagreement, ``z`` it z-scored against the training perturbations and ``head_z`` the head's
-    log-variance likewise (as in the paper). ``signal`` is the mean |predicted change| over
-    ``spread`` (infinite for a measured single; NaN, with ``z`` and level ``unknown``, where one
-    ensemble member leaves the disagreement unmeasured); ``level`` reads it (:data:`CONFIDENCE_LEVELS`).
+    log-variance likewise (as in the paper). ``coverage`` is the share of top-20-DE values of the
+    model's held-out perturbations of the set's stratum (``coverage_2sd`` of its evaluation) that its ± 2 sd
+    held, and ``calibration`` the factor (:func:`calibration_factor`) the spread is widened by to hold 95%
+    (1, and ``coverage`` NaN, where the bundle has no such evaluation). ``signal`` is the mean |predicted
+    change| over the calibrated spread (infinite for a measured single; NaN, with ``z`` and level
+    ``unknown``, where one ensemble member leaves the disagreement unmeasured); ``level`` reads it
+    (:data:`CONFIDENCE_LEVELS`), at most ``medium`` where ``coverage`` is below :data:`TRUSTED_COVERAGE`.
     """
 
     spread: float
@@ -55,6 +65,8 @@ class Uncertainty:
     sd: float
     z: float
     head_z: float
+    coverage: float
+    calibration: float
     signal: float
     level: str
 
@@ -64,16 +76,23 @@ class Uncertainty:
             return "measured, nothing left to guess"
         if math.isnan(self.signal):
             return "one ensemble member, so no disagreement to measure"
-        return f"its changes stand {self.signal:.1f}× out of it"
+        if math.isnan(self.coverage):
+            return f"its changes stand {self.signal:.1f}× out of it (uncalibrated: the model has no held-out evaluation)"
+        capped = " (at most medium: that spread held under half the truth)" if self.coverage < TRUSTED_COVERAGE else ""
+        return (f"± 2 sd held {self.coverage:.0%} of the truth on held-out perturbations like it, so the spread counts "
+                f"×{self.calibration:.1f}; its changes stand {self.signal:.1f}× out of that{capped}")
 
 
 @dataclass(frozen=True)
 class PairInteraction:
-    """GI scores of one pair: predicted (ensemble mean), each member's calls, and measured where the data has them."""
+    """GI scores of one pair: predicted (ensemble mean), the share of members making each call, which
+    predicted calls are certain (:class:`EnsembleCalls <gearsplan.analysis.gi_scores.EnsembleCalls>`),
+    and the scores measured where the data has them."""
 
     pair: tuple[str, str]
     predicted: dict
     agreement: dict[str, float]
+    certain: dict[str, bool]
     measured: dict | None
 
 
@@ -105,7 +124,8 @@ class PerturbationReport:
             "pulled_toward": [{"perturbation": k, "share": round(share, 4)} for k, share in self.pulled_toward],
             "uncertainty": finite_record(asdict(self.uncertainty)),
             "top_de": [finite_record(row) for row in self.top_de.to_dict("records")],
-            "gi": [{"pair": list(p.pair), **p.predicted, "agreement": p.agreement, "measured": p.measured} for p in self.gi],
+            "gi": [{"pair": list(p.pair), **p.predicted, "agreement": p.agreement, "certain": [c for c in p.predicted["calls"] if p.certain[c]],
+                    "measured": p.measured} for p in self.gi],
         }
 
 
@@ -158,6 +178,7 @@ def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str],
     key = perturbation_key(genes)
     training = tuple(bundle.metadata.get("split", {}).get("train", ()))
     prediction = model.predict([key])
+    trust = uncertainty(model, prediction, training, key in model.singles, held_out_coverage(bundle, stratum(genes, frozenset(model.singles))))
     base = model.base(key)[0] if model.unmeasured(key) else None
     return PerturbationReport(
         genes,
@@ -167,8 +188,8 @@ def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str],
         tuple(gene_facts(gene, model, bulk, gene in bundle.model.singles) for gene in genes),
         base,
         () if base is None else pulled_toward(model, key),
-        uncertainty(model, prediction, training, key in model.singles),
-        top_de_table(model, bulk, key, prediction, top),
+        trust,
+        top_de_table(model, bulk, key, prediction, top, trust.calibration),
         tuple(pair_interactions(model, bulk, genes, seed)),
     )
 
@@ -194,10 +215,18 @@ def pulled_toward(model: GearsModel, key: str, top: int = 3, least: float = 0.00
     return tuple((names[i], float(shares[i])) for i in np.argsort(-shares, kind="stable")[:top] if shares[i] >= least)
 
 
-def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[str], exact: bool, top: int = 20) -> Uncertainty:
+def held_out_coverage(bundle: Bundle, stratum_name: str) -> float:
+    """``coverage_2sd`` of gearsplan on the bundle's held-out perturbations of a stratum (of all of them where
+    none was of that stratum); NaN where the bundle holds no such evaluation."""
+    rows = [r for r in (bundle.metadata.get("evaluation") or {}).get("rows", []) if r["model"] == "gearsplan" and r.get("coverage_2sd") is not None]
+    by_stratum = {r["stratum"]: r["coverage_2sd"] for r in rows}
+    return float(by_stratum.get(stratum_name, by_stratum.get("all", float("nan"))))
+
+
+def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[str], exact: bool, coverage: float, top: int = 20) -> Uncertainty:
     """What the prediction of one set does not know, on its top genes; the members' sd (and head log-variance)
     z-scored against the networks on the training perturbations. ``exact``: the set is a measured single,
-    predicted as its measurement.
+    predicted as its measurement; ``coverage``: :func:`held_out_coverage`, which calibrates the spread.
 
     The reference is the networks' own predictions of the training perturbations (before the
     measured-single correction, which would make a training single's spread exactly zero).
@@ -205,13 +234,17 @@ def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[st
     on_top = lambda values: float(on_top_genes(values, prediction.mean, top)[0])  # noqa: E731
     spread, sd = on_top(prediction.total_sd), on_top(prediction.sd)
     one_member = len(model.members) < 2
+    calibration = calibration_factor(coverage)
+    calibration = 1.0 if math.isnan(calibration) else calibration
     if exact:
         signal = np.inf
     elif one_member:  # a lone member's sd of zero is not confidence: its disagreement was never measured
         signal = np.nan
     else:
-        signal = on_top(np.abs(prediction.mean)) / max(spread, 1e-12)
+        signal = on_top(np.abs(prediction.mean)) / max(calibration * spread, 1e-12)
     level = "unknown" if one_member and not exact else next(name for limit, name in CONFIDENCE_LEVELS if signal >= limit)
+    if level == "high" and not exact and coverage < TRUSTED_COVERAGE:
+        level = "medium"
     z = head_z = float("nan")
     if training:
         changes, variances = model.network_predictions(list(training))
@@ -219,11 +252,12 @@ def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[st
         spreads, heads = on_top_genes(changes.std(axis=0), mean, top), on_top_genes(variances.mean(axis=0), mean, top)
         z = float("nan") if one_member else float((sd - spreads.mean()) / max(spreads.std(), 1e-12))
         head_z = float((on_top(prediction.log_variance) - heads.mean()) / max(heads.std(), 1e-12))
-    return Uncertainty(spread, on_top(prediction.base_sd), sd, z, head_z, signal, level)
+    return Uncertainty(spread, on_top(prediction.base_sd), sd, z, head_z, coverage, calibration, signal, level)
 
 
-def top_de_table(model: GearsModel, bulk: Pseudobulk, key: str, prediction: Prediction, top: int) -> pd.DataFrame:
-    """The ``top`` genes by |predicted change|, with control mean, spread (:attr:`Prediction.total_sd`), additive and measured changes."""
+def top_de_table(model: GearsModel, bulk: Pseudobulk, key: str, prediction: Prediction, top: int, calibration: float = 1.0) -> pd.DataFrame:
+    """The ``top`` genes by |predicted change|, with control mean, spread (:attr:`Prediction.total_sd`) and that spread
+    widened by ``calibration`` (:attr:`Uncertainty.calibration`), additive and measured changes."""
     change, sd = prediction.mean[0], prediction.total_sd[0]
     order = np.argsort(-np.abs(change), kind="stable")[:top]
     additive = model.additive([key])[0] if "+" in key else np.full(len(change), np.nan)
@@ -233,6 +267,7 @@ def top_de_table(model: GearsModel, bulk: Pseudobulk, key: str, prediction: Pred
         "control_mean": bulk.control[order],
         "predicted_change": change[order],
         "predicted_sd": sd[order],
+        "calibrated_sd": sd[order] * calibration,
         "additive_change": additive[order],
         "measured_change": measured[order],
     })
@@ -247,9 +282,10 @@ def pair_interactions(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str],
     members, _ = model.member_predictions(keys, priors=False)
     scored = well_expressed(bulk.control)
     profiles = members[:, :, scored]
-    scores, share = ensemble_calls(profiles[:, 0::3], profiles[:, 1::3], profiles[:, 2::3], seed)
+    called = ensemble_calls(profiles[:, 0::3], profiles[:, 1::3], profiles[:, 2::3], seed)
     return [
-        PairInteraction(pair, scores.row(p), dict(zip(GI_CALLS, map(float, share[p]))), measured_row(bulk, perturbation_key(pair), scored, seed))
+        PairInteraction(pair, called.scores.row(p), dict(zip(GI_CALLS, map(float, called.share[p]))), dict(zip(GI_CALLS, map(bool, called.certain[p]))),
+                        measured_row(bulk, perturbation_key(pair), scored, seed))
         for p, pair in enumerate(pairs)
     ]
 

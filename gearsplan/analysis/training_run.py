@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from gearsplan.analysis.baselines import BASELINES
-from gearsplan.analysis.evaluation import Evaluation, evaluate_split
+from gearsplan.analysis.evaluation import Evaluation, evaluate_split, with_discrimination
 from gearsplan.data.prepared import prepare
 from gearsplan.data.screen import Screen, read_screen
 from gearsplan.data.splits import resolve_split, with_validation
@@ -52,8 +52,8 @@ def train_bundle(screen: Screen, split: str = DEFAULT_SPLIT, seed: int = 1, conf
     chosen = resolve_split(split, data.screen.perturbations, seed)
     gears = GearsPredictor(config, build_go_graph(), progress)
     start = time.perf_counter()
-    frame = evaluate_split([gears, *(cls() for cls in BASELINES.values())], data, chosen, seed)
-    evaluation = Evaluation(split, (seed,), frame)
+    scored = evaluate_split([gears, *(cls() for cls in BASELINES.values())], data, chosen, seed)
+    evaluation = Evaluation(split, (seed,), with_discrimination([scored], data))
     metadata = {
         "data": {"source": screen.source, "sha256": file_sha256(Path(screen.source)), "condition_col": screen.condition_col, "control_labels": list(screen.control_labels)},
         "split": {"spec": split, "name": chosen.name, "train": list(chosen.train), "val": list(chosen.val), "test": list(chosen.test)},

@@ -245,6 +245,6 @@ def refine_pairs(model: GearsModel, screened: Signals, rows: np.ndarray, delta_a
 
 def gi_consensus(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """GI calls of the ensemble-mean prediction (pairs x 6) and how far the members' calls are from them (mean |share - call|)."""
-    scores, share = ensemble_calls(delta_a, delta_b, delta_ab, seed)
-    calls = scores.call_matrix()
-    return calls, np.abs(share - calls).mean(axis=1)
+    called = ensemble_calls(delta_a, delta_b, delta_ab, seed)
+    calls = called.scores.call_matrix()
+    return calls, np.abs(called.share - calls).mean(axis=1)

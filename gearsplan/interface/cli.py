@@ -132,7 +132,7 @@ def evaluate(
         str,
         typer.Option(
             "--model",
-            help="Comma-separated models: baselines (= no_change, mean, additive) or one of them; gearsplan (our GEARS ensemble, "
+            help="Comma-separated models: baselines (= no_change, mean, additive, scaled_additive, linear) or one of them; gearsplan (our GEARS ensemble, "
             "trained afresh on each split); or a model directory (retrained on each split with its hyperparameters). One GEARS model a run; baselines are always shown beside it.",
         ),
     ] = "baselines",
@@ -149,13 +149,26 @@ def evaluate(
     control: ControlOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Score models on held-out perturbations, per stratum, against the baselines (GEARS's metrics).
+    """Score models on held-out perturbations, per stratum, against the baselines.
 
     Strata: unseen single genes; pairs with 0, 1 or 2 genes not measured as singles in training.
 
-    Metrics: Pearson of predicted vs true change over control (all genes, top-20 DE genes),
-    MSE on the top-20 DE genes (also relative to predicting no change), and the fraction of
-    top-20 DE genes predicted in the wrong direction.
+    Baselines: no change; the mean training change; additive (the sum of the measured singles,
+    the mean change for a gene not measured alone); scaled additive (a pair is s times that sum,
+    s fitted on the training pairs: most measured pairs are sub-additive); linear (ridge regression
+    of the changes on GO embeddings of the perturbed genes, Ahlmann-Eltze et al. 2025).
+
+    GEARS's metrics: Pearson of predicted vs true change over control (all genes, top-20 DE genes),
+    MSE on the top-20 DE genes, and the fraction of top-20 DE genes predicted in the wrong direction.
+
+    Beyond the shared shift (a second table per stratum): Pearson of predicted vs true change
+    each less the training perturbations' mean change (— for a prediction equal to that mean);
+    discrimination (the share of the other held-out perturbations whose true change lies farther,
+    in L1, from the prediction than its own: 1 best, 0.5 chance); the share of top-20-DE values
+    within the predicted ± 2 sd (0.95 is calibrated); the top-20 MSE relative to no change.
+
+    With --gi: per held-out pair its GI calls and magnitude, gearsplan's and the scaled additive
+    baseline's, beside the measured ones; per call precision, recall and the base rate.
     """
     from gearsplan.analysis.evaluation import evaluate as run_evaluation
     from gearsplan.interface.tables import evaluation_tables
@@ -260,6 +273,14 @@ def predict(
     Genes never perturbed in the data are predicted through the GO graph, and the tables
     say so. For two or more genes, every pair gets its GI scores and calls (Norman et al.
     2019 thresholds); pairs measured in the data show the measured scores beside the predicted.
+
+    Confidence: how many times the predicted changes (mean |change| on the top-20 genes) stand out
+    of the spread (the members' disagreement and, for unmeasured genes, the base's), once the spread
+    is calibrated: on the model's held-out perturbations of the same kind (an unseen single, a pair
+    with 0, 1 or 2 genes not measured alone) its ± 2 sd held a share c of the true values, so it is
+    widened by 2 / Φ⁻¹((1 + c) / 2), what would make it hold 95%. High from 2×, medium from 1×, low
+    below. A GI call marked ? is uncertain: fewer than 80% of the members make it, or their spread
+    of its score straddles its threshold.
 
     Example: [bold]gearsplan predict FOSB CEBPB[/]
     """

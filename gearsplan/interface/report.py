@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from gearsplan.analysis.gi_map import gi_map, measured_genes
-from gearsplan.analysis.gi_scores import GI_CALLS
+from gearsplan.analysis.gi_scores import CERTAIN_SHARE, GI_CALLS
 from gearsplan.analysis.metrics import perturbation_metrics
 from gearsplan.analysis.prediction import PerturbationReport, predict_perturbation, screen_model
 from gearsplan.analysis.screen_summary import describe
@@ -30,7 +30,7 @@ from gearsplan.data.splits import Split
 from gearsplan.design.signals import TOP_GENES
 from gearsplan.design.suggestion import SuggestionPlan, require_ensemble, require_positive, suggest
 from gearsplan.interface import report_figures as figures
-from gearsplan.interface.tables import best_as_shown, screen_rows
+from gearsplan.interface.tables import best_as_shown, marked_calls, screen_rows
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import ensemble_uncertainty, on_top_genes
 from gearsplan.paths import check_replaceable, output_target, temporary_beside
@@ -319,7 +319,10 @@ def quality_section(evaluation: dict | None, check: UncertaintyCheck | None, lin
         rows = pd.DataFrame(evaluation["rows"])
         parts.append(f"Scored on the bundle's held-out perturbations (split `{evaluation['split']}`, seeds {', '.join(map(str, evaluation['seeds']))}); "
                      "metrics of GEARS: Pearson of predicted vs true change over control (all genes, top-20 DE genes), MSE on the top-20 DE genes, "
-                     "fraction of top-20 DE genes predicted in the wrong direction. Best per stratum in bold.\n")
+                     "fraction of top-20 DE genes predicted in the wrong direction; and three that look past the shift every perturbation shares: "
+                     "Pearson of predicted vs true change each less the training perturbations' mean change, discrimination (the share of the other held-out "
+                     "perturbations whose true change lies farther from the prediction than its own; 0.5 is chance) and the share of top-20-DE values "
+                     "within the predicted ± 2 sd (0.95 is calibrated). Best per stratum in bold.\n")
         parts.append(_evaluation_table(rows))
         parts.append(_verdict(rows))
         parts.append(f"\n![Per-stratum MSE and Pearson of every model]({link('model_quality.png')})\n")
@@ -334,14 +337,15 @@ def quality_section(evaluation: dict | None, check: UncertaintyCheck | None, lin
 
 
 def _evaluation_table(rows: pd.DataFrame) -> str:
-    metrics = ("pearson_delta", "pearson_delta_top20", "mse_top20", "frac_opposite_top20")
+    metrics = ("pearson_delta", "pearson_delta_top20", "mse_top20", "frac_opposite_top20", "pearson_delta_centroid", "discrimination", "coverage_2sd")
     body = []
     for _, group in rows.groupby("stratum", sort=False):
         best = best_as_shown(group)
         for index, row in group.iterrows():
             cells = [f"**{_number(row[m])}**" if best.at[index, m] else _number(row[m]) for m in metrics]
             body.append((row["stratum"], row["model"], f"{row['n']:g}", *cells))
-    return markdown_table(("stratum", "model", "n", "Pearson Δ all genes", "Pearson Δ top-20 DE", "MSE top-20 DE", "opposite direction"), body)
+    return markdown_table(("stratum", "model", "n", "Pearson Δ all genes", "Pearson Δ top-20 DE", "MSE top-20 DE", "opposite direction",
+                           "Pearson Δ − train mean", "discrimination", "within ± 2 sd"), body)
 
 
 def _verdict(rows: pd.DataFrame) -> str:
@@ -390,7 +394,8 @@ def interaction_section(frame: pd.DataFrame | None, info: dict, genes: Sequence[
     parts = [_heading(3), f"Every pair of the {len(genes)} genes measured alone in the screen ({len(predicted)} pairs) predicted and scored as in Norman et al. 2019 "
              "(magnitude > 1.15 synergy, < 1.0 suppression; model fit < 0.88 neomorphism; similarity > 0.85 redundancy; "
              "equality of contribution < 0.28 epistasis). An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41, "
-             "where the map's colours are centred, and these thresholds call it synergy. Boxed cells were measured too.\n",
+             "where the map's colours are centred, and these thresholds call it synergy. Boxed cells were measured too. "
+             f"A call marked ? is uncertain: fewer than {CERTAIN_SHARE:.0%} of the ensemble's members make it, or their spread of its score straddles its threshold.\n",
              f"![Clustered GI map of the measured genes]({link('gi_map.png')})\n"]
     for call, table in subtype_tables(frame).items():
         count = int(predicted["calls"].str.split(";").apply(lambda c, call=call: call in c).sum())
@@ -399,7 +404,7 @@ def interaction_section(frame: pd.DataFrame | None, info: dict, genes: Sequence[
             parts.append("No pair is predicted to have this call.\n")
             continue
         rows = [(f"{r.gene_a} + {r.gene_b}", _number(r.magnitude), _number(r.model_fit), _number(r.similarity), _number(r.equality_of_contribution),
-                 r.calls.replace(";", ", "), measured.get((r.gene_a, r.gene_b), "not measured").replace(";", ", ") or "none")
+                 marked_calls(r.calls, r.uncertain).replace("\n", ", "), measured.get((r.gene_a, r.gene_b), "not measured").replace(";", ", ") or "none")
                 for r in table.itertuples()]
         parts.append(markdown_table(("pair", "magnitude", "model fit", "similarity", "equality of contribution", "predicted calls", "measured calls"), rows))
     return "\n".join(parts)
@@ -417,9 +422,10 @@ def closer_section(closer: Sequence[PerturbationReport], link: Callable[[str], s
         strongest = top.loc[departure.sort_values(ascending=False).index[:3]]
         gi = report.gi[0].predicted if report.gi else {}
         agreement = report.gi[0].agreement if report.gi else {}
-        calls = ", ".join(f"{c} ({agreement.get(c, 0):.0%} of members)" for c in gi.get("calls", [])) or "none"
+        certain = report.gi[0].certain if report.gi else {}
+        calls = ", ".join(f"{c} ({agreement.get(c, 0):.0%} of members{'' if certain.get(c) else ', uncertain'})" for c in gi.get("calls", [])) or "none"
         parts.append(f"### {' + '.join(report.genes)}\n")
-        parts.append(f"Spread {report.uncertainty.spread:.3f} on its top-20 genes, its changes {report.uncertainty.signal:.1f}× out of it (confidence **{report.uncertainty.level}**); "
+        parts.append(f"Spread {report.uncertainty.spread:.3f} on its top-20 genes, its changes {report.uncertainty.signal:.1f}× out of it once calibrated on held-out perturbations (×{report.uncertainty.calibration:.1f}; confidence **{report.uncertainty.level}**); "
                      f"members' disagreement z = {report.uncertainty.z:.2f} against the training perturbations; "
                      f"GI magnitude {_number(gi.get('magnitude'))}, calls: {calls}. Largest departures from additive: "
                      + ", ".join(f"{r.gene} ({r.predicted_change:+.3f} vs {r.additive_change:+.3f})" for r in strongest.itertuples()) + ".\n")
@@ -446,7 +452,7 @@ def caveats_section(info: dict, evaluation: dict | None, check: UncertaintyCheck
                      f"held-out perturbation ({ceiling:.4f}, {check.keys[worst]}, top-20-DE MSE {check.mse_top20[worst]:.3f}): their error was never measured at that level. "
                      f"The whole spread (the members' disagreement with the base's spread) ranks the held-out errors with Spearman {check.spearman:.2f}"
                      + (", too weak to rank predictions by trust." if check.spearman < WEAK_SPEARMAN else "."))
-    levels = [f"{' + '.join(r.genes)}: {r.uncertainty.level} ({r.uncertainty.signal:.1f}× its spread)" for r in closer]
+    levels = [f"{' + '.join(r.genes)}: {r.uncertainty.level} ({r.uncertainty.signal:.1f}× its calibrated spread)" for r in closer]
     if levels:
         items.append("Confidence of the closer-look pairs: " + "; ".join(levels) + ".")
     if frame is not None:

@@ -136,7 +136,7 @@ def top_de_png(top_de: pd.DataFrame, title: str, path: Path) -> Path:
     rows = top_de.iloc[::-1]
     y = np.arange(len(rows))
     figure, axis = plt.subplots(figsize=(8, 0.32 * len(rows) + 2), constrained_layout=True)
-    axis.barh(y, rows["predicted_change"], xerr=rows["predicted_sd"], color="#009E73", alpha=0.85, capsize=2, label="predicted (ensemble mean ± spread)")
+    axis.barh(y, rows["predicted_change"], xerr=rows["calibrated_sd"], color="#009E73", alpha=0.85, capsize=2, label="predicted (ensemble mean ± calibrated spread)")
     axis.scatter(rows["additive_change"], y, marker="D", s=30, color="#E69F00", edgecolor="black", linewidth=0.5, zorder=3, label="additive (sum of single changes)")
     if rows["measured_change"].notna().any():
         axis.scatter(rows["measured_change"], y, marker="X", s=40, color="#0072B2", zorder=3, label="measured")

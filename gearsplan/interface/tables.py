@@ -7,16 +7,18 @@ import math
 import pandas as pd
 from rich.table import Table
 
-from gearsplan.analysis.gi_scores import ADDITIVE_MAGNITUDE
-from gearsplan.analysis.metrics import METRICS
+from gearsplan.analysis.gi_scores import ADDITIVE_MAGNITUDE, CERTAIN_SHARE
+from gearsplan.analysis.metrics import GEARS_METRICS, HIGHER_IS_BETTER, METRICS, NOMINAL_COVERAGE, SPECIFIC_METRICS
 from gearsplan.wording import counted
 
-_HIGHER_IS_BETTER = {"pearson_delta", "pearson_delta_top20"}
 _HEADERS = {
     "pearson_delta": "Pearson Δ\nall genes",
     "pearson_delta_top20": "Pearson Δ\ntop-20 DE",
     "mse_top20": "MSE\ntop-20 DE",
     "frac_opposite_top20": "opposite\ndirection",
+    "pearson_delta_centroid": "Pearson Δ\n− train mean",
+    "discrimination": "discrimination\n(L1)",
+    "coverage_2sd": "truth within\n± 2 sd",
     "mse_top20_vs_no_change": "MSE vs\nno change",
 }
 _STRATUM_TITLES = {
@@ -38,29 +40,40 @@ def _cell(mean: float, sd: float, best: bool) -> str:
 
 def best_as_shown(rows: pd.DataFrame) -> pd.DataFrame:
     """Per row and metric, whether the row is best among ``rows`` at the three decimals shown, so that
-    values float noise tells apart (0.21666666666666667 and ...65) are marked alike."""
+    values float noise tells apart (0.21666666666666667 and ...65) are marked alike. The best coverage
+    is the one nearest its nominal 0.95."""
     shown = rows[list(METRICS)].astype(float).round(3)
-    return pd.DataFrame({m: shown[m] == (shown[m].max() if m in _HIGHER_IS_BETTER else shown[m].min()) for m in METRICS})
+    shown["coverage_2sd"] = -(shown["coverage_2sd"] - NOMINAL_COVERAGE).abs().round(3)
+    higher = HIGHER_IS_BETTER | {"coverage_2sd"}
+    return pd.DataFrame({m: shown[m] == (shown[m].max() if m in higher else shown[m].min()) for m in METRICS})
 
 
 def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...]) -> list[Table]:
-    """One table per stratum: each model's metrics, mean ± sd over seeds, the best in green."""
+    """Two tables per stratum, each model's metrics as mean ± sd over seeds, the best in green: GEARS's metrics,
+    then those that look past the shift every perturbation shares (both fit 80 columns)."""
     tables = []
     for stratum, rows in summary.groupby("stratum", sort=False):
         n, present = rows["n"].iloc[0], rows["n_seeds"].iloc[0] if "n_seeds" in rows else len(seeds)
         where = "" if present == len(seeds) else f", in {present:g} of {len(seeds)} seeds"
-        table = Table(title=f"{_STRATUM_TITLES.get(stratum, stratum)} [dim]({stratum}, n={n:.3g}{where})[/]", title_justify="left", caption_justify="left")
-        table.add_column("model", no_wrap=True)
-        for metric in METRICS:
-            table.add_column(_HEADERS[metric], justify="right", no_wrap=True)
         best = best_as_shown(rows)
-        for index, row in rows.iterrows():
-            table.add_row(row["model"], *(_cell(row[m], row[f"{m}_sd"], best.at[index, m] and len(rows) > 1) for m in METRICS))
-        tables.append(table)
+        for metrics, part in ((GEARS_METRICS, ""), (SPECIFIC_METRICS, ", beyond the shared shift")):
+            title = f"{_STRATUM_TITLES.get(stratum, stratum)}{part} [dim]({stratum}, n={n:.3g}{where})[/]"
+            table = Table(title=title, title_justify="left", caption_justify="left")
+            table.add_column("model", no_wrap=True)
+            for metric in metrics:
+                table.add_column(_HEADERS[metric], justify="right", no_wrap=True)
+            for index, row in rows.iterrows():
+                table.add_row(row["model"], *(_cell(row[m], row[f"{m}_sd"], best.at[index, m] and len(rows) > 1) for m in metrics))
+            tables.append(table)
     over_seeds = ("mean ± sd over the seeds that hold the stratum; n: held-out perturbations per seed, on average over all seeds"
                   if len(seeds) > 1 else "one seed")
-    tables[-1].caption = (f"split {split}, seeds {','.join(map(str, seeds))}; {over_seeds}; best in green; "
-                          "MSE vs no change: each perturbation's top-20 MSE over no change's, averaged (so not the ratio of the MSE column's means)")
+    tables[-1].caption = (
+        f"split {split}, seeds {','.join(map(str, seeds))}; {over_seeds}; best in green. "
+        "Pearson Δ − train mean: of predicted and true change, each less the training perturbations' mean change "
+        "(— for a prediction equal to it). Discrimination: the share of the other held-out perturbations whose true change "
+        "lies farther from the prediction than its own (1 best, 0.5 chance). Truth within ± 2 sd: the share of top-20-DE "
+        "values inside the predicted spread (— without one; 0.95 is calibrated). MSE vs no change: each perturbation's "
+        "top-20 MSE over no change's, averaged (so not the ratio of the MSE column's means)")
     return tables
 
 
@@ -160,7 +173,7 @@ def top_de_table(report) -> Table:
     table = Table(title=f"top {len(frame)} predicted changes (log-expression over control)", title_justify="left")
     table.add_column("gene")
     table.add_column("control mean", justify="right")
-    table.add_column("predicted Δ ± sd", justify="right")
+    table.add_column("predicted Δ\n± calibrated sd", justify="right")
     show_additive = "+" in report.key
     if show_additive:
         table.add_column("additive Δ", justify="right")
@@ -168,7 +181,7 @@ def top_de_table(report) -> Table:
         table.add_column("measured Δ", justify="right")
     table.add_column("", justify="center")
     for row in frame.itertuples():
-        cells = [row.gene, f"{row.control_mean:.2f}", f"{row.predicted_change:+.3f} ± {row.predicted_sd:.3f}"]
+        cells = [row.gene, f"{row.control_mean:.2f}", f"{row.predicted_change:+.3f} ± {row.calibrated_sd:.3f}"]
         cells += [_signed(row.additive_change)] if show_additive else []
         cells += [_signed(row.measured_change)] if report.in_data else []
         cells.append("[red]▲[/]" if row.predicted_change > 0 else "[blue]▼[/]")
@@ -194,7 +207,8 @@ def gi_table(report, thresholds) -> Table:
         title="genetic interaction",
         title_justify="left",
         caption="An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41. equality: equality of contribution. "
-        "The share after a predicted call is the share of the ensemble's members making it."
+        "The share after a predicted call is the share of the ensemble's members making it; ?: uncertain "
+        f"(made by fewer than {CERTAIN_SHARE:.0%} of the members, or the members' spread of its score straddles its threshold)."
         + (" *: the two singles' profiles are indistinguishable, so equal contributions are assumed." if starred else ""),
         caption_justify="left",
     )
@@ -221,10 +235,10 @@ def _score(row: dict | None, key: str) -> str:
 
 
 def _gi_calls(interaction, row: dict | None, predicted: bool) -> str:
-    """A pair's calls, one a line; a predicted call carries the share of members making it."""
+    """A pair's calls, one a line; a predicted call carries the share of members making it, and "?" unless it is certain."""
     if row is None:
         return "[dim]—[/]"
-    calls = [f"{c} {interaction.agreement[c]:.0%}" if predicted else c for c in row["calls"]] or ["none"]
+    calls = [f"{c}{'' if interaction.certain[c] else '?'} {interaction.agreement[c]:.0%}" if predicted else c for c in row["calls"]] or ["none"]
     return "\n".join(calls) + (" *" if row["singles_collinear"] else "")
 
 
@@ -297,7 +311,8 @@ def gi_map_tables(frame, top: int = 20) -> list[Table]:
     furthest = Table(
         title=f"GI map: {counted(len(predicted), 'predicted pair')}; the {shown} with the largest |magnitude − √2| (furthest from additive)",
         title_justify="left", caption_justify="left",
-        caption="pairs per call: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()) + "; an exactly additive pair has magnitude √2 ≈ 1.41"
+        caption="pairs per call: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()) + "; an exactly additive pair has magnitude √2 ≈ 1.41; "
+        f"?: uncertain (made by fewer than {CERTAIN_SHARE:.0%} of the members, or their spread of its score straddles its threshold)"
         + ("; measured pairs: the next table" if len(measured) else ""),
     )
     furthest.add_column("pair")
@@ -306,7 +321,7 @@ def gi_map_tables(frame, top: int = 20) -> list[Table]:
     furthest.add_column("calls", min_width=max(map(len, GI_CALLS)))
     order = (predicted["magnitude"] - ADDITIVE_MAGNITUDE).abs().sort_values(ascending=False).index[:top]
     for row in predicted.loc[order].itertuples():
-        furthest.add_row(f"{row.gene_a} + {row.gene_b}", *(f"{getattr(row, k):.2f}" for k in _GI_LABELS), row.calls.replace(";", "\n"))
+        furthest.add_row(f"{row.gene_a} + {row.gene_b}", *(f"{getattr(row, k):.2f}" for k in _GI_LABELS), marked_calls(row.calls, row.uncertain))
     if measured.empty:
         return [furthest]
     beside = Table(title=f"{counted(len(measured), 'measured pair')}: predicted beside measured", title_justify="left")
@@ -318,8 +333,15 @@ def gi_map_tables(frame, top: int = 20) -> list[Table]:
     scores = predicted.set_index(["gene_a", "gene_b"])
     for (a, b), truth in measured.iterrows():
         guess = scores.loc[(a, b)]
-        beside.add_row(f"{a} + {b}", f"{guess['magnitude']:.2f}", f"{truth['magnitude']:.2f}", guess["calls"].replace(";", "\n"), truth["calls"].replace(";", "\n"))
+        beside.add_row(f"{a} + {b}", f"{guess['magnitude']:.2f}", f"{truth['magnitude']:.2f}", marked_calls(guess["calls"], guess["uncertain"]),
+                       truth["calls"].replace(";", "\n"))
     return [furthest, beside]
+
+
+def marked_calls(calls: str, uncertain: str) -> str:
+    """A GI map row's ";"-joined calls, one a line, each uncertain one marked "?"."""
+    doubtful = set(uncertain.split(";"))
+    return "\n".join(f"{c}?" if c in doubtful else c for c in calls.split(";") if c)
 
 
 def _add_uncut_column(table: Table, header: str, justify: str = "right") -> None:
@@ -342,12 +364,13 @@ def gi_evaluation_tables(result) -> list[Table]:
         pairs.add_row(pair.replace("+", " + "), *(", ".join(c for c, on in zip(GI_CALLS, row) if on) for row in (predicted, measured)))
     frame = result.per_call()
     at_k = next(c for c in frame.columns if c.startswith("precision_at_"))
-    calls = Table(title="per call", title_justify="left", caption=f"{at_k.replace('_', ' ')}: pairs ranked by the share of members making the call; random: the call's share among measured pairs", caption_justify="left")
+    calls = Table(title="per call", title_justify="left", caption=f"{at_k.replace('_', ' ')}: pairs ranked by the share of members making the call; "
+                  "base rate: the precision of calling every pair so (the call's share among measured pairs)", caption_justify="left")
     calls.add_column("call", no_wrap=True)
-    for column in ("measured", "predicted", "precision", "recall", at_k.replace("_", " "), "random"):
+    for column in ("measured", "predicted", "precision", "recall", at_k.replace("_", " "), "base rate"):
         _add_uncut_column(calls, column)
     for row in frame.to_dict("records"):
-        calls.add_row(row["call"], str(row["n_measured"]), str(row["n_predicted"]), *(_fraction(row[k]) for k in ("precision", "recall", at_k, "random")))
+        calls.add_row(row["call"], str(row["n_measured"]), str(row["n_predicted"]), *(_fraction(row[k]) for k in ("precision", "recall", at_k, "base_rate")))
     matrix = result.confusion()
     # Calls abbreviated to their first three letters in the columns, so the matrix fits 80 columns.
     confusion = Table(title="confusion: pairs with each predicted (rows) and measured (columns) call", title_justify="left", caption_justify="left",
@@ -357,4 +380,13 @@ def gi_evaluation_tables(result) -> list[Table]:
         confusion.add_column(column[:3], justify="right")
     for name, row in matrix.iterrows():
         confusion.add_row(name, *map(str, row))
-    return [pairs, calls, confusion]
+    errors = result.magnitude_error()
+    magnitudes = Table(title="GI magnitude of the held-out pairs", title_justify="left", caption_justify="left",
+                       caption=f"mean |predicted − measured|: gearsplan {_fraction(errors['gearsplan'])}, scaled_additive {_fraction(errors['scaled_additive'])}; "
+                       "an exactly additive pair has magnitude √2 ≈ 1.41")
+    magnitudes.add_column("pair")
+    for header in ("gearsplan", "scaled additive", "measured"):
+        _add_uncut_column(magnitudes, header)
+    for pair, *rows in zip(result.pairs, result.predicted_scores, result.scaled_additive_scores, result.measured_scores):
+        magnitudes.add_row(pair.replace("+", " + "), *(_fraction(row["magnitude"]) for row in rows))
+    return [pairs, magnitudes, calls, confusion]

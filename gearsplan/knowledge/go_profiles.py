@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.linalg import svds
 
 from gearsplan.data.embedded import GENE2GO
 from gearsplan.knowledge.go_graph import cached_term_matrix
+
+
+#: Dimensions of the knowledge embedding of the linear baseline (Ahlmann-Eltze, Huber & Anders 2025 use 10).
+EMBEDDING_COMPONENTS = 10
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,22 @@ class GoProfiles:
     def cosine(self, gene_sets: Sequence[Iterable[str]], others: sp.csr_matrix) -> np.ndarray:
         """Cosine of each gene set's profile with each row of ``others`` (profiles from :meth:`of`)."""
         return np.asarray((self.of(gene_sets) @ others.T).todense())
+
+    @cached_property
+    def directions(self) -> np.ndarray:
+        """The top :data:`EMBEDDING_COMPONENTS` right singular vectors (components x terms) of every annotated
+        gene's unit-length profile: a truncated SVD of the perturbable genes' rarity-weighted GO matrix."""
+        matrix = self.of([[g] for g in self.index])
+        start = np.full(min(matrix.shape), 1.0 / np.sqrt(min(matrix.shape)))  # a fixed start vector: the same directions every run
+        _, values, directions = svds(matrix, k=EMBEDDING_COMPONENTS, v0=start)
+        return directions[np.argsort(-values, kind="stable")]
+
+    def embedding(self, gene_sets: Sequence[Iterable[str]]) -> np.ndarray:
+        """Each gene set's knowledge embedding (sets x :data:`EMBEDDING_COMPONENTS`): the sum of its genes'
+        coordinates on :attr:`directions`; a gene without GO terms adds nothing."""
+        genes = sorted({g for genes in gene_sets for g in genes if g in self.index})
+        coordinates = self.of([[g] for g in genes]) @ self.directions.T
+        return np.asarray(membership(gene_sets, {g: i for i, g in enumerate(genes)}) @ coordinates)
 
     def summed_cosine(self, gene_sets: Sequence[Sequence[str]], others: sp.csr_matrix, power: float) -> np.ndarray:
         """For each gene set, the sum over its genes of each gene's own profile cosine with each row of
