@@ -298,7 +298,7 @@ def gi_map_tables(frame, top: int = 20) -> list[Table]:
         title=f"GI map: {counted(len(predicted), 'predicted pair')}; the {shown} with the largest |magnitude − √2| (furthest from additive)",
         title_justify="left", caption_justify="left",
         caption="pairs per call: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()) + "; an exactly additive pair has magnitude √2 ≈ 1.41"
-        + ("; measured pairs: the next table" if len(measured) else ""),
+        + ("; measured pairs: the next table" if len(measured) else "\nno pair of these genes was measured: every call here is a prediction"),
     )
     furthest.add_column("pair")
     for label in _GI_LABELS.values():
