@@ -106,6 +106,9 @@ def evaluate_gi(data: PreparedScreen, config: TrainConfig = TrainConfig(), seed:
                 progress: Callable[[int, int], None] | None = None, training: TrainingProgress | None = None) -> GIEvaluation:
     """Hold out each scorable measured pair in turn, train on everything else, and compare its predicted GI calls with the measured ones."""
     pairs = scorable_pairs(data)
+    if not any(len(genes_of(k)) == 2 for k in data.bulk.keys):
+        raise GearsplanError("the screen measures no pairs, only single genes: --gi checks predicted GI calls against measured pairs",
+                             "run it on a screen with pairs whose two singles were measured too, e.g. --data norman")
     if not pairs:
         raise GearsplanError("the screen has no measured pair whose two singles were measured", "GI calls can only be checked on such pairs")
     scored = well_expressed(data.bulk.control)

@@ -12,7 +12,7 @@ import pandas as pd
 from anndata import AnnData
 
 from gearsplan.data.conditions import CONTROL_KEY, Perturbation, genes_of, is_control_label, parse_condition, perturbation_key
-from gearsplan.data.embedded import NORMAN2019
+from gearsplan.data.embedded import NORMAN2019, SCREENS
 from gearsplan.data.gene_names import GeneTable, UnknownGene, gene_table, is_ensembl_id
 from gearsplan.data.normalise import ensure_log_normalised
 from gearsplan.errors import GearsplanError
@@ -83,7 +83,8 @@ def read_screen(path: str | Path | None = None, condition_col: str | None = None
     Parameters
     ----------
     path
-        An ``.h5ad`` file of single cells; ``None`` for the embedded data.
+        An ``.h5ad`` file of single cells; the name of an embedded screen (``norman``, ``papalexi``),
+        unless a file or folder of that name exists; ``None`` for the embedded Norman 2019 subset.
     condition_col
         The ``obs`` column naming each cell's perturbation; detected if ``None``.
     control
@@ -94,7 +95,7 @@ def read_screen(path: str | Path | None = None, condition_col: str | None = None
     GearsplanError
         For anything in the file that gearsplan cannot use, with a hint.
     """
-    path = Path(path) if path is not None else NORMAN2019
+    path = _embedded_or_path(path)
     adata = _read_h5ad(path)
     notes: list[str] = []
     notes.append(_use_symbols(adata))
@@ -121,9 +122,24 @@ def read_screen(path: str | Path | None = None, condition_col: str | None = None
     return screen
 
 
+def _embedded_or_path(path: str | Path | None) -> Path:
+    """The file ``path`` names: an embedded screen by its name, unless a file or folder of that name exists.
+
+    Parameters
+    ----------
+    path
+        A path, the name of an embedded screen (a key of ``embedded.SCREENS``), or ``None`` for Norman 2019.
+    """
+    if path is None:
+        return NORMAN2019
+    if not Path(path).exists() and str(path) in SCREENS:
+        return SCREENS[str(path)]
+    return Path(path)
+
+
 def _read_h5ad(path: Path) -> AnnData:
     if not path.exists():
-        raise GearsplanError(f"no such file: {path}", "give the path of an .h5ad file (or none, for the embedded Norman 2019 subset)")
+        raise GearsplanError(f"no such file: {path}", f"give the path of an .h5ad file, an embedded screen's name ({' or '.join(SCREENS)}), or none, for the embedded Norman 2019 subset")
     try:
         with warnings.catch_warnings():  # anndata's notes (e.g. on duplicated names) would precede the one-line error
             warnings.simplefilter("ignore", UserWarning)

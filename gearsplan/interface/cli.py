@@ -21,7 +21,7 @@ app = typer.Typer(
     name="gearsplan",
     help="Plan combinatorial Perturb-seq screens with GEARS: predict unseen perturbations, "
     "score genetic interactions, and choose the next experiments. Every command runs on the "
-    "embedded Norman 2019 K562 subset unless --data names your own .h5ad.",
+    "embedded Norman 2019 K562 subset unless --data names your own .h5ad (or papalexi, the embedded Papalexi 2021 THP-1 screen).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
@@ -33,7 +33,7 @@ model_app = typer.Typer(help="Inspect the trained model that the other commands 
 app.add_typer(model_app, name="model")
 
 DataOption = Annotated[
-    Optional[Path], typer.Option("--data", help="An .h5ad screen (cells x genes); default: the embedded Norman 2019 subset.", show_default=False)
+    Optional[Path], typer.Option("--data", help="An .h5ad screen (cells x genes), or an embedded one by name: norman, papalexi (unless a file of that name exists); default: norman.", show_default=False)
 ]
 ConditionColOption = Annotated[
     Optional[str], typer.Option("--condition-col", help="obs column naming each cell's perturbation (default: detected: condition, perturbation, gene, ...).")
@@ -42,7 +42,7 @@ ControlOption = Annotated[Optional[str], typer.Option("--control", help="Label o
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document instead of tables.")]
 ModelDataOption = Annotated[
     Optional[Path],
-    typer.Option("--data", help="The screen so far: its measurements and control means (default: the screen the model was trained on; another is read with a warning, as the network never learned from it).", show_default=False),
+    typer.Option("--data", help="The screen so far, an .h5ad or norman / papalexi (embedded, unless a file of that name exists): its measurements and control means (default: the screen the model was trained on; another is read with a warning, as the network never learned from it).", show_default=False),
 ]
 CandidatesOption = Annotated[
     Optional[Path],
@@ -359,7 +359,7 @@ def gimap(
 
 @data_app.command("info")
 def data_info(
-    path: Annotated[Optional[Path], typer.Argument(help="An .h5ad screen; default: the embedded Norman 2019 subset.", show_default=False)] = None,
+    path: Annotated[Optional[Path], typer.Argument(help="An .h5ad screen, or an embedded one by name: norman, papalexi (unless a file of that name exists); default: norman.", show_default=False)] = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     json: JsonOption = False,

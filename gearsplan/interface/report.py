@@ -394,8 +394,9 @@ def interaction_section(frame: pd.DataFrame | None, info: dict, genes: Sequence[
     parts = [_heading(3), f"Every pair of the {len(genes)} genes measured alone in the screen ({len(predicted)} pairs) predicted and scored as in Norman et al. 2019 "
              "(magnitude > 1.15 synergy, < 1.0 suppression; model fit < 0.88 neomorphism; similarity > 0.85 redundancy; "
              "equality of contribution < 0.28 epistasis). An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41, "
-             "where the map's colours are centred, and these thresholds call it synergy. Boxed cells were measured too. "
-             f"A call marked ? is uncertain: fewer than {CERTAIN_SHARE:.0%} of the ensemble's members make it, or their spread of its score straddles its threshold.\n",
+             "where the map's colours are centred, and these thresholds call it synergy. "
+             f"A call marked ? is uncertain: fewer than {CERTAIN_SHARE:.0%} of the ensemble's members make it, or their spread of its score straddles its threshold. "
+             + ("Boxed cells were measured too.\n" if len(measured) else "No pair of these genes was measured in the screen, so no call here is checked against a measurement.\n"),
              f"![Clustered GI map of the measured genes]({link('gi_map.png')})\n"]
     for call, table in subtype_tables(frame).items():
         count = int(predicted["calls"].str.split(";").apply(lambda c, call=call: call in c).sum())
@@ -403,10 +404,12 @@ def interaction_section(frame: pd.DataFrame | None, info: dict, genes: Sequence[
         if table.empty:
             parts.append("No pair is predicted to have this call.\n")
             continue
+        header = ("pair", "magnitude", "model fit", "similarity", "equality of contribution", "predicted calls", "measured calls")
+        header = header if len(measured) else header[:-1]  # no column of "not measured" where no pair was
         rows = [(f"{r.gene_a} + {r.gene_b}", _number(r.magnitude), _number(r.model_fit), _number(r.similarity), _number(r.equality_of_contribution),
-                 marked_calls(r.calls, r.uncertain).replace("\n", ", "), measured.get((r.gene_a, r.gene_b), "not measured").replace(";", ", ") or "none")
+                 marked_calls(r.calls, r.uncertain).replace("\n", ", "), measured.get((r.gene_a, r.gene_b), "not measured").replace(";", ", ") or "none")[:len(header)]
                 for r in table.itertuples()]
-        parts.append(markdown_table(("pair", "magnitude", "model fit", "similarity", "equality of contribution", "predicted calls", "measured calls"), rows))
+        parts.append(markdown_table(header, rows))
     return "\n".join(parts)
 
 

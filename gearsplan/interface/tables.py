@@ -313,7 +313,7 @@ def gi_map_tables(frame, top: int = 20) -> list[Table]:
         title_justify="left", caption_justify="left",
         caption="pairs per call: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()) + "; an exactly additive pair has magnitude √2 ≈ 1.41; "
         f"?: uncertain (made by fewer than {CERTAIN_SHARE:.0%} of the members, or their spread of its score straddles its threshold)"
-        + ("; measured pairs: the next table" if len(measured) else ""),
+        + ("; measured pairs: the next table" if len(measured) else "\nno pair of these genes was measured: every call here is a prediction"),
     )
     furthest.add_column("pair")
     for label in _GI_LABELS.values():
