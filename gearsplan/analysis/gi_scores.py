@@ -89,6 +89,10 @@ class GIThresholds:
     redundancy: float = 0.85  # similarity >
     epistasis: float = 0.28  # equality_of_contribution <
 
+    def edges(self, call: str) -> tuple[float, ...]:
+        """The values of its score (:data:`CALL_SCORES`) at which a call switches: one threshold, or the additive band's two ends."""
+        return (1.0 - self.additive, 1.0 + self.additive) if call == "additive" else (getattr(self, call),)
+
 
 @dataclass(frozen=True)
 class GIScores:
@@ -340,15 +344,9 @@ def equal_contribution_slope(summed: np.ndarray, delta_ab: np.ndarray) -> np.nda
 
 #: Share of members that must make a call for it to be shown as certain (besides its score's spread).
 CERTAIN_SHARE = 0.8
-#: The score each call reads, and the thresholds a score's spread must not straddle for the call to be certain.
-CALL_SCORES = {
-    "synergy": ("magnitude", lambda t: (t.synergy,)),
-    "suppression": ("magnitude", lambda t: (t.suppression,)),
-    "additive": ("magnitude", lambda t: (1.0 - t.additive, 1.0 + t.additive)),
-    "neomorphism": ("model_fit", lambda t: (t.neomorphism,)),
-    "redundancy": ("similarity", lambda t: (t.redundancy,)),
-    "epistasis": ("equality_of_contribution", lambda t: (t.epistasis,)),
-}
+#: The score each call reads.
+CALL_SCORES = {"synergy": "magnitude", "suppression": "magnitude", "additive": "magnitude", "neomorphism": "model_fit",
+               "redundancy": "similarity", "epistasis": "equality_of_contribution"}
 
 
 @dataclass(frozen=True)
@@ -383,7 +381,7 @@ def ensemble_calls(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarra
     n_members, n_pairs, n_genes = delta_ab.shape
     members = score_pairs(*(d.reshape(-1, n_genes) for d in (delta_a, delta_b, delta_ab)), seed=seed)
     share = members.call_matrix(thresholds).reshape(n_members, n_pairs, len(GI_CALLS)).mean(axis=0)
-    steady = np.column_stack([_steady(getattr(members, CALL_SCORES[c][0]).reshape(n_members, n_pairs), CALL_SCORES[c][1](thresholds)) for c in GI_CALLS])
+    steady = np.column_stack([_steady(getattr(members, CALL_SCORES[c]).reshape(n_members, n_pairs), thresholds.edges(c)) for c in GI_CALLS])
     return EnsembleCalls(mean, share, (share >= CERTAIN_SHARE) & steady)
 
 
