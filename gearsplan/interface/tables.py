@@ -56,8 +56,8 @@ def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...])
         n, present = rows["n"].iloc[0], rows["n_seeds"].iloc[0] if "n_seeds" in rows else len(seeds)
         where = "" if present == len(seeds) else f", in {present:g} of {len(seeds)} seeds"
         best = best_as_shown(rows)
-        for metrics, part in ((GEARS_METRICS, ""), (SPECIFIC_METRICS, ", beyond the shared shift")):
-            title = f"{_STRATUM_TITLES.get(stratum, stratum)}{part} [dim]({stratum}, n={n:.3g}{where})[/]"
+        for metrics, name in ((GEARS_METRICS, _STRATUM_TITLES.get(stratum, stratum)), (SPECIFIC_METRICS, "the same, beyond the shared shift")):
+            title = f"{name} [dim]({stratum}, n={n:.3g}{where})[/]"
             table = Table(title=title, title_justify="left", caption_justify="left")
             table.add_column("model", no_wrap=True)
             for metric in metrics:
