@@ -92,6 +92,8 @@ def test_every_section_holds_numbers_of_this_run(rendered, screen, bulk, trained
     assert f"{screen.adata.n_obs:,} ({n_control:,} control)" in analysed
     assert f"{len(screen.perturbations)} ({len(screen.perturbations) - n_pairs} single genes, {n_pairs} pairs" in analysed
     assert str(trained_bundle_dir) in analysed and f"--budget {BUDGET} --pairs {PAIRS} --seed 0" in analysed and "torch" in analysed
+    # the embedded screen by the name --data takes, not by a path inside this machine's installation
+    assert "the embedded `norman` screen" in analysed and str(screen.source) not in analysed
 
     # The Spearman the report computes equals the one training computed on the same held-out split.
     stored = load_bundle(trained_bundle_dir).metadata["evaluation"]["uncertainty_spearman"]

@@ -18,6 +18,12 @@ STRING_V12 = _RESOURCES / "string_v12_human.tsv.gz"
 REFERENCE_SPLITS = _RESOURCES / "gears_reference_splits"
 
 
+def screen_name(path: str | Path) -> str | None:
+    """The name of the embedded screen at ``path`` (``norman``, ``papalexi``), or None for any other file."""
+    resolved = Path(path).resolve()
+    return next((name for name, file in SCREENS.items() if file.resolve() == resolved), None)
+
+
 def reference_split(seed: int) -> Path:
     """The GEARS "simulation" split the reference implementation drew with ``seed`` (1-5)."""
     return REFERENCE_SPLITS / f"seed{seed}.json"

@@ -24,6 +24,7 @@ from gearsplan.analysis.metrics import perturbation_metrics
 from gearsplan.analysis.prediction import PerturbationReport, predict_perturbation, screen_model
 from gearsplan.analysis.screen_summary import describe
 from gearsplan.analysis.training_run import describe_bundle
+from gearsplan.data.embedded import screen_name
 from gearsplan.data.prepared import PreparedScreen, prepare
 from gearsplan.data.screen import Screen
 from gearsplan.data.splits import Split
@@ -292,14 +293,26 @@ def _library_size(library: Sequence[str]) -> str:
     return f"a library of {counted(len(library) - pairs, 'gene')} and {counted(pairs, 'pair')} (--candidates)"
 
 
+def _shown_screen(source: str) -> str:
+    """A screen as a reader can find it: an embedded one by the name ``--data`` takes, a file by its path."""
+    name = screen_name(source)
+    return f"the embedded `{name}` screen (`{Path(source).name}`, shipped with gearsplan)" if name else f"`{_shown_path(source)}`"
+
+
+def _shown_path(path: str) -> str:
+    """A path under the user's home written from ``~``, so that a shared plan does not carry the home folder."""
+    home = Path.home()
+    return f"~/{Path(path).relative_to(home)}" if Path(path).is_relative_to(home) else path
+
+
 def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command: str, library: Sequence[str] | None) -> str:
     """Section 1: the data set, the model bundle, the versions, the seed and the command."""
     model = describe_bundle(bundle)
     split = model["split"]
     data_rows = [
-        ("screen", f"`{info['source']}`"),
+        ("screen", _shown_screen(info["source"])),
         *screen_rows(info),
-        ("model bundle", f"`{model['path']}`" if model["path"] else "in memory (not saved)"),
+        ("model bundle", f"`{_shown_path(model['path'])}`" if model["path"] else "in memory (not saved)"),
         ("model", f"{counted(model['members'], 'ensemble member')}, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
         ("training split", f"{split['spec']} (seed {model['seed']}): {split['n_train']} train, {split['n_val']} validation, {split['n_test']} held-out perturbations"),
         ("report seed, budget", f"{seed}, {budget}"),
