@@ -64,7 +64,8 @@ def train_bundle(screen: Screen, split: str = DEFAULT_SPLIT, seed: int = 1, conf
     unwatched = () if with_validation(chosen, seed).val else (
         f"the split has no validation perturbations and only {len(chosen.train)} training ones, too few to lend some: "
         f"each member trained all {config.epochs} epochs without early stopping (a split file can name a 'val' part)",)
-    return TrainingRun(Bundle(gears.model, config, metadata), evaluation, unwatched)
+    modality = gears.model.modality.warning
+    return TrainingRun(Bundle(gears.model, config, metadata), evaluation, unwatched + ((modality,) if modality else ()))
 
 
 def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] = lambda _: None, progress: TrainingProgress | None = None) -> Bundle:

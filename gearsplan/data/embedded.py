@@ -11,6 +11,8 @@ NORMAN2019 = _RESOURCES / "norman2019_subset.h5ad"
 PAPALEXI2021 = _RESOURCES / "papalexi2021_thp1_subset.h5ad"
 #: The embedded screens by the name ``--data`` takes (a file or folder of that name is read instead).
 SCREENS = {"norman": NORMAN2019, "papalexi": PAPALEXI2021}
+#: How each embedded screen perturbs its targets (its source's protocol: CRISPRa, CRISPR knockout).
+SCREEN_MODALITIES = {"norman": "activation", "papalexi": "knockout"}
 GENE2GO = _RESOURCES / "gene2go_human.tsv.gz"
 GO_TERMS = _RESOURCES / "go_terms.tsv.gz"
 HUMAN_GENES = _RESOURCES / "human_genes.tsv.gz"

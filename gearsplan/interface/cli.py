@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from enum import Enum
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
@@ -52,6 +53,14 @@ ModelOption = Annotated[
     Optional[Path],
     typer.Option("--model", help="A model bundle directory (default: the default model; trained on the embedded data first if there is none).", show_default=False),
 ]
+
+
+class ModalityChoice(str, Enum):
+    """The choices of ``train --modality`` (:data:`gearsplan.data.modality.MODALITY_SIGNS`)."""
+
+    activation = "activation"
+    interference = "interference"
+    knockout = "knockout"
 
 
 #: Seeds are what NumPy and torch take: 0 to 2**32 - 1.
@@ -215,6 +224,12 @@ def train(
     ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty, with the spread of the base under unmeasured genes (suggest and report need 2 or more).")] = TrainConfig().ensemble,
     seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the split, the control pairing and every member.")] = 1,
     split: Annotated[str, typer.Option("--split", help="simulation (GEARS's seeded split), reference (the reference GEARS's split for --seed 1-5), or a GEARS split JSON file.")] = "simulation",
+    modality: Annotated[
+        Optional[ModalityChoice],
+        typer.Option("--modality", help="How the screen perturbs its targets: activation (CRISPRa), interference (CRISPRi) or knockout. "
+                     "Default: read from the perturbed genes that are measured (rising: activation), or the embedded screen's; "
+                     "one that contradicts them is refused. A perturbed gene that is measured is then predicted to change its way.", show_default=False),
+    ] = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     json: JsonOption = False,
@@ -232,7 +247,7 @@ def train(
     from gearsplan.paths import default_model_dir
 
     target = check_bundle_target(out_dir or default_model_dir())  # before training, not after
-    config = replace(TrainConfig(), epochs=epochs, ensemble=ensemble)
+    config = replace(TrainConfig(), epochs=epochs, ensemble=ensemble, modality=modality.value if modality else None)
     screen = _load(data, condition_col, control)
     with training_bar(ensemble, epochs) as progress:
         run = train_bundle(screen, split, seed, config, progress)

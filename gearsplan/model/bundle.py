@@ -23,6 +23,7 @@ from gearsplan import __version__
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
+from gearsplan.data.modality import Modality
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.network import NetworkConfig
 from gearsplan.model.train_config import TrainConfig
@@ -111,6 +112,7 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "network": asdict(model.network),
         "training": asdict(bundle.training),
         "members": len(model.members),
+        "modality": asdict(model.modality),
         "versions": {name: version(name) for name in ("torch", "torch_geometric", "numpy", "anndata", "scanpy")} | {"gearsplan": __version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -204,6 +206,7 @@ def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
         dict(zip(genes["measured"], arrays["measured"], strict=True)),
         training.interaction_weight,
         training.baseline_weight,
+        modality=Modality(**config["modality"]),
     )
     for index in range(config["members"]):
         member = model.new_member()

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import torch
 
 from gearsplan.data.conditions import genes_of
+from gearsplan.data.modality import Modality
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_profiles import go_profiles
 from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
@@ -64,7 +65,9 @@ class GearsModel:
     alone). A set with a gene never measured is built on a better base than the training
     perturbations' mean change (a single on their ``consensus_change``, a larger set on their
     ``median_change``), pulled toward the ``measured`` perturbations whose GO profiles are like its
-    unmeasured genes' (:meth:`prior_shifts`).
+    unmeasured genes' (:meth:`prior_shifts`). A perturbed gene that is a measured gene changes
+    in the direction of the screen's ``modality``, at least by its typical own change
+    (:meth:`with_modality`).
     """
 
     network: NetworkConfig
@@ -78,6 +81,7 @@ class GearsModel:
     interaction_weight: float = 1.0
     baseline_weight: float = 0.0
     members: list[GearsNetwork] = field(default_factory=list)
+    modality: Modality = Modality(None, 0, 0.0)
 
     @cached_property
     def singles(self) -> dict[str, np.ndarray]:
@@ -162,7 +166,21 @@ class GearsModel:
         changes, variances = self.network_predictions(run, members)
         corrected = np.einsum("kr,mrg->mkg", correct, changes) + known
         blended = (1 - self.baseline_weight) * corrected + self.baseline_weight * self.additive(keys)
-        return blended, variances[:, : len(keys)]
+        return self.with_modality(keys, blended), variances[:, : len(keys)]
+
+    def with_modality(self, keys: Sequence[str], changes: np.ndarray) -> np.ndarray:
+        """``changes`` (members x keys x genes) with each perturbed gene that is a measured gene moved in the
+        modality's direction by at least the typical own change of the measured targets; a measured single
+        keeps its measurement, and an unknown modality changes nothing."""
+        sign = self.modality.sign
+        column = {g: i for i, g in enumerate(self.genes)}
+        targets = [(row, column[g]) for row, key in enumerate(keys) if key not in self.singles for g in genes_of(key) if g in column]
+        if not sign or not targets:
+            return changes
+        rows, columns = map(list, zip(*targets))
+        changes = changes.copy()
+        changes[:, rows, columns] = sign * np.maximum(sign * changes[:, rows, columns], self.modality.self_change)
+        return changes
 
     def prior_shifts(self, keys: Sequence[str]) -> np.ndarray:
         """What each set, with one or more genes never measured, adds to the composition: its base minus the mean change, once per set.

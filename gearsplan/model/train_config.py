@@ -18,6 +18,9 @@ class TrainConfig:
     splits, it is the default: plain squared error (``gamma=0``; GEARS's autofocus uses 2),
     no direction term (``direction_weight=0``), and a strong additivity prior
     (``interaction_weight=0.1``; GEARS's composition is 1).
+
+    ``modality`` (``activation``, ``interference``, ``knockout``) is how the screen perturbs its
+    targets; None reads it from the screen (:func:`gearsplan.data.modality.resolve_modality`).
     """
 
     ensemble: int = 5
@@ -35,3 +38,4 @@ class TrainConfig:
     hidden: int = 64
     coexpression_k: int = 5
     coexpression_threshold: float = 0.4
+    modality: str | None = None

@@ -11,6 +11,8 @@ import scipy.sparse as sp
 import torch
 
 from gearsplan.data.conditions import CONTROL_KEY
+from gearsplan.data.embedded import SCREEN_MODALITIES, screen_name
+from gearsplan.data.modality import resolve_modality
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import Split, with_validation
 from gearsplan.errors import GearsplanError
@@ -65,18 +67,21 @@ def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneG
         data.screen.genes,
         go,
         coexpression,
-        **measured_bases(data, split.train),
+        **measured_bases(data, split.train, config.modality),
         interaction_weight=config.interaction_weight,
         baseline_weight=config.baseline_weight,
     )
 
 
-def measured_bases(data: PreparedScreen, keys: tuple[str, ...]) -> dict[str, object]:
+def measured_bases(data: PreparedScreen, keys: tuple[str, ...], modality: str | None) -> dict[str, object]:
     """What a model composes its predictions with, from the perturbations ``keys``: their mean,
-    consensus and median changes and each one's change (fields of :class:`GearsModel`)."""
+    consensus and median changes, each one's change, and the screen's modality (``modality`` as named, or
+    read from the screen: :func:`~gearsplan.data.modality.resolve_modality`) (fields of :class:`GearsModel`)."""
     bulk = data.bulk
+    name = screen_name(data.screen.source)
     return {"mean_change": bulk.mean_change(keys), "consensus_change": bulk.consensus_change(keys),
-            "median_change": bulk.median_change(keys), "measured": bulk.changes(keys)}
+            "median_change": bulk.median_change(keys), "measured": bulk.changes(keys),
+            "modality": resolve_modality(bulk, keys, modality, SCREEN_MODALITIES.get(name))}
 
 
 def validation_mse(model: GearsModel, member: GearsNetwork, data: PreparedScreen, keys: tuple[str, ...]) -> float:
@@ -146,4 +151,4 @@ def _fit(data: PreparedScreen, split: Split, seed: int, config: TrainConfig, go:
     for index in range(config.ensemble):
         report = (lambda epoch, loss, score, i=index: progress(i, epoch, config.epochs, loss, score)) if progress else (lambda *_: None)
         model.members.append(train_member(model, cells, config, seed * 1000 + index, validate, report))
-    return model if stopping is split else replace(model, **measured_bases(data, split.train))
+    return model if stopping is split else replace(model, **measured_bases(data, split.train, config.modality))
