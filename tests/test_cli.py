@@ -55,7 +55,7 @@ def test_python_dash_m_runs_in_a_fresh_process():
 def _one_line_error(code: int, err: str, *fragments: str) -> None:
     assert code == 2
     lines = err.splitlines()
-    assert len(lines) == 1, err  # no empty lines either: progress bars are off when stderr is not a terminal
+    assert len(lines) == 1, err  # no empty lines either, and no progress line before any progress
     assert "Traceback" not in err and lines[0].startswith("error:") and "hint:" in lines[0]
     for fragment in fragments:
         assert fragment in lines[0]
