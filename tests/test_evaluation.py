@@ -9,7 +9,8 @@ from scipy.sparse.linalg import svds
 
 from gearsplan.analysis.baselines import Additive, Linear, MeanChange, NoChange, ScaledAdditive
 from gearsplan.analysis.evaluation import evaluate, make_predictors
-from gearsplan.analysis.metrics import METRICS, calibration_factor, discrimination, pearson_rows, perturbation_metrics
+from gearsplan.analysis.metrics import METRICS, discrimination, pearson_rows, perturbation_metrics
+from gearsplan.model.calibration import calibration_factor
 from gearsplan.knowledge.go_profiles import go_profiles
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import loo_splits

@@ -184,7 +184,7 @@ def test_the_equal_contribution_note_only_where_a_row_is_starred(trained_bundle,
 def test_the_confidence_is_calibrated_on_the_held_out_perturbations_like_it(trained_bundle, bulk):
     """KLF1 + MAP2K6 read 'confidence high (251.6×)' with sd 0.001 while its measurement lay 100 sd away:
     the spread is now widened by what its ± 2 sd held on the bundle's held-out pairs of measured genes."""
-    from gearsplan.analysis.metrics import calibration_factor
+    from gearsplan.model.calibration import calibration_factor
     from gearsplan.analysis.prediction import TRUSTED_COVERAGE, held_out_coverage
 
     rows = {(r["stratum"], r["model"]): r for r in trained_bundle.metadata["evaluation"]["rows"]}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from statistics import NormalDist
-
 import numpy as np
+
+from gearsplan.model.calibration import coverage_2sd
 
 #: GEARS's metric names, as in ``evaluate --json``.
 GEARS_METRICS = ("pearson_delta", "pearson_delta_top20", "mse_top20", "frac_opposite_top20")
@@ -14,8 +14,6 @@ SPECIFIC_METRICS = ("pearson_delta_centroid", "discrimination", "coverage_2sd", 
 METRICS = GEARS_METRICS + SPECIFIC_METRICS
 # Elements of one chunk of row differences in :func:`l1_distances` (32 MB of doubles).
 _L1_CHUNK = 1 << 22
-#: The share of values a calibrated ± 2 sd holds (of a normal distribution).
-NOMINAL_COVERAGE = 0.95
 #: Metrics where a larger value is better.
 HIGHER_IS_BETTER = frozenset({"pearson_delta", "pearson_delta_top20", "pearson_delta_centroid", "discrimination"})
 
@@ -51,7 +49,7 @@ def perturbation_metrics(predicted: np.ndarray, true: np.ndarray, top_de: np.nda
     true_top = np.take_along_axis(true, top_de, axis=1)
     mse = ((predicted_top - true_top) ** 2).mean(axis=1)
     missing = np.full(len(predicted), np.nan)
-    coverage = missing if sd is None else (np.abs(true_top - predicted_top) <= 2 * np.take_along_axis(sd, top_de, axis=1)).mean(axis=1)
+    coverage = missing if sd is None else coverage_2sd(predicted_top, true_top, np.take_along_axis(sd, top_de, axis=1))
     return {
         "pearson_delta": pearson_rows(predicted, true),
         "pearson_delta_top20": pearson_rows(predicted_top, true_top),
@@ -84,14 +82,3 @@ def l1_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ``cdist`` would cost ``predict`` half a second of imports.)"""
     step = max(1, _L1_CHUNK // max(b.size, 1))
     return np.concatenate([np.abs(a[s : s + step, None, :] - b[None, :, :]).sum(axis=2) for s in range(0, len(a), step)] or [np.zeros((0, len(b)))])
-
-
-def calibration_factor(coverage: float | None) -> float:
-    """How many times wider a spread must be for ± 2 sd to hold :data:`NOMINAL_COVERAGE` of the truth, from the
-    share it held (``coverage_2sd``), were the errors normal: 2 / Φ⁻¹((1 + coverage) / 2).
-
-    The share is clipped to [0.01, 0.99] (a factor of 0.78 to 159); NaN without one.
-    """
-    if coverage is None or not np.isfinite(coverage):
-        return float("nan")
-    return float(2.0 / NormalDist().inv_cdf((1.0 + float(np.clip(coverage, 0.01, 0.99))) / 2.0))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, well_expressed
-from gearsplan.analysis.metrics import calibration_factor
+from gearsplan.model.calibration import calibration_factor
 from gearsplan.data.conditions import perturbation_key
 from gearsplan.data.gene_names import gene_table
 from gearsplan.data.pseudobulk import Pseudobulk

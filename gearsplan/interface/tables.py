@@ -8,7 +8,8 @@ import pandas as pd
 from rich.table import Table
 
 from gearsplan.analysis.gi_scores import ADDITIVE_MAGNITUDE, CERTAIN_SHARE
-from gearsplan.analysis.metrics import GEARS_METRICS, HIGHER_IS_BETTER, METRICS, NOMINAL_COVERAGE, SPECIFIC_METRICS
+from gearsplan.analysis.metrics import GEARS_METRICS, HIGHER_IS_BETTER, METRICS, SPECIFIC_METRICS
+from gearsplan.model.calibration import NOMINAL_COVERAGE
 from gearsplan.wording import counted
 
 _HEADERS = {

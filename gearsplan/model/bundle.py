@@ -113,6 +113,7 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "training": asdict(bundle.training),
         "members": len(model.members),
         "modality": asdict(model.modality),
+        "spread_scale": model.spread_scale,
         "versions": {name: version(name) for name in ("torch", "torch_geometric", "numpy", "anndata", "scanpy")} | {"gearsplan": __version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -207,6 +208,7 @@ def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
         training.interaction_weight,
         training.baseline_weight,
         modality=Modality(**config["modality"]),
+        spread_scale=float(config["spread_scale"]),
     )
     for index in range(config["members"]):
         member = model.new_member()

@@ -32,17 +32,19 @@ BASE_WEIGHT = 0.1
 @dataclass(frozen=True)
 class Prediction:
     """Predicted change over control per set and gene: ensemble mean, members' sd, mean head log-variance,
-    and the spread of the base under the set's unmeasured genes (:meth:`GearsModel.base_variance`; 0 where none)."""
+    the spread of what the set is built on (:meth:`GearsModel.base_variance`; 0 for a measured single),
+    and the model's calibration of the two (:attr:`GearsModel.spread_scale`)."""
 
     mean: np.ndarray
     sd: np.ndarray
     log_variance: np.ndarray
     base_sd: np.ndarray
+    scale: float = 1.0
 
     @property
     def total_sd(self) -> np.ndarray:
-        """What the prediction does not know: the members' disagreement and the base's spread together."""
-        return np.hypot(self.sd, self.base_sd)
+        """What the prediction does not know: the members' disagreement and the base's spread together, calibrated."""
+        return self.scale * np.hypot(self.sd, self.base_sd)
 
 
 def graph_tensors(graph: GeneGraph) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,7 +69,10 @@ class GearsModel:
     ``median_change``), pulled toward the ``measured`` perturbations whose GO profiles are like its
     unmeasured genes' (:meth:`prior_shifts`). A perturbed gene that is a measured gene changes
     in the direction of the screen's ``modality``, at least by its typical own change
-    (:meth:`with_modality`).
+    (:meth:`with_modality`). What a prediction does not know (:attr:`Prediction.total_sd`) is the
+    members' disagreement and the spread of what it is built on (:meth:`base_variance`), times
+    ``spread_scale``, the widening that made its ± 2 sd hold 95% of the truth on the perturbations
+    that watched training (:func:`~gearsplan.model.training.fit_gears`).
     """
 
     network: NetworkConfig
@@ -82,6 +87,7 @@ class GearsModel:
     baseline_weight: float = 0.0
     members: list[GearsNetwork] = field(default_factory=list)
     modality: Modality = Modality(None, 0, 0.0)
+    spread_scale: float = 1.0
 
     @cached_property
     def singles(self) -> dict[str, np.ndarray]:
@@ -199,15 +205,18 @@ class GearsModel:
         return bases, shares, bases + shares @ self.measured_changes - shares.sum(axis=1, keepdims=True) * bases
 
     def base_variance(self, keys: Sequence[str]) -> np.ndarray:
-        """How far, gene by gene, a set's change may lie from the pulled base it is built on (sets x genes).
+        """How far, gene by gene, a set's change may lie from what it is built on (sets x genes).
 
-        0 for a set whose genes were all measured. Otherwise the variance of the mixture the pulled
-        base is the mean of: the base, at the share the pull leaves it, spread as the measured
-        perturbations of the set's size (single genes, or larger sets) spread about it; and each
-        measured perturbation at its pull share. The members all build on the same base, so their
-        disagreement alone leaves this out.
+        A single measured gene: 0. A larger set of measured genes: how far the measured pairs lie
+        from the sum of their singles (:attr:`pair_departure`), since it is built on that sum.
+        A set with a gene never measured: the variance of the mixture its pulled base is the mean
+        of: the base, at the share the pull leaves it, spread as the measured perturbations of the
+        set's size (single genes, or larger sets) spread about it; and each measured perturbation at
+        its pull share. The members all build on the same base, so their disagreement alone leaves
+        this out.
         """
         variance = np.zeros((len(keys), len(self.genes)))
+        variance[[i for i, k in enumerate(keys) if len(genes_of(k)) > 1 and not self.unmeasured(k)]] = self.pair_departure
         rows = [i for i, k in enumerate(keys) if self.unmeasured(k)]
         if not rows:
             return variance
@@ -219,6 +228,16 @@ class GearsModel:
         toward = shares @ changes**2 - 2 * pulled * (shares @ changes) + shares.sum(axis=1, keepdims=True) * pulled**2
         variance[rows] = (1 - shares.sum(axis=1, keepdims=True)) * (spread + (bases - pulled) ** 2) + toward
         return np.maximum(variance, 0.0)
+
+    @cached_property
+    def pair_departure(self) -> np.ndarray:
+        """Gene by gene, the mean squared departure of the measured pairs whose two singles were measured
+        from the sum of those singles (0 where the screen measured no such pair)."""
+        pairs = [k for k in self.measured if len(genes_of(k)) == 2 and not self.unmeasured(k)]
+        if not pairs:
+            return np.zeros(len(self.genes))
+        departures = np.stack([self.measured[k] - sum(self.singles[g] for g in genes_of(k)) for k in pairs])
+        return (departures**2).mean(axis=0)
 
     @cached_property
     def measured_changes(self) -> np.ndarray:
@@ -286,7 +305,7 @@ class GearsModel:
         for chunk, changes, variances in self.member_chunks(keys, progress, priors):
             base_sd = np.sqrt(self.base_variance(chunk)) if priors else np.zeros((len(chunk), len(self.genes)))
             parts.append((changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0), base_sd))
-        return Prediction(*(np.concatenate(column) for column in zip(*parts)))
+        return Prediction(*(np.concatenate(column) for column in zip(*parts)), scale=self.spread_scale)
 
 
 def ensemble_uncertainty(prediction: Prediction, top: int = 20) -> np.ndarray:
