@@ -30,7 +30,7 @@ from gearsplan.model.train_config import TrainConfig
 from gearsplan.paths import check_replaceable, temporary_beside
 
 FORMAT = "gearsplan-bundle"
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 CHECKSUMS = "checksums.json"
 #: The names of a bundle's files.
 BUNDLE_FILES = re.compile(r"(config|genes|metadata|checksums)\.json|arrays\.safetensors|member_\d+\.safetensors")
