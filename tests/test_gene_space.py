@@ -98,7 +98,7 @@ def test_exclude_removes_genes_and_expansion_passes_over_them(measured, perturba
     assert not [k for k in pairs if {first[0], "KLF1"} & set(genes_of(k))]
 
 
-def test_default_suggest_proposes_protein_coding_genes_of_interest_and_pairs(run_cli, trained_bundle_dir, tmp_path):
+def test_default_suggest_proposes_protein_coding_genes_of_interest_and_pairs(run_cli, trained_bundle_dir):
     code, out, err = run_cli("suggest", "--budget", "20", "--model", trained_bundle_dir, "--json")
     assert code == 0, err
     document = json.loads(out)
@@ -115,6 +115,7 @@ def test_default_suggest_proposes_protein_coding_genes_of_interest_and_pairs(run
 
 def test_exclude_file_keeps_genes_out_of_the_plan(run_cli, trained_bundle_dir, tmp_path):
     code, out, _ = run_cli("suggest", "--budget", "10", "--model", trained_bundle_dir, "--json")
+    assert code == 0
     chosen = [g for s in json.loads(out)["suggestions"] for g in s["genes"]]
     excluded = tmp_path / "exclude.txt"
     excluded.write_text("\n".join(chosen[:3]) + "\n")
