@@ -126,16 +126,17 @@ def test_cli_json_names_the_report(run_cli, trained_bundle_dir, tmp_path):
     assert "gearsplan report --model" in out.read_text(encoding="utf-8")
 
 
-def test_a_library_limits_the_plan_as_it_limits_suggest(run_cli, trained_bundle_dir, tmp_path):
+def test_a_library_joins_the_plans_genes_of_interest_as_it_joins_suggests(run_cli, trained_bundle_dir, tmp_path, bulk):
     """report had no --candidates: a lab with a guide library got a plan of genes it cannot perturb."""
     library = tmp_path / "library.txt"
     library.write_text("FOSB\nCEBPB\nJUN\nFOSB+CEBPB\n")
     out = tmp_path / "plan.md"
-    code, _, _ = run_cli("report", "--model", trained_bundle_dir, "--out", out, "--budget", "4", "--candidates", library)
+    code, _, _ = run_cli("report", "--model", trained_bundle_dir, "--out", out, "--budget", "4", "--candidates", library, "--expand", "0")
     markdown = out.read_text(encoding="utf-8")
     rows = re.findall(r"^\| \d+ \| ([A-Z0-9+ ]+?) \| (single|pair) \|", markdown, flags=re.MULTILINE)
-    assert code == 0 and len(rows) == 4 and "a library of 3 genes and 1 pair" in markdown
-    assert all({"FOSB", "CEBPB", "JUN"} & set(genes.split(" + ")) for genes, _ in rows)
+    assert code == 0 and len(rows) == 4 and "3 genes of the guide library (--candidates), 1 pair it lists" in markdown
+    screen_genes = {g for k in bulk.keys for g in k.split("+")}
+    assert all(set(genes.split(" + ")) <= {"FOSB", "CEBPB", "JUN"} | screen_genes for genes, _ in rows)
 
 
 @pytest.mark.parametrize("arguments, message", [(["--budget", "0"], "budget must be positive"), (["--out", "{file}/plan.md"], "cannot write"),

@@ -14,6 +14,7 @@ from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import simulation_split
 from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
 from gearsplan.design.candidates import Measured, candidate_pairs
+from gearsplan.design.gene_space import EXPANSION
 from gearsplan.design.signals import Signals, pair_signals, spread_over_genes, top_shares
 from gearsplan.design.suggestion import Suggestion, reason, suggest, summarise_plan
 from gearsplan.errors import GearsplanError
@@ -21,7 +22,7 @@ from gearsplan.model.bundle import Bundle, save_bundle
 from gearsplan.model.training import TrainConfig, fit_gears
 
 QUICK = TrainConfig(ensemble=2, epochs=4, patience=4)
-#: Unmeasured GO-annotated genes: a small guide library, so most tests stay cheap.
+#: Unmeasured GO-annotated genes: a small guide library; with no expansion (``expand=0``) most tests stay cheap.
 LIBRARY = ["CEBPB", "FOSB", "JUN", "GATA1", "SPI1", "TAL1", "MYC", "CDKN1A", "EGR1", "ETS2", "HNRNPA1", "RUNX1", "IRF1", "STAT1", "NFKB1"]
 
 
@@ -49,7 +50,7 @@ def keys_of(document):
 
 
 def test_suggestions_are_distinct_new_and_within_budget(bundle, bulk):
-    plan = suggest(bundle, bulk, budget=12, library=LIBRARY, seed=0)
+    plan = suggest(bundle, bulk, budget=12, library=LIBRARY, seed=0, expand=0)
     keys = ["+".join(s.genes) for s in plan.suggestions]
     assert len(keys) == 12 == len(set(keys))
     assert not set(keys) & set(bulk.keys)
@@ -59,21 +60,22 @@ def test_suggestions_are_distinct_new_and_within_budget(bundle, bulk):
 def test_candidate_and_exclude_files_are_honoured(run_cli, bundle_dir, library_file, tmp_path, bulk):
     excluded = tmp_path / "exclude.txt"
     excluded.write_text("CEBPB\nGATA1\n")
-    code, out, err = run_cli("suggest", "--model", bundle_dir, "--budget", "10", "--candidates", library_file, "--exclude", excluded, "--json")
+    code, out, err = run_cli("suggest", "--model", bundle_dir, "--budget", "10", "--candidates", library_file, "--exclude", excluded, "--expand", "0", "--json")
     assert code == 0, err
-    measured_genes = {g for k in bulk.keys if "+" not in k for g in genes_of(k)}
+    screen_genes = {g for k in bulk.keys for g in genes_of(k)}
     for key in keys_of(json.loads(out)):
         genes = set(genes_of(key))
-        assert genes <= set(LIBRARY) | measured_genes
+        assert genes <= set(LIBRARY) | screen_genes
         assert not genes & {"CEBPB", "GATA1"}
 
 
 def test_json_contract_reasons_and_csv(run_cli, bundle_dir, library_file, tmp_path):
     table = tmp_path / "plan.csv"
-    code, out, _ = run_cli("suggest", "--model", bundle_dir, "--budget", "8", "--candidates", library_file, "--out", table, "--json")
+    code, out, _ = run_cli("suggest", "--model", bundle_dir, "--budget", "8", "--candidates", library_file, "--expand", "0", "--out", table, "--json")
     assert code == 0
     document = json.loads(out)
     assert document["budget"] == 8 and len(document["suggestions"]) == 8
+    assert document["genes_of_interest"]["candidates"] == LIBRARY and document["genes_of_interest"]["expansion"] == []
     for row in document["suggestions"]:
         assert {"rank", "genes", "kind", "reason", "uncertainty", "reach", "gi_call", "expected_gain"} <= set(row)
         assert row["kind"] in ("single", "pair") and row["reason"].strip()
@@ -84,27 +86,31 @@ def test_json_contract_reasons_and_csv(run_cli, bundle_dir, library_file, tmp_pa
 
 
 def test_table_output_shows_reasons_and_summary(run_cli, bundle_dir, library_file):
-    code, out, _ = run_cli("suggest", "--model", bundle_dir, "--budget", "5", "--candidates", library_file)
+    code, out, _ = run_cli("suggest", "--model", bundle_dir, "--budget", "5", "--candidates", library_file, "--expand", "0")
     assert code == 0
     assert "next experiments" in out and "experiments chosen from" in out and "split decided by expected gain" in out
 
 
 def test_same_seed_same_suggestions(bundle, bulk):
-    first = suggest(bundle, bulk, budget=10, library=LIBRARY, seed=3).to_json()
-    second = suggest(bundle, bulk, budget=10, library=LIBRARY, seed=3).to_json()
+    first = suggest(bundle, bulk, budget=10, library=LIBRARY, seed=3, expand=0).to_json()
+    second = suggest(bundle, bulk, budget=10, library=LIBRARY, seed=3, expand=0).to_json()
     assert first == second
 
 
 def test_fixed_split_of_singles_and_pairs(bundle, bulk):
-    plan = suggest(bundle, bulk, budget=7, n_singles=3, library=LIBRARY, seed=0)
+    plan = suggest(bundle, bulk, budget=7, n_singles=3, library=LIBRARY, seed=0, expand=0)
     assert sum(s.kind == "single" for s in plan.suggestions) == 3
     assert sum(s.kind == "pair" for s in plan.suggestions) == 4
     assert not plan.split_by_gain
 
 
-def test_default_candidates_cover_the_go_graph(bundle, bulk):
+def test_default_candidates_are_the_genes_of_interest(bundle, bulk):
     plan = suggest(bundle, bulk, budget=20, n_pairs=6, seed=0)
-    assert plan.n_candidates["single"] > 18_000 and plan.n_candidates["pair"] > 0
+    measured_alone = {k for k in bulk.keys if "+" not in k}
+    # The screen's 31 perturbed genes and 100 nearest to them, less the 18 measured alone.
+    assert len(plan.space.genes) == 131 and len(plan.space.of(EXPANSION)) == 100
+    assert plan.n_candidates["single"] == 131 - len(measured_alone) and plan.n_candidates["pair"] > 0
+    assert {g for s in plan.suggestions for g in s.genes} <= set(plan.space.genes)
     assert len({"+".join(s.genes) for s in plan.suggestions}) == 20
     measured = set(bulk.keys)
     partners = [next(g for g in s.genes if g in measured) for s in plan.suggestions if s.kind == "pair"]
@@ -144,7 +150,7 @@ def test_bad_budgets_end_in_one_line(run_cli, bundle_dir, library_file, argument
 def test_budget_above_the_candidates(run_cli, bundle_dir, tmp_path):
     small = tmp_path / "two.txt"
     small.write_text("CEBPB\nFOSB\n")
-    code, _, err = run_cli("suggest", "--model", bundle_dir, "--candidates", small, "--budget", "10000")
+    code, _, err = run_cli("suggest", "--model", bundle_dir, "--candidates", small, "--expand", "0", "--budget", "10000")
     assert code == 2 and "exceeds" in err
 
 
@@ -165,7 +171,7 @@ def test_a_candidate_line_that_is_no_gene_is_refused(run_cli, bundle_dir, tmp_pa
 
 def test_api_refuses_budget_over_candidates(bundle, bulk):
     with pytest.raises(GearsplanError, match="exceeds"):
-        suggest(bundle, bulk, budget=10_000, library=["CEBPB"])
+        suggest(bundle, bulk, budget=10_000, library=["CEBPB"], expand=0)
 
 
 def test_pair_non_additivity_is_the_learned_interaction_only(screen, bulk, de):
@@ -200,33 +206,33 @@ def test_gimap_gene_file_takes_genes_not_sets(run_cli, bundle_dir, tmp_path):
     assert code == 2 and "genes.txt: line 2: 'FOSB+CEBPB' names 2 genes" in err and len(err.strip().splitlines()) == 1
 
 
-def test_a_library_of_pairs_offers_those_pairs_only(bundle, bulk):
-    plan = suggest(bundle, bulk, budget=1, library=["CEBPB+FOSB"], seed=0)
+def test_a_listed_pair_is_offered_as_it_is(bundle, bulk):
+    # With the screen's genes excluded and no expansion, the listed pair is the one candidate left.
+    screen_genes = {g for k in bulk.keys for g in genes_of(k)}
+    plan = suggest(bundle, bulk, budget=1, library=["CEBPB+FOSB"], exclude=screen_genes, seed=0, expand=0)
     assert plan.n_candidates == {"single": 0, "pair": 1}
     assert [s.genes for s in plan.suggestions] == [("CEBPB", "FOSB")]
 
 
-def test_a_library_of_measured_genes_offers_their_pairs_with_measured_genes(bundle, bulk):
-    plan = suggest(bundle, bulk, budget=3, library=["KLF1", "MAP2K6"], seed=0)
-    measured = {k for k in bulk.keys if "+" not in k}
-    assert plan.n_candidates["single"] == 0 and plan.n_candidates["pair"] > 0
+def test_a_library_of_measured_genes_adds_nothing_to_the_screens(bundle, bulk):
+    plan = suggest(bundle, bulk, budget=3, library=["KLF1", "MAP2K6"], seed=0, expand=0)
+    screen_genes = {g for k in bulk.keys for g in genes_of(k)}
+    assert plan.space.of("candidates") == () and set(plan.space.genes) == screen_genes
     for row in plan.suggestions:
-        assert {"KLF1", "MAP2K6"} & set(row.genes) and set(row.genes) <= measured
+        assert set(row.genes) <= screen_genes
 
 
-def test_every_library_pair_holds_a_library_gene_or_is_listed():
+def test_pairs_hold_a_gene_measured_alone_unless_unseen_pairs_are_allowed():
     measured = Measured(frozenset({"A", "B", "C", "A+B"}))
-    pairs = candidate_pairs(measured, ("X",), allow_unseen_pairs=False, library=("X", "P+Q"))
-    assert sorted(pairs) == ["A+X", "B+X", "C+X", "P+Q"]
-    assert sorted(candidate_pairs(measured, ("X", "Y"), allow_unseen_pairs=True, library=("X", "Y", "C"))) == [
-        "A+C", "A+X", "A+Y", "B+C", "B+X", "B+Y", "C+X", "C+Y", "X+Y"]
-    # Without a library every pair of measured genes stays a candidate.
-    assert "A+C" in candidate_pairs(measured, ("X",), allow_unseen_pairs=False)
+    pairs = candidate_pairs(measured, ("A", "B", "C", "X", "Y"), allow_unseen_pairs=False, listed=("P+Q",))
+    assert sorted(pairs) == ["A+C", "A+X", "A+Y", "B+C", "B+X", "B+Y", "C+X", "C+Y", "P+Q"]
+    assert "X+Y" in candidate_pairs(measured, ("A", "B", "C", "X", "Y"), allow_unseen_pairs=True)
 
 
 def test_no_candidate_left_is_one_clear_error(bundle, bulk):
+    screen_genes = {g for k in bulk.keys for g in genes_of(k)}
     with pytest.raises(GearsplanError, match="no candidate left"):
-        suggest(bundle, bulk, budget=1, library=["KLF1+MAP2K6"])
+        suggest(bundle, bulk, budget=1, library=["KLF1+MAP2K6"], exclude=screen_genes, expand=0)
 
 
 def test_tied_values_share_their_standing():

@@ -16,6 +16,7 @@ SCREEN_MODALITIES = {"norman": "activation", "papalexi": "knockout"}
 GENE2GO = _RESOURCES / "gene2go_human.tsv.gz"
 GO_TERMS = _RESOURCES / "go_terms.tsv.gz"
 HUMAN_GENES = _RESOURCES / "human_genes.tsv.gz"
+GENE_TYPES = _RESOURCES / "gene_types_human.tsv.gz"
 STRING_V12 = _RESOURCES / "string_v12_human.tsv.gz"
 REFERENCE_SPLITS = _RESOURCES / "gears_reference_splits"
 

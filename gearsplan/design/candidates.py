@@ -1,4 +1,4 @@
-"""The experiments one could run next: unperturbed single genes and pairs, from defaults or the user's files."""
+"""The experiments one could run next: untested single genes and pairs of the genes of interest, and the user's gene files."""
 
 from __future__ import annotations
 
@@ -65,28 +65,21 @@ def read_gene_file(path: str | Path, known: frozenset[str] = frozenset(), pairs:
     return tuple(dict.fromkeys(keys))
 
 
-def candidate_singles(perturbable: Sequence[str], measured: Measured, library: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> tuple[str, ...]:
-    """Single genes not yet measured alone: the library if given (else every perturbable gene), less ``exclude``."""
-    pool = perturbable if library is None else [k for k in library if "+" not in k]
+def candidate_singles(genes: Sequence[str], measured: Measured, exclude: Iterable[str] = ()) -> tuple[str, ...]:
+    """The genes of ``genes`` (the genes of interest) not yet measured alone, less ``exclude``, in their order."""
     excluded = set(exclude) | set(measured.single_genes)
-    return tuple(g for g in dict.fromkeys(pool) if g not in excluded)
+    return tuple(g for g in dict.fromkeys(genes) if g not in excluded)
 
 
-def candidate_pairs(measured: Measured, partners: Sequence[str], allow_unseen_pairs: bool, exclude: Iterable[str] = (), library: Sequence[str] | None = None) -> tuple[str, ...]:
-    """Unmeasured pairs among measured single genes and between them and ``partners``; partner-partner pairs only if allowed.
+def candidate_pairs(measured: Measured, genes: Sequence[str], allow_unseen_pairs: bool, exclude: Iterable[str] = (), listed: Sequence[str] = ()) -> tuple[str, ...]:
+    """Untested pairs of ``genes`` (the genes of interest) that hold a gene measured alone (any two if
+    ``allow_unseen_pairs``), then the ``listed`` pairs (a guide library's ``A+B`` lines) as they are.
 
-    With a ``library`` (genes and ``A+B`` pairs), every pair holds one of its genes (a guide the user has;
-    the measured genes' guides were in the screen), and its listed pairs are candidates too; a listed pair's
-    genes are not paired further. Measured and excluded pairs, and pairs holding an excluded gene, are left out.
+    Measured and excluded pairs, and pairs holding an excluded gene, are left out; pairs come in sorted order.
     """
-    seen = measured.single_genes
-    pairs = [*combinations(seen, 2), *((a, b) for a in seen for b in partners if a != b)]
-    if allow_unseen_pairs:
-        pairs += list(combinations(partners, 2))
-    if library is not None:
-        genes = {k for k in library if "+" not in k}
-        pairs = [p for p in pairs if genes & set(p)]
-    keys = [perturbation_key(p) for p in pairs] + [k for k in library or () if "+" in k]
+    seen = set(measured.single_genes)
+    pairs = [p for p in combinations(sorted(set(genes)), 2) if allow_unseen_pairs or seen & set(p)]
+    keys = [perturbation_key(p) for p in pairs] + list(listed)
     excluded = set(exclude) | set(measured.keys)
     excluded_genes = {k for k in exclude if "+" not in k}
     return tuple(k for k in dict.fromkeys(keys) if k not in excluded and not excluded_genes & set(genes_of(k)))

@@ -15,6 +15,7 @@ from gearsplan.data.conditions import genes_of
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.design.batch_selection import greedy_select, unit_profiles
 from gearsplan.design.candidates import Measured, candidate_pairs, candidate_singles
+from gearsplan.design.gene_space import EXPAND, GeneSpace, genes_of_interest
 from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
 from gearsplan.design.signals import TOP_GENES, Progress, Signals, member_singles, pair_signals, single_signals, summarise, top_shares
 from gearsplan.design.untested_error import UntestedError
@@ -25,8 +26,6 @@ from gearsplan.model.ensemble import GearsModel, on_top_genes
 from gearsplan.paths import atomic_path
 from gearsplan.wording import counted
 
-#: Unmeasured genes, best by single-gene expected gain, that pairs are formed with when no library is given.
-PAIR_PARTNERS = 200
 #: Pairs, best by their additively screened error, predicted exactly and GI-scored (times the budget); only these can be picked.
 EXACT_PAIRS_FACTOR = 4
 #: Floor of exactly predicted pairs, so small budgets still choose among enough pairs.
@@ -73,18 +72,23 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class SuggestionPlan:
-    """A ranked batch of suggestions, what it was chosen from, and a summary in words."""
+    """A ranked batch of suggestions, what it was chosen from, and a summary in words.
+
+    ``space`` is the genes of interest the candidates were drawn from (None for explicit candidates, as in a replay).
+    """
 
     budget: int
     suggestions: tuple[Suggestion, ...]
     n_candidates: dict[str, int]
     split_by_gain: bool
     summary: str
+    space: GeneSpace | None = None
 
     def to_json(self) -> dict:
         """The ``suggest --json`` document."""
         return {"budget": self.budget, "suggestions": [s.to_json() for s in self.suggestions], "n_candidates": self.n_candidates,
-                "split_by_gain": self.split_by_gain, "summary": self.summary}
+                "split_by_gain": self.split_by_gain, "summary": self.summary,
+                "genes_of_interest": None if self.space is None else self.space.to_json()}
 
     def write_csv(self, path: str | Path) -> Path:
         """Write the suggestions as CSV (genes joined by ``+``), atomically."""
@@ -211,16 +215,17 @@ def check_budget(budget: int, n_candidates: dict[str, int], quotas: dict[str, in
     total = sum(n_candidates.values())
     if total == 0:
         raise GearsplanError("no candidate left: every gene and pair allowed is measured or excluded",
-                             "give unmeasured genes or A+B pairs in --candidates, or exclude fewer")
+                             "give unmeasured genes or A+B pairs in --candidates, raise --expand, or exclude fewer")
     if budget > total:
-        raise GearsplanError(f"a budget of {budget} exceeds the {total} candidate experiments", "lower --budget, or widen --candidates / --allow-unseen-pairs")
+        raise GearsplanError(f"a budget of {budget} exceeds the {total} candidate experiments", "lower --budget, or widen --candidates / --expand / --allow-unseen-pairs")
     for kind, wanted in (quotas or {}).items():
         if wanted > n_candidates[kind]:
             raise GearsplanError(f"{wanted} {kind}s asked for, but only {n_candidates[kind]} {kind} candidates", f"lower --{kind}s")
 
 
-def assemble(single: Signals, pair: Signals, error: UntestedError, budget: int, quotas: dict[str, int] | None, n_candidates: dict[str, int], seed: int) -> SuggestionPlan:
-    """Choose the batch and build its rows and summary."""
+def assemble(single: Signals, pair: Signals, error: UntestedError, budget: int, quotas: dict[str, int] | None, n_candidates: dict[str, int], seed: int,
+             space: GeneSpace | None = None) -> SuggestionPlan:
+    """Choose the batch and build its rows and summary (``space``: the genes of interest the candidates came from)."""
     rows = []
     for rank, (signals, i, reason) in enumerate(choose(single, pair, error, budget, quotas, seed), start=1):
         rows.append(Suggestion(
@@ -228,19 +233,22 @@ def assemble(single: Signals, pair: Signals, error: UntestedError, budget: int, 
             float(signals.distance[i]), signals.region[i], finite_or_none(signals.non_additivity[i]), finite_or_none(signals.gi_disagreement[i]),
             signals.gi_call[i] or None, float(signals.expected_gain[i]),
         ))
-    return SuggestionPlan(budget, tuple(rows), n_candidates, quotas is None, summarise_plan(rows, quotas is None, n_candidates))
+    return SuggestionPlan(budget, tuple(rows), n_candidates, quotas is None, summarise_plan(rows, quotas is None, n_candidates, space), space)
 
 
-def summarise_plan(rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict[str, int]) -> str:
-    """One paragraph: how many singles and pairs, how the split was decided, where their genes lie in GO, the commonest reason."""
+def summarise_plan(rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict[str, int], space: GeneSpace | None = None) -> str:
+    """One paragraph: how many singles and pairs, how the split was decided, where their genes lie in GO, the commonest
+    reason, and the genes of interest the candidates came from (``space``, if given)."""
     kinds = Counter(r.kind for r in rows)
     how = "decided by expected gain" if by_gain else "as asked"
     dominant = Counter(r.reason.split(";")[0].split(" (")[0] for r in rows).most_common(1)
+    among = "" if space is None else f" The candidates are the untested singles and pairs of {counted(len(space.genes), 'gene')} of interest: {space.describe()}."
     return (
         f"{len(rows)} experiments chosen from {n_candidates['single']:,} single-gene and {n_candidates['pair']:,} pair candidates: "
         f"{counted(kinds['single'], 'single')} and {counted(kinds['pair'], 'pair')} (split {how}). {where_genes_lie(rows)} "
         + (f"Most common reason: {dominant[0][0]} ({dominant[0][1]} of {len(rows)}); " if dominant else "")
         + "each pick counts only the error the picks before it left (GO neighbourhoods already covered, repeated predicted changes)."
+        + among
     )
 
 
@@ -267,8 +275,14 @@ def _listed(names: Sequence[str], shown: int = 5) -> str:
 
 def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, n_singles: int | None = None, n_pairs: int | None = None,
             library: Iterable[str] | None = None, exclude: Iterable[str] = (), allow_unseen_pairs: bool = False, seed: int = 0,
-            progress: Progress | None = None) -> SuggestionPlan:
+            progress: Progress | None = None, expand: int = EXPAND) -> SuggestionPlan:
     """The next ``budget`` experiments for the screen ``bulk`` with the model ``bundle``.
+
+    The candidates are the untested singles and pairs of the genes of interest
+    (:func:`~gearsplan.design.gene_space.genes_of_interest`: the screen's perturbed genes, ``library``'s
+    and the ``expand`` protein-coding genes nearest to them in GO and STRING), and the expected gain is
+    measured over that space. Pairs are screened additively and the best
+    ``max(EXACT_PAIRS_MIN, EXACT_PAIRS_FACTOR x budget)`` predicted exactly; only those can be picked.
 
     Parameters
     ----------
@@ -279,34 +293,38 @@ def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, n_singles: int |
     n_singles, n_pairs
         Fixed numbers of singles / pairs; without them expected gain decides the split.
     library
-        Candidate genes and ``A+B`` pairs: the user's guide library; default every GO gene. Every
-        candidate then holds a library gene or is a listed pair (:func:`~gearsplan.design.candidates.candidate_pairs`).
+        Genes and ``A+B`` pairs of the user's guide library: its genes join the genes of interest
+        whatever their type; its pairs are candidates as they are (their genes are not paired further).
     exclude
         Genes (or pairs) never to suggest: a gene removes every pair holding it.
     allow_unseen_pairs
-        Also pair two genes neither of which was measured.
+        Also pair two genes of interest neither of which was measured alone (by default a pair holds one that was).
     seed
         Seeds tie-breaking and the GI scores' Theil–Sen sample.
     progress
         ``(done, total)`` over single-gene prediction chunks.
+    expand
+        Genes nearest to the screen's and the library's added to the genes of interest (0: none).
+
+    Raises
+    ------
+    GearsplanError
+        If the model has one member, ``expand`` is negative, or the budget or a quota does not fit the candidates.
     """
     require_ensemble(bundle)
     model = screen_model(bundle, bulk)
     quotas = quotas_for(budget, n_singles, n_pairs)
     measured = Measured(frozenset(bulk.keys))
-    library = None if library is None else tuple(library)
     exclude = frozenset(exclude)
-    singles = candidate_singles(model.go.genes, measured, library, exclude)
-    # A library is the untested space the user cares about; without one, every GO gene is.
-    reach = GraphReach.build(model.go, measured.perturbed_genes, None if library is None else {g for k in library for g in genes_of(k)})
-    # Pairs the user named are the untested pairs of interest; generated pairs (every candidate with every
-    # measured gene) would add the same count to every gene.
-    library_pairs = [k for k in library or () if "+" in k]
-    single = single_signals(model, singles, reach, progress, library_pairs)
-    partners = [singles[i] for i in np.argsort(-single.expected_gain, kind="stable")[:PAIR_PARTNERS]] if library is None else singles
-    pairs = candidate_pairs(measured, partners, allow_unseen_pairs, exclude, library)
+    space = genes_of_interest(measured, model.go.genes, tuple(library or ()), expand, exclude)
+    singles = candidate_singles(space.genes, measured, exclude)
+    reach = GraphReach.build(model.go, measured.perturbed_genes, space.targets)
+    # Pairs the user named are the untested pairs of interest; generated pairs (every pair of the genes of
+    # interest) would add about the same count to every gene.
+    single = single_signals(model, singles, reach, progress, space.pairs)
+    pairs = candidate_pairs(measured, space.genes, allow_unseen_pairs, exclude, space.pairs)
     n_candidates = {"single": len(singles), "pair": len(pairs)}
     check_budget(budget, n_candidates, quotas)
     pair = pair_signals(model, pairs, reach, bulk.control, max(EXACT_PAIRS_MIN, EXACT_PAIRS_FACTOR * budget), seed)
-    error, single, pair = with_untested_error(model, reach, measured, single, pair, library_pairs)
-    return assemble(single, pair, error, budget, quotas, n_candidates, seed)
+    error, single, pair = with_untested_error(model, reach, measured, single, pair, space.pairs)
+    return assemble(single, pair, error, budget, quotas, n_candidates, seed, space)

@@ -47,7 +47,11 @@ ModelDataOption = Annotated[
 ]
 CandidatesOption = Annotated[
     Optional[Path],
-    typer.Option("--candidates", help="Text file, one gene or A+B pair per line: your guide library. Every suggestion then holds one of its genes (alone if not yet measured alone, or paired with a gene measured alone) or is a pair it lists (default: every GO-annotated gene).", show_default=False),
+    typer.Option("--candidates", help="Text file, one gene or A+B pair per line: your guide library. Its genes join the genes of interest whatever their type (default: the screen's perturbed genes and --expand); the pairs it lists are candidates as they are.", show_default=False),
+]
+ExpandOption = Annotated[
+    int,
+    typer.Option("--expand", help="Add the N protein-coding genes nearest to the screen's and the library's genes in GO and STRING to the genes of interest, the candidate space (0: those genes alone; never olfactory or taste receptors or immunoglobulin or T-cell-receptor segments)."),
 ]
 ModelOption = Annotated[
     Optional[Path],
@@ -422,32 +426,37 @@ def suggest(
     pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many pairs (default: expected gain decides).", show_default=False)] = None,
     candidates: CandidatesOption = None,
     exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Text file, one gene or A+B pair per line, never to suggest (a gene removes every pair holding it).", show_default=False)] = None,
-    allow_unseen_pairs: Annotated[bool, typer.Option("--allow-unseen-pairs", help="Also pair two genes neither of which was measured (with --candidates: two new genes of the library).")] = False,
+    expand: ExpandOption = 100,
+    allow_unseen_pairs: Annotated[bool, typer.Option("--allow-unseen-pairs", help="Also pair two genes of interest neither of which was measured alone (by default a pair holds one that was).")] = False,
     out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Also write the suggestions to this CSV file.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds tie-breaking and the GI scores' sampling.")] = 0,
     json: JsonOption = False,
 ) -> None:
     """Choose the next BUDGET experiments that teach the model most, each with the reason it was chosen.
 
+    Candidates are the untested singles and pairs of the genes of interest: the screen's perturbed
+    genes, your --candidates library, and the --expand genes nearest to them in GO and STRING.
     Signals: ensemble disagreement on the predicted change, GO-graph reach into untested genes,
     and for pairs predicted non-additivity and disagreement on the GI subtype. The expected gain is
-    the model's expected error the measurement removes from the untested space; a greedy pick counts
+    the model's expected error the measurement removes from the genes of interest; a greedy pick counts
     only what the picks before it left, so the batch does not repeat itself.
 
     Example: [bold]gearsplan suggest --budget 50[/]
     """
     from gearsplan.analysis.training_run import ensure_model
     from gearsplan.data.pseudobulk import pseudobulk
+    from gearsplan.design.gene_space import check_expand
     from gearsplan.design.suggestion import suggest as choose_next
     from gearsplan.interface.tables import suggestion_table
 
+    check_expand(expand)  # before a default model is trained
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
     library = _library(bundle, candidates)
     excluded = _library(bundle, exclude) or ()
     bulk = pseudobulk(_model_screen(bundle, data))
     with progress_bar("scoring candidates") as progress:
-        plan = choose_next(bundle, bulk, budget, singles, pairs, library, excluded, allow_unseen_pairs, seed, progress)
+        plan = choose_next(bundle, bulk, budget, singles, pairs, library, excluded, allow_unseen_pairs, seed, progress, expand)
     if out_csv is not None:
         plan.write_csv(out_csv)
         _wrote(out_csv, f"{len(plan.suggestions)} suggestions")
@@ -512,6 +521,7 @@ def report(
     budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) the plan suggests.")] = 50,
     pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many of them pairs, the rest singles (default: expected gain decides); the closer look reads the first three.", show_default=False)] = None,
     candidates: CandidatesOption = None,
+    expand: ExpandOption = 100,
     seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the suggestions and the GI scores' sampling.")] = 0,
     json: JsonOption = False,
 ) -> None:
@@ -525,14 +535,16 @@ def report(
     import shlex
 
     from gearsplan.analysis.training_run import ensure_model
+    from gearsplan.design.gene_space import check_expand
     from gearsplan.interface.report import write_report
 
+    check_expand(expand)  # before a default model is trained
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
     library = _library(bundle, candidates)
     screen = _model_screen(bundle, data)
     with progress_bar("writing the report (data, uncertainty, suggestions, GI map, closer look, files)") as progress:
-        written = write_report(bundle, screen, out_file, budget, seed, "gearsplan " + shlex.join(sys.argv[1:]), progress, pairs, library)
+        written = write_report(bundle, screen, out_file, budget, seed, "gearsplan " + shlex.join(sys.argv[1:]), progress, pairs, library, expand)
     if json:
         print_json(written.to_json())
         return

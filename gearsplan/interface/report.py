@@ -28,6 +28,7 @@ from gearsplan.data.embedded import screen_name
 from gearsplan.data.prepared import PreparedScreen, prepare
 from gearsplan.data.screen import Screen
 from gearsplan.data.splits import Split
+from gearsplan.design.gene_space import EXPAND, GeneSpace, check_expand
 from gearsplan.design.signals import TOP_GENES
 from gearsplan.design.suggestion import SuggestionPlan, require_ensemble, require_positive, suggest
 from gearsplan.interface import report_figures as figures
@@ -92,7 +93,7 @@ def figures_dir(out: Path) -> Path:
 
 def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", budget: int = 50, seed: int = 0,
                  command: str | None = None, progress: Progress | None = None, pairs: int | None = None,
-                 library: Sequence[str] | None = None) -> Report:
+                 library: Sequence[str] | None = None, expand: int = EXPAND) -> Report:
     """Write the plan for the next round of ``screen`` with ``bundle``: ``out`` and its ``<stem>_files/`` folder of PNGs.
 
     Both are built in a temporary directory beside ``out`` and renamed into place at the end (an
@@ -110,7 +111,9 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
         Exactly this many of them pairs (the rest singles); default: expected gain decides. The
         closer look reads the first :data:`CLOSER_LOOK_PAIRS` suggested pairs.
     library
-        Genes and ``A+B`` pairs the suggestions are drawn from, as ``suggest``'s ``library``; default every GO gene.
+        Genes and ``A+B`` pairs of a guide library, as ``suggest``'s ``library``: its genes join the genes of interest.
+    expand
+        Genes nearest to the screen's and the library's added to the genes of interest, as ``suggest``'s ``expand``.
     seed
         Seeds the suggestions and the GI scores' Theil–Sen sampling.
     command
@@ -121,16 +124,17 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
     Raises
     ------
     GearsplanError
-        If the budget is not positive, ``pairs`` does not fit in it or exceeds the candidate pairs, the
+        If the budget is not positive, ``expand`` is negative, ``pairs`` does not fit in the budget or exceeds the candidate pairs, the
         model has one ensemble member, ``out`` cannot be written, or its figures folder holds files a
         report did not write.
     """
     require_positive(budget)
+    check_expand(expand)
     require_ensemble(bundle)
     out = output_target(Path(out).absolute())
     check_replaceable(figures_dir(out), lambda name: name.endswith(".png"), "a report's figures", "move them, or choose another --out")
     step = _stepper(progress)
-    command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed, library)
+    command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed, library, expand)
     # Staged first: an unwritable target fails before the work, and anything drawn so far goes if a step fails.
     with staged_report(out) as staging:
         folder = staging / figures_dir(out).name
@@ -143,7 +147,7 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
         check = uncertainty_check(bundle, data)
         drawn = _draw_quality(folder, evaluation, check)
         step()
-        plan = suggest(bundle, data.bulk, budget, n_pairs=pairs, library=library, seed=seed)
+        plan = suggest(bundle, data.bulk, budget, n_pairs=pairs, library=library, seed=seed, expand=expand)
         step()
         gi_genes, frame = _interactions(bundle, data, seed)
         if frame is not None:
@@ -153,7 +157,7 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", bu
         drawn += [_draw_top_de(report, folder) for report in closer]
         step()
         sections = (
-            analysed_section(info, bundle, seed, budget, command, library),
+            analysed_section(info, bundle, seed, budget, command, plan.space),
             quality_section(evaluation, check, link),
             next_section(plan),
             interaction_section(frame, info, gi_genes, link),
@@ -202,11 +206,13 @@ def _stepper(progress: Progress | None) -> Callable[[], None]:
     return step
 
 
-def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, pairs: int | None, seed: int, library: Sequence[str] | None) -> str:
+def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, pairs: int | None, seed: int, library: Sequence[str] | None,
+                        expand: int) -> str:
     model = f"--model {bundle.source}" if bundle.source else "--model <the bundle, which was not saved>"
     quota = "" if pairs is None else f" --pairs {pairs}"
     candidates = "" if library is None else f" --candidates <a file of the library's {len(library)} lines>"
-    return f"gearsplan report --out {out} {model} --data {screen.source} --budget {budget}{quota}{candidates} --seed {seed}"
+    expansion = "" if expand == EXPAND else f" --expand {expand}"
+    return f"gearsplan report --out {out} {model} --data {screen.source} --budget {budget}{quota}{candidates}{expansion} --seed {seed}"
 
 
 @contextmanager
@@ -288,11 +294,6 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def _library_size(library: Sequence[str]) -> str:
-    pairs = sum("+" in entry for entry in library)
-    return f"a library of {counted(len(library) - pairs, 'gene')} and {counted(pairs, 'pair')} (--candidates)"
-
-
 def _shown_screen(source: str) -> str:
     """A screen as a reader can find it: an embedded one by the name ``--data`` takes, a file by its path."""
     name = screen_name(source)
@@ -305,8 +306,8 @@ def _shown_path(path: str) -> str:
     return f"~/{Path(path).relative_to(home)}" if Path(path).is_relative_to(home) else path
 
 
-def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command: str, library: Sequence[str] | None) -> str:
-    """Section 1: the data set, the model bundle, the versions, the seed and the command."""
+def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command: str, space: GeneSpace) -> str:
+    """Section 1: the data set, the model bundle, the versions, the seed, the genes of interest and the command."""
     model = describe_bundle(bundle)
     split = model["split"]
     data_rows = [
@@ -316,7 +317,7 @@ def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command
         ("model", f"{counted(model['members'], 'ensemble member')}, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
         ("training split", f"{split['spec']} (seed {model['seed']}): {split['n_train']} train, {split['n_val']} validation, {split['n_test']} held-out perturbations"),
         ("report seed, budget", f"{seed}, {budget}"),
-        ("candidates", "every GO-annotated gene, and pairs with the measured genes" if library is None else _library_size(library)),
+        ("candidates", f"untested singles and pairs of {counted(len(space.genes), 'gene')} of interest: {space.describe()}"),
     ]
     versions = markdown_table(("package", "version"), list(package_versions().items()))
     return (f"{_heading(0)}\n{markdown_table(('', ''), data_rows)}\nPackage versions:\n\n{versions}\nTo rerun exactly this report:\n\n"
