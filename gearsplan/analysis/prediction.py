@@ -133,7 +133,7 @@ def screen_model(bundle: Bundle, bulk: Pseudobulk) -> GearsModel:
     """The bundle's model composed with every perturbation the screen measured, not only those it trained on."""
     if bulk.genes != bundle.model.genes:
         raise GearsplanError("the screen's measured genes are not the model's", "pass the --data the model was trained on, or train a model on this screen")
-    return replace(bundle.model, measured=bulk.changes(bulk.keys))
+    return replace(bundle.model, measured=bulk.changes(bulk.keys), single_noise=bulk.single_noise(bulk.keys))
 
 
 def resolve_genes(names: Sequence[str], model: GearsModel, bulk: Pseudobulk) -> tuple[str, ...]:

@@ -30,6 +30,9 @@ class Pseudobulk:
         Mean expression of control cells.
     n_cells
         Cells behind each row.
+    noise
+        The sampling variance of each row's mean change over control (``len(keys) x len(genes)``):
+        the cells' variance over their number, plus the control cells' likewise; None where not computed.
     """
 
     keys: tuple[str, ...]
@@ -37,6 +40,7 @@ class Pseudobulk:
     means: np.ndarray
     control: np.ndarray
     n_cells: np.ndarray
+    noise: np.ndarray | None = None
 
     @property
     def delta(self) -> np.ndarray:
@@ -80,6 +84,11 @@ class Pseudobulk:
         """The measured change of each single-gene perturbation among ``keys``."""
         return self.changes(k for k in keys if "+" not in k)
 
+    def single_noise(self, keys) -> dict[str, np.ndarray]:
+        """The sampling variance (:attr:`noise`) of each single-gene perturbation's change among ``keys``, in sorted order."""
+        singles = sorted(k for k in keys if "+" not in k)
+        return dict(zip(singles, self.noise[self.rows(singles)]))
+
 
 def group_means(X, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean of the rows of ``X`` per group code (0..n_groups-1); rows with code -1 are skipped.
@@ -105,9 +114,14 @@ def _indicator(groups: np.ndarray, n_groups: int) -> sp.csr_matrix:
 
 
 def pseudobulk(screen: Screen) -> Pseudobulk:
-    """Mean expression of every perturbation and of control in ``screen``."""
+    """Mean expression of every perturbation and of control in ``screen``, and the sampling variance of each mean change."""
     categories = pd.Index(screen.keys.cat.categories)
-    means, counts = group_means(screen.adata.X, screen.keys.cat.codes.to_numpy(), len(categories))
+    codes = screen.keys.cat.codes.to_numpy()
+    X = screen.adata.X
+    means, counts = group_means(X, codes, len(categories))
+    squares, _ = group_means(X.power(2) if sp.issparse(X) else np.square(X), codes, len(categories))
+    # each group's sample variance of its cells, over their number: the variance of its mean
+    spread = np.maximum(squares - means**2, 0.0) / np.maximum(counts - 1, 1)[:, None]
     control = categories.get_loc(CONTROL_KEY)
     rows = np.array([categories.get_loc(k) for k in screen.perturbations])
-    return Pseudobulk(tuple(screen.perturbations), screen.genes, means[rows], means[control], counts[rows])
+    return Pseudobulk(tuple(screen.perturbations), screen.genes, means[rows], means[control], counts[rows], spread[rows] + spread[control])

@@ -436,6 +436,7 @@ def suggest(
 
     Candidates are the untested singles and pairs of the genes of interest: the screen's perturbed
     genes, your --candidates library, and the --expand genes nearest to them in GO and STRING.
+
     Signals: ensemble disagreement on the predicted change, GO-graph reach into untested genes,
     and for pairs predicted non-additivity and disagreement on the GI subtype. The expected gain is
     the model's expected error the measurement removes from the genes of interest; a greedy pick counts

@@ -30,7 +30,7 @@ from gearsplan.model.train_config import TrainConfig
 from gearsplan.paths import check_replaceable, temporary_beside
 
 FORMAT = "gearsplan-bundle"
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 CHECKSUMS = "checksums.json"
 #: The names of a bundle's files.
 BUNDLE_FILES = re.compile(r"(config|genes|metadata|checksums)\.json|arrays\.safetensors|member_\d+\.safetensors")
@@ -114,12 +114,14 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "members": len(model.members),
         "modality": asdict(model.modality),
         "spread_scale": model.spread_scale,
+        "pair_law": model.pair_law,
         "versions": {name: version(name) for name in ("torch", "torch_geometric", "numpy", "anndata", "scanpy")} | {"gearsplan": __version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     measured = list(model.measured)
     _write_json(directory / "config.json", config)
-    _write_json(directory / "genes.json", {"genes": list(model.genes), "measured": measured, "go_graph_sha256": model.go.content_hash()})
+    _write_json(directory / "genes.json", {"genes": list(model.genes), "measured": measured, "noisy_singles": list(model.single_noise),
+                                           "go_graph_sha256": model.go.content_hash()})
     _write_json(directory / "metadata.json", bundle.metadata)
     graph = model.coexpression
     # Serialised here and written like the JSON files: safetensors' own save_file creates its
@@ -129,6 +131,7 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "consensus_change": model.consensus_change.astype(np.float64),
         "median_change": model.median_change.astype(np.float64),
         "measured": np.stack(list(model.measured.values())),
+        "single_noise": np.stack(list(model.single_noise.values())) if model.single_noise else np.zeros((0, len(model.genes))),
         "coexpression_targets": graph.targets.copy(),
         "coexpression_neighbours": graph.neighbours.copy(),
         "coexpression_weights": graph.weights.copy(),
@@ -209,6 +212,8 @@ def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
         training.baseline_weight,
         modality=Modality(**config["modality"]),
         spread_scale=float(config["spread_scale"]),
+        single_noise=dict(zip(genes["noisy_singles"], arrays["single_noise"], strict=True)),
+        pair_law=float(config["pair_law"]),
     )
     for index in range(config["members"]):
         member = model.new_member()

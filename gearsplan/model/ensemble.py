@@ -69,7 +69,9 @@ class GearsModel:
     ``median_change``), pulled toward the ``measured`` perturbations whose GO profiles are like its
     unmeasured genes' (:meth:`prior_shifts`). A perturbed gene that is a measured gene changes
     in the direction of the screen's ``modality``, at least by its typical own change
-    (:meth:`with_modality`). What a prediction does not know (:attr:`Prediction.total_sd`) is the
+    (:meth:`with_modality`). In a set of two or more genes a measured single counts as
+    :attr:`set_singles` has it: its change less what its sampling noise explains, by ``pair_law``
+    (0: the plain sum). What a prediction does not know (:attr:`Prediction.total_sd`) is the
     members' disagreement and the spread of what it is built on (:meth:`base_variance`), times
     ``spread_scale``, the widening that made its ± 2 sd hold 95% of the truth on the perturbations
     that watched training (:func:`~gearsplan.model.training.fit_gears`).
@@ -88,11 +90,33 @@ class GearsModel:
     members: list[GearsNetwork] = field(default_factory=list)
     modality: Modality = Modality(None, 0, 0.0)
     spread_scale: float = 1.0
+    single_noise: dict[str, np.ndarray] = field(default_factory=dict)
+    pair_law: float = 0.0
 
     @cached_property
     def singles(self) -> dict[str, np.ndarray]:
         """The measured change of each single gene."""
         return {k: change for k, change in self.measured.items() if "+" not in k}
+
+    @cached_property
+    def set_singles(self) -> dict[str, np.ndarray]:
+        """Each measured single's change as part of a larger set: gene by gene, shrunk toward 0 by its sampling
+        noise, ``Δ · max(1 − pair_law · noise / Δ², 0)`` (the plain change without a noise estimate or at ``pair_law`` 0).
+
+        A measured single's change carries its cells' sampling noise, which a pair does not inherit:
+        the pair's own cells are sampled afresh. Shrinking each single's changes as far as the noise
+        explains them predicts the pair from its singles' signal, so pairs come out sub-additive where
+        the singles' changes are small against their noise, and additive where they stand out.
+        """
+        shrunk = {}
+        for gene, change in self.singles.items():
+            noise = self.single_noise.get(gene)
+            if noise is None or not self.pair_law:
+                shrunk[gene] = change
+                continue
+            squared = change * change
+            shrunk[gene] = change * np.maximum(1.0 - self.pair_law * noise / np.where(squared > 0, squared, 1.0), 0.0)
+        return shrunk
 
     @cached_property
     def measured_profiles(self) -> sp.csr_matrix:
@@ -163,9 +187,10 @@ class GearsModel:
         known = np.zeros((len(keys), len(self.genes)))
         for row, (key, genes) in enumerate(zip(keys, measured)):
             correct[row, position[key]] += 1.0
+            parts = self.singles if len(genes_of(key)) == 1 else self.set_singles
             for gene in genes:
                 correct[row, position[gene]] -= 1.0
-                known[row] += self.singles[gene]
+                known[row] += parts[gene]
         rows = [row for row, key in enumerate(keys) if self.unmeasured(key)]
         if priors and rows:
             known[rows] += self.prior_shifts([keys[row] for row in rows])
@@ -232,11 +257,11 @@ class GearsModel:
     @cached_property
     def pair_departure(self) -> np.ndarray:
         """Gene by gene, the mean squared departure of the measured pairs whose two singles were measured
-        from the sum of those singles (0 where the screen measured no such pair)."""
+        from what their singles predict (:attr:`set_singles`, summed; 0 where the screen measured no such pair)."""
         pairs = [k for k in self.measured if len(genes_of(k)) == 2 and not self.unmeasured(k)]
         if not pairs:
             return np.zeros(len(self.genes))
-        departures = np.stack([self.measured[k] - sum(self.singles[g] for g in genes_of(k)) for k in pairs])
+        departures = np.stack([self.measured[k] - sum(self.set_singles[g] for g in genes_of(k)) for k in pairs])
         return (departures**2).mean(axis=0)
 
     @cached_property
