@@ -15,6 +15,16 @@ def test_means_match_a_direct_average(screen, bulk):
     assert np.allclose(bulk.control, X[(screen.keys == "ctrl").to_numpy()].mean(axis=0))
 
 
+def test_noise_is_the_sampling_variance_of_each_mean_change(screen, bulk):
+    X = screen.adata.X.toarray()
+    control = X[(screen.keys == "ctrl").to_numpy()]
+    for key in ("KLF1", "KLF1+MAP2K6"):
+        cells = X[(screen.keys == key).to_numpy()]
+        expected = cells.var(axis=0, ddof=1) / len(cells) + control.var(axis=0, ddof=1) / len(control)
+        np.testing.assert_allclose(bulk.noise[bulk.rows([key])[0]], expected, rtol=1e-5, atol=1e-12)
+    assert set(bulk.single_noise(bulk.keys)) == {k for k in bulk.keys if "+" not in k}
+
+
 def test_dense_and_sparse_agree(screen):
     codes = screen.keys.cat.codes.to_numpy()
     sparse, counts = group_means(screen.adata.X, codes, codes.max() + 1)

@@ -13,13 +13,14 @@ from gearsplan.model.calibration import calibration_factor, coverage_2sd
 from gearsplan.model.training import spread_scale
 
 
-def test_a_pair_of_measured_genes_is_as_uncertain_as_measured_pairs_depart_from_their_singles(trained_bundle):
+def test_a_pair_of_measured_genes_is_as_uncertain_as_measured_pairs_depart_from_the_pair_law(trained_bundle):
     """KLF1 + MAP2K6 read 'confidence high' with a spread of 0.001 while it lay 100 sd from its measurement:
     the members agree on the sum of two measured singles, but measured pairs do not follow it."""
     model = trained_bundle.model
     pairs = [k for k in model.measured if len(genes_of(k)) == 2 and all(g in model.singles for g in genes_of(k))]
     assert pairs  # the training split holds pairs of two measured genes
-    departure = np.mean([(model.measured[k] - model.singles[genes_of(k)[0]] - model.singles[genes_of(k)[1]]) ** 2 for k in pairs], axis=0)
+    parts = model.set_singles  # each single as part of a pair, by the pair law
+    departure = np.mean([(model.measured[k] - parts[genes_of(k)[0]] - parts[genes_of(k)[1]]) ** 2 for k in pairs], axis=0)
     np.testing.assert_allclose(model.pair_departure, departure)
     single, pair = model.base_variance(["KLF1", "KLF1+MAP2K6"]) if "KLF1" in model.singles and "MAP2K6" in model.singles else (None, None)
     if single is not None:
@@ -43,3 +44,35 @@ def test_the_spread_is_widened_until_it_holds_the_validation_perturbations(train
     assert model.spread_scale == pytest.approx(calibration_factor(held)) == pytest.approx(spread_scale(raw, data, val))
     np.testing.assert_allclose(model.predict(val).total_sd, model.spread_scale * prediction.total_sd)
     assert spread_scale(raw, data, ()) == 1.0  # nothing watched: nothing to calibrate on
+
+
+def test_a_measured_single_enters_a_pair_by_its_signal(trained_bundle, bulk):
+    """Each change is shrunk by what its sampling noise explains: Δ·max(1 − k·noise/Δ², 0); k = 0 is the plain sum."""
+    model = replace(trained_bundle.model, pair_law=0.5)
+    gene = next(iter(model.singles))
+    change, noise = model.singles[gene], model.single_noise[gene]
+    np.testing.assert_allclose(noise, bulk.noise[bulk.rows([gene])[0]])
+    expected = change * np.maximum(1 - 0.5 * noise / np.where(change**2 > 0, change**2, 1), 0)
+    np.testing.assert_allclose(model.set_singles[gene], expected)
+    assert (np.abs(expected) <= np.abs(change)).all() and (expected != change).any()
+    np.testing.assert_allclose(replace(model, pair_law=0.0).set_singles[gene], change)
+    # a single on its own is still its measurement
+    np.testing.assert_allclose(model.predict([gene]).mean[0], change)
+
+
+def test_the_pair_law_is_the_strength_that_best_predicts_the_training_pairs(trained_bundle, screen, bulk, de):
+    from gearsplan.model.training import PAIR_LAWS, pair_law
+
+    data = PreparedScreen(screen, bulk, de)
+    model = trained_bundle.model
+    train = tuple(trained_bundle.metadata["split"]["train"])
+    pairs = [k for k in train if len(genes_of(k)) == 2 and all(g in model.singles for g in genes_of(k))]
+    top = de.matrix(pairs)
+    true = np.take_along_axis(bulk.delta[bulk.rows(pairs)], top, axis=1)
+    errors = []
+    for strength in PAIR_LAWS:
+        singles = replace(model, pair_law=strength).set_singles
+        summed = np.stack([singles[genes_of(k)[0]] + singles[genes_of(k)[1]] for k in pairs])
+        errors.append(((np.take_along_axis(summed, top, axis=1) - true) ** 2).mean())
+    assert model.pair_law == PAIR_LAWS[int(np.argmin(errors))] == pair_law(model, data, train)
+    assert pair_law(model, data, tuple(k for k in train if "+" not in k)) == 0.0  # no pair to learn from: the plain sum
