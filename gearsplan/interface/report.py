@@ -206,7 +206,8 @@ def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, 
     model = f"--model {bundle.source}" if bundle.source else "--model <the bundle, which was not saved>"
     quota = "" if pairs is None else f" --pairs {pairs}"
     candidates = "" if library is None else f" --candidates <a file of the library's {len(library)} lines>"
-    return f"gearsplan report --out {out} {model} --data {screen.source} --budget {budget}{quota}{candidates} --seed {seed}"
+    mudata_mod = "" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}"
+    return f"gearsplan report --out {out} {model} --data {screen.source}{mudata_mod} --budget {budget}{quota}{candidates} --seed {seed}"
 
 
 @contextmanager
