@@ -139,3 +139,9 @@ def test_every_model_command_passes_the_screen_options(run_cli, trained_bundle_d
     _one_line_error(*run_cli(*base, "--condition-col", "guide_identity", "--control", "NT")[::2], "no cells labelled 'NT'")
     _one_line_error(*run_cli(*base, "--mudata-mod", "rna")[::2], "--mudata-mod rna")
 
+
+def test_flags_show_no_value_type(run_cli):
+    code, out, _ = run_cli("predict", "--help")
+    assert code == 0 and "--json" in out and "--mudata-mod" in out and "<bool>" not in out
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "--install-completion" in out and "--show-completion" in out and "<bool>" not in out

@@ -17,19 +17,45 @@ from gearsplan.paths import output_target
 from gearsplan.model.train_config import TrainConfig
 from gearsplan.interface.console import err, out, print_json, progress_bar, training_bar
 
+
+class _FlagsTakeNoValue:
+    """Help that shows no value type for a flag (``--json``, not ``--json <bool>``).
+
+    Typer's Rich help formatter writes every option's ``display_type_rich`` (the type, unless a
+    metavar is set), where its plain formatter leaves it out for flags and counts, which take no
+    value; an empty metavar makes the Rich one agree, for every flag, ``--help`` and Typer's own included.
+    """
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False) or getattr(param, "count", False):
+                param.metavar = ""
+        return params
+
+
+class _Group(_FlagsTakeNoValue, typer.core.TyperGroup):
+    """A command group whose help shows no value type for flags."""
+
+
+class _Command(_FlagsTakeNoValue, typer.core.TyperCommand):
+    """A command whose help shows no value type for flags."""
+
+
 app = typer.Typer(
+    cls=_Group,
     name="gearsplan",
     help="Plan combinatorial Perturb-seq screens with GEARS: predict unseen perturbations, "
     "score genetic interactions, and choose the next experiments. Every command runs on the "
     "embedded Norman 2019 K562 subset unless --data names your own screen (.h5ad, .zarr or .h5mu; or papalexi, the embedded Papalexi 2021 THP-1 screen).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
 )
-data_app = typer.Typer(help="Inspect a screen before modelling it.", no_args_is_help=True)
+data_app = typer.Typer(cls=_Group, help="Inspect a screen before modelling it.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-model_app = typer.Typer(help="Inspect the trained model that the other commands use.", no_args_is_help=True)
+model_app = typer.Typer(cls=_Group, help="Inspect the trained model that the other commands use.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
 DataOption = Annotated[
@@ -541,8 +567,8 @@ def report(
     out.print(f"wrote [bold]{written.path}[/] with {len(written.figures)} figures in {written.path.with_name(written.path.stem + '_files')}", highlight=False)
 
 
-def _reflow_help(*groups: typer.Typer) -> None:
-    """Make each paragraph of a command's docstring one line of help.
+def _tidy_help(*groups: typer.Typer) -> None:
+    """Make each paragraph of a command's docstring one line of help, and show flags with no value type.
 
     Rich markup mode keeps the docstring's source line breaks, so Rich's own wrapping left
     orphan words at any terminal width; a blank line still separates paragraphs.
@@ -551,9 +577,10 @@ def _reflow_help(*groups: typer.Typer) -> None:
         for command in group.registered_commands:
             paragraphs = inspect.getdoc(command.callback).split("\n\n")
             command.help = "\n\n".join(" ".join(paragraph.splitlines()) for paragraph in paragraphs)
+            command.cls = _Command
 
 
-_reflow_help(app, data_app, model_app)
+_tidy_help(app, data_app, model_app)
 
 
 # Typer reports its own parsing errors (a bad --epochs, an unknown option or command) as click's
