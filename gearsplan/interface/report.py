@@ -207,7 +207,8 @@ def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, 
     quota = "" if pairs is None else f" --pairs {pairs}"
     candidates = "" if library is None else f" --candidates <a file of the library's {len(library)} lines>"
     mudata_mod = "" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}"
-    return f"gearsplan report --out {out} {model} --data {screen.source}{mudata_mod} --budget {budget}{quota}{candidates} --seed {seed}"
+    data = screen_name(screen.source) or _shown_path(screen.source)  # an embedded screen by its name, not by this installation's path
+    return f"gearsplan report --out {out} {model} --data {data}{mudata_mod} --budget {budget}{quota}{candidates} --seed {seed}"
 
 
 @contextmanager
