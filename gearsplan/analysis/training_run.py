@@ -14,7 +14,7 @@ from gearsplan.data.screen import Screen, read_screen
 from gearsplan.data.splits import resolve_split, with_validation
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import build_go_graph
-from gearsplan.model.bundle import Bundle, OutdatedBundle, file_sha256, load_bundle, save_bundle
+from gearsplan.model.bundle import Bundle, OutdatedBundle, data_sha256, load_bundle, save_bundle
 from gearsplan.model.predictor import GearsPredictor
 from gearsplan.model.train_config import TrainConfig, TrainingProgress
 from gearsplan.paths import default_model_dir
@@ -55,7 +55,8 @@ def train_bundle(screen: Screen, split: str = DEFAULT_SPLIT, seed: int = 1, conf
     scored = evaluate_split([gears, *(cls() for cls in BASELINES.values())], data, chosen, seed)
     evaluation = Evaluation(split, (seed,), with_discrimination([scored], data))
     metadata = {
-        "data": {"source": screen.source, "sha256": file_sha256(Path(screen.source)), "condition_col": screen.condition_col, "control_labels": list(screen.control_labels)},
+        "data": {"source": screen.source, "sha256": data_sha256(Path(screen.source)), "condition_col": screen.condition_col, "control_labels": list(screen.control_labels),
+                 "mudata_mod": screen.mudata_mod},
         "split": {"spec": split, "name": chosen.name, "train": list(chosen.train), "val": list(chosen.val), "test": list(chosen.test)},
         "seed": seed,
         "train_seconds": round(time.perf_counter() - start, 2),
@@ -89,23 +90,33 @@ def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] =
     return replace(run.bundle, source=target)
 
 
-def bundle_screen(bundle: Bundle, data: str | Path | None = None, condition_col: str | None = None, control: str | None = None) -> Screen:
-    """``data`` if given, else the screen the bundle was trained on, read with the perturbation column it was trained with.
+def bundle_screen(bundle: Bundle, data: str | Path | None = None, condition_col: str | None = None, control: str | None = None, mudata_mod: str | None = None) -> Screen:
+    """``data`` if given, else the screen the bundle was trained on, read with the perturbation column (and MuData modality) it was trained with.
 
     ``data`` that is not the file the bundle was trained on (by SHA-256) is read with a warning: its
     measurements are composed with, but the network never learned from them.
+
+    Parameters
+    ----------
+    bundle
+        The model.
+    data
+        A screen for :func:`read_screen`, or ``None`` for the one the bundle was trained on.
+    condition_col, control, mudata_mod
+        As :func:`read_screen` takes them; for the bundle's own screen, ``None`` reads the column and MuData modality it was trained with.
     """
     facts = bundle.metadata.get("data") or {}
     if data is not None:
-        screen = read_screen(data, condition_col, control)
-        if facts.get("sha256") not in (None, file_sha256(Path(screen.source))):
+        screen = read_screen(data, condition_col, control, mudata_mod)
+        if facts.get("sha256") not in (None, data_sha256(Path(screen.source))):
+            named = "" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}"
             screen.warnings.append(f"{data} is not the screen this model was trained on ({Path(facts['source']).name}): its measured perturbations "
-                                   f"are used as measurements, but the network never learned from them (retrain with: gearsplan train --data {data})")
+                                   f"are used as measurements, but the network never learned from them (retrain with: gearsplan train --data {data}{named})")
         return screen
     source = facts.get("source")
     if source is None or not Path(source).exists():
         raise GearsplanError(f"the screen this model was trained on ({source}) is not there", "name it with --data")
-    return read_screen(source, facts.get("condition_col"))
+    return read_screen(source, condition_col or facts.get("condition_col"), control, mudata_mod or facts.get("mudata_mod"))
 
 
 def describe_bundle(bundle: Bundle) -> dict:

@@ -1,4 +1,4 @@
-"""Read a Perturb-seq screen from ``.h5ad`` into a validated, canonical :class:`Screen`."""
+"""Read a Perturb-seq screen (``.h5ad``, a ``.zarr`` store, or a modality of an ``.h5mu``) into a validated, canonical :class:`Screen`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ SYMBOL_COLUMNS = ("gene_name", "gene_symbols", "gene_symbol", "symbol", "feature
 KEY_COLUMN = "gearsplan_key"
 #: Fewest measured genes a screen may have: the metrics score each perturbation's top 20 DE genes.
 MIN_GENES = 20
+#: The MuData modality read from an ``.h5mu`` file unless another is named.
+DEFAULT_MUDATA_MOD = "rna"
+#: Files that mark a directory as a zarr store: version 3, version 2.
+ZARR_MARKERS = ("zarr.json", ".zgroup")
 
 
 @dataclass
@@ -41,6 +45,8 @@ class Screen:
         Where it was read from, as an absolute path (a bundle names it, and is used from other folders).
     condition_col, control_labels
         The ``obs`` column and raw label(s) that were used.
+    mudata_mod
+        The MuData modality read from an ``.h5mu`` file; ``None`` for an AnnData file or store.
     notes
         Which detection and normalisation rules fired, in words.
     warnings
@@ -52,6 +58,7 @@ class Screen:
     source: str
     condition_col: str
     control_labels: tuple[str, ...]
+    mudata_mod: str | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -77,18 +84,21 @@ class Screen:
         return sorted(k for k in self.perturbations if "+" not in k)
 
 
-def read_screen(path: str | Path | None = None, condition_col: str | None = None, control: str | None = None) -> Screen:
+def read_screen(path: str | Path | None = None, condition_col: str | None = None, control: str | None = None, mudata_mod: str | None = None) -> Screen:
     """Read, validate and canonicalise a screen; the embedded Norman 2019 subset by default.
 
     Parameters
     ----------
     path
-        An ``.h5ad`` file of single cells; the name of an embedded screen (``norman``, ``papalexi``),
+        Single cells: an ``.h5ad`` file, a zarr store (a directory, ``AnnData.write_zarr``) or an
+        ``.h5mu`` file (``MuData.write``); the name of an embedded screen (``norman``, ``papalexi``),
         unless a file or folder of that name exists; ``None`` for the embedded Norman 2019 subset.
     condition_col
         The ``obs`` column naming each cell's perturbation; detected if ``None``.
     control
         The label of control cells in that column; detected if ``None``.
+    mudata_mod
+        The modality of an ``.h5mu`` file to read (``rna`` if ``None``); refused for any other input.
 
     Raises
     ------
@@ -96,7 +106,7 @@ def read_screen(path: str | Path | None = None, condition_col: str | None = None
         For anything in the file that gearsplan cannot use, with a hint.
     """
     path = _embedded_or_path(path)
-    adata = _read_h5ad(path)
+    adata, mudata_mod = _read_cells(path, mudata_mod)
     notes: list[str] = []
     notes.append(_use_symbols(adata))
     column, why = _detect_condition_column(adata, condition_col, control)
@@ -113,7 +123,7 @@ def read_screen(path: str | Path | None = None, condition_col: str | None = None
                              "every change is measured against the control cells: the DE t-test needs two or more")
     adata, keys, single = _without_single_cells(adata, keys)
     adata.obs[KEY_COLUMN] = pd.Categorical(keys)
-    screen = Screen(adata, str(path.resolve()), column, controls, [n for n in notes if n], unlabelled + unknown + single)
+    screen = Screen(adata, str(path.resolve()), column, controls, mudata_mod, [n for n in notes if n], unlabelled + unknown + single)
     if len(screen.perturbations) < 2:
         raise GearsplanError(
             f"{path.name} holds {counted(len(screen.perturbations), 'perturbation')}; gearsplan needs at least two",
@@ -137,15 +147,84 @@ def _embedded_or_path(path: str | Path | None) -> Path:
     return Path(path)
 
 
-def _read_h5ad(path: Path) -> AnnData:
+def _read_cells(path: Path, mudata_mod: str | None) -> tuple[AnnData, str | None]:
+    """The cells of ``path``, read by what it is: a zarr store (a directory), an ``.h5mu`` file, else an ``.h5ad`` file.
+
+    Returns
+    -------
+    The cells, and the MuData modality they were read from (``None`` for an AnnData file or store).
+    """
     if not path.exists():
-        raise GearsplanError(f"no such file: {path}", f"give the path of an .h5ad file, an embedded screen's name ({' or '.join(SCREENS)}), or none, for the embedded Norman 2019 subset")
+        raise GearsplanError(f"no such file: {path}", f"give the path of an .h5ad or .h5mu file or a .zarr store, an embedded screen's name ({' or '.join(SCREENS)}), or none, for the embedded Norman 2019 subset")
+    is_mudata = not path.is_dir() and path.suffix.lower() == ".h5mu"
+    if mudata_mod is not None and not is_mudata:
+        raise GearsplanError(f"--mudata-mod {mudata_mod} names a modality of an .h5mu file, and {path.name} is none", "leave out --mudata-mod, or give the .h5mu file")
+    if path.is_dir():
+        adata = _read_zarr(path)
+    elif is_mudata:
+        mudata_mod = mudata_mod or DEFAULT_MUDATA_MOD
+        adata = _read_h5mu(path, mudata_mod)
+    else:
+        _check_hdf5(path, ".h5ad", "AnnData.write_h5ad")
+        adata = _quietly(ad.read_h5ad, path, "an .h5ad file", "save the screen with AnnData.write_h5ad")
+    return _checked(path, adata), mudata_mod
+
+
+def _read_zarr(path: Path) -> AnnData:
+    """An AnnData zarr store: a directory holding zarr metadata."""
+    if not any((path / marker).is_file() for marker in ZARR_MARKERS):
+        raise GearsplanError(f"cannot read {path}: a directory, but no zarr store (no {' or '.join(ZARR_MARKERS)} in it)",
+                             "give an .h5ad or .h5mu file, or a zarr store written by AnnData.write_zarr")
+    return _quietly(ad.read_zarr, path, "an AnnData zarr store", "write the screen with AnnData.write_zarr")
+
+
+def _read_h5mu(path: Path, modality: str) -> AnnData:
+    """One modality of a MuData ``.h5mu`` file; a modality it does not hold is refused, naming those it holds."""
+    import h5py
+    import mudata
+
+    _check_hdf5(path, ".h5mu", "MuData.write")
+    with h5py.File(path, "r") as handle:
+        held = sorted(handle["mod"].keys()) if isinstance(handle.get("mod"), h5py.Group) else []
+    if modality not in held:
+        raise GearsplanError(f"{path.name} holds no modality {modality!r}; it holds: {', '.join(held) or 'none'}",
+                             "name the modality of gene expression with --mudata-mod" if held else "save the screen with MuData.write")
+    return _quietly(mudata.read_h5ad, path, f"modality {modality!r} of an .h5mu file", "save the screen with MuData.write", modality)
+
+
+def _check_hdf5(path: Path, kind: str, writer: str) -> None:
+    """Refuse an empty file, and one without the HDF5 signature (as every ``kind`` file has: at its start, or after
+    a user block, as MuData writes).
+
+    Parameters
+    ----------
+    path
+        The file.
+    kind
+        What it should be, by its suffix: ``.h5ad`` or ``.h5mu``.
+    writer
+        The method that writes such a file, for the hint.
+    """
+    import h5py
+
+    if path.stat().st_size == 0:
+        raise GearsplanError(f"cannot read {path}: the file is empty", f"it was not written completely: write it again with {writer}")
+    if not h5py.is_hdf5(path):
+        raise GearsplanError(f"cannot read {path}: it is no HDF5 file, as an {kind} file is (a CSV or other table is loaded into an AnnData first)", f"save the screen with {writer}")
+
+
+def _quietly(reader, path: Path, kind: str, hint: str, *args) -> AnnData:
+    """``reader(path, *args)``, its warnings silenced and any failure one error naming what ``path`` should be."""
     try:
         with warnings.catch_warnings():  # anndata's notes (e.g. on duplicated names) would precede the one-line error
             warnings.simplefilter("ignore", UserWarning)
-            adata = ad.read_h5ad(path)
-    except Exception as error:  # anndata/h5py raise many types for a bad file
-        raise GearsplanError(f"cannot read {path} as an .h5ad file ({type(error).__name__})", "save the screen with AnnData.write_h5ad") from None
+            return reader(path, *args)
+    except Exception as error:  # anndata/h5py/zarr raise many types for a bad file
+        raise GearsplanError(f"cannot read {path} as {kind} ({type(error).__name__})", hint) from None
+
+
+def _checked(path: Path, adata: AnnData) -> AnnData:
+    """``adata``, unless it holds no cells or fewer than ``MIN_GENES`` genes."""
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise GearsplanError(f"{path} holds no cells or no genes", "check that the file was written completely")
     if adata.n_vars < MIN_GENES:

@@ -18,32 +18,59 @@ from gearsplan.paths import output_target
 from gearsplan.model.train_config import TrainConfig
 from gearsplan.interface.console import err, out, print_json, progress_bar, training_bar
 
+
+class _FlagsTakeNoValue:
+    """Help that shows no value type for a flag (``--json``, not ``--json <bool>``).
+
+    Typer's Rich help formatter writes every option's ``display_type_rich`` (the type, unless a
+    metavar is set), where its plain formatter leaves it out for flags and counts, which take no
+    value; an empty metavar makes the Rich one agree, for every flag, ``--help`` and Typer's own included.
+    """
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False) or getattr(param, "count", False):
+                param.metavar = ""
+        return params
+
+
+class _Group(_FlagsTakeNoValue, typer.core.TyperGroup):
+    """A command group whose help shows no value type for flags."""
+
+
+class _Command(_FlagsTakeNoValue, typer.core.TyperCommand):
+    """A command whose help shows no value type for flags."""
+
+
 app = typer.Typer(
+    cls=_Group,
     name="gearsplan",
     help="Plan combinatorial Perturb-seq screens with GEARS: predict unseen perturbations, "
     "score genetic interactions, and choose the next experiments. Every command runs on the "
-    "embedded Norman 2019 K562 subset unless --data names your own .h5ad (or papalexi, the embedded Papalexi 2021 THP-1 screen).",
+    "embedded Norman 2019 K562 subset unless --data names your own screen (.h5ad, .zarr or .h5mu; or papalexi, the embedded Papalexi 2021 THP-1 screen).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
 )
-data_app = typer.Typer(help="Inspect a screen before modelling it.", no_args_is_help=True)
+data_app = typer.Typer(cls=_Group, help="Inspect a screen before modelling it.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-model_app = typer.Typer(help="Inspect the trained model that the other commands use.", no_args_is_help=True)
+model_app = typer.Typer(cls=_Group, help="Inspect the trained model that the other commands use.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
 DataOption = Annotated[
-    Optional[Path], typer.Option("--data", help="An .h5ad screen (cells x genes), or an embedded one by name: norman, papalexi (unless a file of that name exists); default: norman.", show_default=False)
+    Optional[Path], typer.Option("--data", help="A screen of cells x genes (.h5ad, a .zarr store, or .h5mu), or an embedded one by name: norman, papalexi (unless a file of that name exists); default: norman.", show_default=False)
 ]
 ConditionColOption = Annotated[
     Optional[str], typer.Option("--condition-col", help="obs column naming each cell's perturbation (default: detected: condition, perturbation, gene, ...).")
 ]
 ControlOption = Annotated[Optional[str], typer.Option("--control", help="Label of control cells in that column (default: detected: ctrl, control, non-targeting, ...).")]
+MudataModOption = Annotated[Optional[str], typer.Option("--mudata-mod", help="The modality of an .h5mu screen to read (default: rna).", show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document instead of tables.")]
 ModelDataOption = Annotated[
     Optional[Path],
-    typer.Option("--data", help="The screen so far, an .h5ad or norman / papalexi (embedded, unless a file of that name exists): its measurements and control means (default: the screen the model was trained on; another is read with a warning, as the network never learned from it).", show_default=False),
+    typer.Option("--data", help="The screen so far (.h5ad, .zarr or .h5mu), or norman / papalexi (embedded, unless a file of that name exists): its measurements and control means (default: the screen the model was trained on; another is read with a warning, as the network never learned from it).", show_default=False),
 ]
 CandidatesOption = Annotated[
     Optional[Path],
@@ -110,20 +137,20 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(seeds))
 
 
-def _load(data: Optional[Path], condition_col: Optional[str], control: Optional[str]):
+def _load(data: Optional[Path], condition_col: Optional[str], control: Optional[str], mudata_mod: Optional[str]):
     from gearsplan.data.screen import read_screen
 
     with progress_bar("reading the screen"):
-        screen = read_screen(data, condition_col, control)
+        screen = read_screen(data, condition_col, control, mudata_mod)
     return _warned(screen)
 
 
-def _model_screen(bundle, data: Optional[Path]):
+def _model_screen(bundle, data: Optional[Path], condition_col: Optional[str], control: Optional[str], mudata_mod: Optional[str]):
     """``--data``, or the screen the model was trained on."""
     from gearsplan.analysis.training_run import bundle_screen
 
     with progress_bar("reading the screen"):
-        screen = bundle_screen(bundle, data)
+        screen = bundle_screen(bundle, data, condition_col, control, mudata_mod)
     return _warned(screen)
 
 
@@ -160,6 +187,7 @@ def evaluate(
     gi: Annotated[bool, typer.Option("--gi", help="Instead: hold out each measured pair (with both singles measured) in turn, train gearsplan on the rest, and compare its predicted GI calls with the measured ones.")] = False,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
+    mudata_mod: MudataModOption = None,
     json: JsonOption = False,
 ) -> None:
     """Score models on held-out perturbations, per stratum, against the baselines.
@@ -191,10 +219,10 @@ def evaluate(
         if split != "loo" or model != "baselines" or len(seed_list) > 1:
             raise GearsplanError("--gi holds out each measured pair in turn with one gearsplan ensemble: it takes no --split, --model or second seed",
                                  "run evaluate --gi alone, or with one --seeds value")
-        return _evaluate_gi(_load(data, condition_col, control), seed_list[0], json)
+        return _evaluate_gi(_load(data, condition_col, control, mudata_mod), seed_list[0], json)
     models = [m.strip() for m in model.split(",") if m.strip()]
     models = models if "baselines" in models or not models else [*models, "baselines"]
-    screen = _load(data, condition_col, control)
+    screen = _load(data, condition_col, control, mudata_mod)
     with progress_bar(f"evaluating on {split} splits") as progress, training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training:
         result = run_evaluation(screen, models, split, seed_list, progress, training)
     if json:
@@ -236,6 +264,7 @@ def train(
     ] = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
+    mudata_mod: MudataModOption = None,
     json: JsonOption = False,
 ) -> None:
     """Train a GEARS ensemble on a screen and save it as a bundle.
@@ -252,7 +281,7 @@ def train(
 
     target = check_bundle_target(out_dir or default_model_dir())  # before training, not after
     config = replace(TrainConfig(), epochs=epochs, ensemble=ensemble, modality=modality.value if modality else None)
-    screen = _load(data, condition_col, control)
+    screen = _load(data, condition_col, control, mudata_mod)
     with training_bar(ensemble, epochs) as progress:
         run = train_bundle(screen, split, seed, config, progress)
     save_bundle(run.bundle, target)
@@ -282,6 +311,9 @@ def predict(
     genes: Annotated[list[str], typer.Argument(help="One or more genes (symbols, aliases or Ensembl IDs), perturbed together; A+B names a set too.", show_default=False)],
     model: ModelOption = None,
     data: ModelDataOption = None,
+    condition_col: ConditionColOption = None,
+    control: ControlOption = None,
+    mudata_mod: MudataModOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-DE table.")] = 20,
     csv: Annotated[Optional[Path], typer.Option("--csv", callback=_file_output, help="Also write the top-DE table to this CSV file.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
@@ -312,7 +344,7 @@ def predict(
 
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    bulk = pseudobulk(_model_screen(bundle, data))
+    bulk = pseudobulk(_model_screen(bundle, data, condition_col, control, mudata_mod))
     report = predict_perturbation(bundle, bulk, genes, top, seed)
     if csv is not None:
         with atomic_path(csv) as temporary:
@@ -333,6 +365,9 @@ def gimap(
     measured: Annotated[bool, typer.Option("--measured", help="Score every pair of the genes measured alone in the screen (the default without --genes).")] = False,
     model: ModelOption = None,
     data: ModelDataOption = None,
+    condition_col: ConditionColOption = None,
+    control: ControlOption = None,
+    mudata_mod: MudataModOption = None,
     out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Write every pair's scores and calls to this CSV file.", show_default=False)] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
     json: JsonOption = False,
@@ -356,7 +391,7 @@ def gimap(
         raise GearsplanError("--genes and --measured both given", "choose one gene set")
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    bulk = pseudobulk(_model_screen(bundle, data))
+    bulk = pseudobulk(_model_screen(bundle, data, condition_col, control, mudata_mod))
     model = screen_model(bundle, bulk)
     names = read_gene_file(genes, frozenset(model.genes)) if genes is not None else measured_genes(bulk)
     if genes is None and len(names) < 2:
@@ -378,16 +413,17 @@ def gimap(
 
 @data_app.command("info")
 def data_info(
-    path: Annotated[Optional[Path], typer.Argument(help="An .h5ad screen, or an embedded one by name: norman, papalexi (unless a file of that name exists); default: norman.", show_default=False)] = None,
+    path: Annotated[Optional[Path], typer.Argument(help="A screen (.h5ad, a .zarr store, or .h5mu), or an embedded one by name: norman, papalexi (unless a file of that name exists); default: norman.", show_default=False)] = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
+    mudata_mod: MudataModOption = None,
     json: JsonOption = False,
 ) -> None:
     """Summarise a screen: cells, genes, perturbations, control cells, GO coverage, and how columns were detected."""
     from gearsplan.analysis.screen_summary import describe
     from gearsplan.interface.tables import perturbations_table, screen_table
 
-    info = describe(_load(path, condition_col, control))
+    info = describe(_load(path, condition_col, control, mudata_mod))
     if json:
         print_json(info)
         return
@@ -422,6 +458,9 @@ def suggest(
     budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) to choose.")] = 50,
     model: ModelOption = None,
     data: ModelDataOption = None,
+    condition_col: ConditionColOption = None,
+    control: ControlOption = None,
+    mudata_mod: MudataModOption = None,
     singles: Annotated[Optional[int], typer.Option("--singles", help="Exactly this many single genes (default: expected gain decides).", show_default=False)] = None,
     pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many pairs (default: expected gain decides).", show_default=False)] = None,
     candidates: CandidatesOption = None,
@@ -455,7 +494,7 @@ def suggest(
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
     library = _library(bundle, candidates)
     excluded = _library(bundle, exclude) or ()
-    bulk = pseudobulk(_model_screen(bundle, data))
+    bulk = pseudobulk(_model_screen(bundle, data, condition_col, control, mudata_mod))
     with progress_bar("scoring candidates") as progress:
         plan = choose_next(bundle, bulk, budget, singles, pairs, library, excluded, allow_unseen_pairs, seed, progress, expand)
     if out_csv is not None:
@@ -478,6 +517,7 @@ def replay(
     out_dir: Annotated[Optional[Path], typer.Option("--out", callback=_directory_output, help="Directory for replay.json, curves.csv and learning_curves.png.", show_default=False)] = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
+    mudata_mod: MudataModOption = None,
     json: JsonOption = False,
 ) -> None:
     """Prove a selection strategy: hide a screen, reveal it round by round as each strategy picks, and compare errors on what stays hidden.
@@ -498,7 +538,7 @@ def replay(
         # Every output is checked before the replay, which takes minutes: one of the wrong kind fails first, with nothing written.
         for name in ("replay.json", "curves.csv", "learning_curves.png"):
             output_target(out_dir / name)
-    screen = _load(data, condition_col, control)
+    screen = _load(data, condition_col, control, mudata_mod)
     with progress_bar("replaying (models trained)") as progress:
         result = run_replay(prepare(screen), config, progress=progress)
     document = result.to_json()
@@ -519,6 +559,9 @@ def report(
     out_file: Annotated[Path, typer.Option("--out", callback=_file_output, help="The Markdown plan to write; its figures go to a folder beside it (plan.md → plan_files/).")] = Path("plan.md"),
     model: ModelOption = None,
     data: ModelDataOption = None,
+    condition_col: ConditionColOption = None,
+    control: ControlOption = None,
+    mudata_mod: MudataModOption = None,
     budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) the plan suggests.")] = 50,
     pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many of them pairs, the rest singles (default: expected gain decides); the closer look reads the first three.", show_default=False)] = None,
     candidates: CandidatesOption = None,
@@ -543,7 +586,7 @@ def report(
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
     library = _library(bundle, candidates)
-    screen = _model_screen(bundle, data)
+    screen = _model_screen(bundle, data, condition_col, control, mudata_mod)
     with progress_bar("writing the report (data, uncertainty, suggestions, GI map, closer look, files)") as progress:
         written = write_report(bundle, screen, out_file, budget, seed, "gearsplan " + shlex.join(sys.argv[1:]), progress, pairs, library, expand)
     if json:
@@ -552,8 +595,8 @@ def report(
     out.print(f"wrote [bold]{written.path}[/] with {len(written.figures)} figures in {written.path.with_name(written.path.stem + '_files')}", highlight=False)
 
 
-def _reflow_help(*groups: typer.Typer) -> None:
-    """Make each paragraph of a command's docstring one line of help.
+def _tidy_help(*groups: typer.Typer) -> None:
+    """Make each paragraph of a command's docstring one line of help, and show flags with no value type.
 
     Rich markup mode keeps the docstring's source line breaks, so Rich's own wrapping left
     orphan words at any terminal width; a blank line still separates paragraphs.
@@ -562,9 +605,10 @@ def _reflow_help(*groups: typer.Typer) -> None:
         for command in group.registered_commands:
             paragraphs = inspect.getdoc(command.callback).split("\n\n")
             command.help = "\n\n".join(" ".join(paragraph.splitlines()) for paragraph in paragraphs)
+            command.cls = _Command
 
 
-_reflow_help(app, data_app, model_app)
+_tidy_help(app, data_app, model_app)
 
 
 # Typer reports its own parsing errors (a bad --epochs, an unknown option or command) as click's

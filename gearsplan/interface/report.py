@@ -212,7 +212,9 @@ def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, 
     quota = "" if pairs is None else f" --pairs {pairs}"
     candidates = "" if library is None else f" --candidates <a file of the library's {len(library)} lines>"
     expansion = "" if expand == EXPAND else f" --expand {expand}"
-    return f"gearsplan report --out {out} {model} --data {screen.source} --budget {budget}{quota}{candidates}{expansion} --seed {seed}"
+    mudata_mod = "" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}"
+    data = screen_name(screen.source) or _shown_path(screen.source)  # an embedded screen by its name, not by this installation's path
+    return f"gearsplan report --out {out} {model} --data {data}{mudata_mod} --budget {budget}{quota}{candidates}{expansion} --seed {seed}"
 
 
 @contextmanager

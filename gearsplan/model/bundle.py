@@ -71,6 +71,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def data_sha256(path: Path) -> str:
+    """SHA-256 of a screen: a file's, or for a directory (a zarr store) its files', each with its relative path, in sorted order."""
+    if not path.is_dir():
+        return file_sha256(path)
+    digest = hashlib.sha256()
+    for file in sorted(f for f in path.rglob("*") if f.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + bytes.fromhex(file_sha256(file)))
+    return digest.hexdigest()
+
+
 def save_bundle(bundle: Bundle, path: str | Path) -> Path:
     """Write ``bundle`` to the directory ``path``: into a temporary sibling, then renamed into place.
 
