@@ -56,7 +56,7 @@ def test_a_gene_like_nothing_measured_is_not_trusted_as_a_measured_one_is(traine
 def test_one_member_leaves_the_confidence_unknown_not_high(one_member_bundle, bulk):
     """A lone member's sd is zero everywhere: no disagreement was measured, which is not certainty."""
     pair = predict_perturbation(one_member_bundle, bulk, ["KLF1", "MAP2K6"]).uncertainty  # measured genes, a predicted pair
-    assert pair.spread == 0 and pair.level == "unknown" and np.isnan(pair.signal) and np.isnan(pair.z)
+    assert pair.sd == 0 and pair.level == "unknown" and np.isnan(pair.signal) and np.isnan(pair.z)
     assert "no disagreement to measure" in pair.standing()
     measured = predict_perturbation(one_member_bundle, bulk, ["KLF1"]).uncertainty
     assert measured.signal == np.inf and measured.level == "high"

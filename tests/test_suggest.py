@@ -175,10 +175,10 @@ def test_api_refuses_budget_over_candidates(bundle, bulk):
 
 
 def test_pair_non_additivity_is_the_learned_interaction_only(screen, bulk, de):
-    """With no interaction learned (pairs are the sums of their genes), exact pair predictions add nothing beyond ΔA + ΔB,
-    whatever base an unmeasured gene's own prediction builds on."""
+    """With no interaction learned and no pair law (pairs are the sums of their genes), exact pair predictions add nothing
+    beyond ΔA + ΔB, whatever base an unmeasured gene's own prediction builds on."""
     split = simulation_split(screen.perturbations, 1)
-    model = fit_gears(PreparedScreen(screen, bulk, de), split, 1, replace(QUICK, interaction_weight=0.0))
+    model = replace(fit_gears(PreparedScreen(screen, bulk, de), split, 1, replace(QUICK, interaction_weight=0.0)), pair_law=0.0)
     measured = sorted(split.train_singles())[:2]
     pairs = [f"{m}+{g}" for m in measured for g in LIBRARY[:3]] + ["CEBPB+FOSB"]
     reach = GraphReach.build(model.go, split.train_singles())
