@@ -103,6 +103,13 @@ def _file_output(path: Optional[Path]) -> Optional[Path]:
     return None if path is None else output_target(path)
 
 
+def _h5ad_output(path: Optional[Path]) -> Optional[Path]:
+    """An output option's ``.h5ad`` file, refused while the command line is read if it is named otherwise or is a directory."""
+    if path is not None and path.suffix.lower() != ".h5ad":
+        raise GearsplanError(f"{path} does not end in .h5ad", "name the AnnData file to write, e.g. --out pred.h5ad")
+    return _file_output(path)
+
+
 def _directory_output(path: Optional[Path]) -> Optional[Path]:
     """An output option's directory, refused while the command line is read if it is a file."""
     return None if path is None else output_target(path, directory=True)
@@ -316,7 +323,14 @@ def predict(
     mudata_mod: MudataModOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-DE table.")] = 20,
     csv: Annotated[Optional[Path], typer.Option("--csv", callback=_file_output, help="Also write the top-DE table to this CSV file.", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
+    out_h5ad: Annotated[
+        Optional[Path],
+        typer.Option("--out", callback=_h5ad_output, help="Also write the set's predicted cells to this .h5ad file, as Arc Institute's cell-eval run reads them "
+                     "(obs column target_gene, control cells labelled non-targeting), to score against the measured cells.", show_default=False),
+    ] = None,
+    cells: Annotated[int, typer.Option("--cells", min=1, help="Cells in --out for the set and for control: the screen's control cells (drawn by --seed), "
+                                       "each moved by the predicted change.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the Theil–Sen sampling of the GI scores and the control cells of --out.")] = 0,
     json: JsonOption = False,
 ) -> None:
     """Predict what perturbing GENES together does: the top DE genes, the genetic interaction, and how far to trust it.
@@ -333,8 +347,14 @@ def predict(
     below. A GI call marked ? is uncertain: fewer than 80% of the members make it, or their spread
     of its score straddles its threshold.
 
+    With --out, the set's predicted cells go to an .h5ad file that Arc Institute's cell-eval scores:
+    the screen's control cells, once as control and once moved by the predicted change (floored at 0).
+    Score them with cell-eval run -ap pred.h5ad -ar real.h5ad, real.h5ad holding the measured cells
+    of the set and of control under the same names (obs column target_gene, control non-targeting).
+
     Example: [bold]gearsplan predict FOSB CEBPB[/]
     """
+    from gearsplan.analysis.export import CONTROL_LABEL, predicted_cells
     from gearsplan.analysis.gi_scores import GIThresholds
     from gearsplan.analysis.prediction import predict_perturbation
     from gearsplan.analysis.training_run import ensure_model
@@ -344,12 +364,19 @@ def predict(
 
     with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    bulk = pseudobulk(_model_screen(bundle, data, condition_col, control, mudata_mod))
+    screen = _model_screen(bundle, data, condition_col, control, mudata_mod)
+    bulk = pseudobulk(screen)
     report = predict_perturbation(bundle, bulk, genes, top, seed)
     if csv is not None:
         with atomic_path(csv) as temporary:
             report.top_de.to_csv(temporary, index=False)
         _wrote(csv, f"the top {len(report.top_de)} predicted changes")
+    if out_h5ad is not None:
+        adata = predicted_cells(bundle, screen, bulk, [report.key], cells=cells, seed=seed)
+        with atomic_path(out_h5ad) as temporary:
+            adata.write_h5ad(temporary)
+        drawn = adata.uns["gearsplan"]["cells_per_set"]
+        _wrote(out_h5ad, f"{drawn} predicted cells of {report.key} and {drawn} control cells ({CONTROL_LABEL})")
     if json:
         print_json(report.to_json())
         return
