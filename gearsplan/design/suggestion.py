@@ -182,7 +182,7 @@ def with_untested_error(model: GearsModel, reach: GraphReach, measured: Measured
     return error, replace(single, expected_gain=gains[: len(single)]), replace(pair, expected_gain=gains[len(single) :])
 
 
-def plan_batch(model: GearsModel, measured: Measured, singles: Sequence[str], pairs: Sequence[str], control_mean: np.ndarray, budget: int,
+def plan_batch(model: GearsModel, measured: Measured, singles: Sequence[str], pairs: Sequence[str], control_mean: np.ndarray, budget: int, *,
                quotas: dict[str, int] | None = None, refine: int | None = None, seed: int = 0, progress: Progress | None = None) -> SuggestionPlan:
     """Score ``singles`` and ``pairs`` (keys ``A+B``) and choose ``budget`` of them.
 
@@ -273,7 +273,7 @@ def _listed(names: Sequence[str], shown: int = 5) -> str:
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
-def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, n_singles: int | None = None, n_pairs: int | None = None,
+def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, *, n_singles: int | None = None, n_pairs: int | None = None,
             library: Iterable[str] | None = None, exclude: Iterable[str] = (), allow_unseen_pairs: bool = False, seed: int = 0,
             progress: Progress | None = None, expand: int = EXPAND) -> SuggestionPlan:
     """The next ``budget`` experiments for the screen ``bulk`` with the model ``bundle``.

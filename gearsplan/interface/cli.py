@@ -523,7 +523,8 @@ def suggest(
     excluded = _library(bundle, exclude) or ()
     bulk = pseudobulk(_model_screen(bundle, data, condition_col, control, mudata_mod))
     with progress_bar("scoring candidates") as progress:
-        plan = choose_next(bundle, bulk, budget, singles, pairs, library, excluded, allow_unseen_pairs, seed, progress, expand)
+        plan = choose_next(bundle, bulk, budget, n_singles=singles, n_pairs=pairs, library=library, exclude=excluded,
+                           allow_unseen_pairs=allow_unseen_pairs, seed=seed, progress=progress, expand=expand)
     if out_csv is not None:
         plan.write_csv(out_csv)
         _wrote(out_csv, f"{len(plan.suggestions)} suggestions")
@@ -615,7 +616,8 @@ def report(
     library = _library(bundle, candidates)
     screen = _model_screen(bundle, data, condition_col, control, mudata_mod)
     with progress_bar("writing the report (data, uncertainty, suggestions, GI map, closer look, files)") as progress:
-        written = write_report(bundle, screen, out_file, budget, seed, "gearsplan " + shlex.join(sys.argv[1:]), progress, pairs, library, expand)
+        written = write_report(bundle, screen, out_file, budget=budget, seed=seed, command="gearsplan " + shlex.join(sys.argv[1:]),
+                               progress=progress, pairs=pairs, library=library, expand=expand)
     if json:
         print_json(written.to_json())
         return

@@ -91,7 +91,7 @@ def figures_dir(out: Path) -> Path:
     return out.with_name(f"{out.stem}_files")
 
 
-def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", budget: int = 50, seed: int = 0,
+def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", *, budget: int = 50, seed: int = 0,
                  command: str | None = None, progress: Progress | None = None, pairs: int | None = None,
                  library: Sequence[str] | None = None, expand: int = EXPAND) -> Report:
     """Write the plan for the next round of ``screen`` with ``bundle``: ``out`` and its ``<stem>_files/`` folder of PNGs.
