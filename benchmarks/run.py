@@ -386,7 +386,7 @@ def prepare_suggest_model(ctx: Context) -> None:
     from gearsplan.data.screen import read_screen
     from gearsplan.model.bundle import save_bundle
 
-    save_bundle(train_bundle(read_screen()).bundle, _suggest_model_dir(ctx))
+    save_bundle(train_bundle(read_screen(), "simulation").bundle, _suggest_model_dir(ctx))
 
 
 def measure_suggest_scoring(ctx: Context) -> Timing:

@@ -15,10 +15,11 @@ def quick_bundle(tmp_path_factory):
 
 
 def test_train_writes_a_bundle_and_scores_it(run_cli, quick_bundle):
-    code, out, _ = run_cli("train", "--epochs", "3", "--ensemble", "2", "--seed", "2", "--out", quick_bundle, "--json")
+    code, out, _ = run_cli("train", "--epochs", "3", "--ensemble", "2", "--seed", "2", "--holdout", "simulation", "--out", quick_bundle, "--json")
     assert code == 0
     document = json.loads(out)
     assert document["model"] == str(quick_bundle) and (quick_bundle / "checksums.json").is_file()
+    assert document["holdout"] == document["split"] == "simulation" and document["perturbations_learned"] < 33
     models = {row["model"] for row in document["evaluation"]["rows"]}
     assert models == {"gearsplan", "no_change", "mean", "additive", "scaled_additive", "linear"}
     assert sorted(p.name for p in quick_bundle.iterdir()) == sorted(
@@ -32,6 +33,8 @@ def test_model_info_describes_the_bundle(run_cli, quick_bundle):
     info = json.loads(out)
     assert info["members"] == 2 and info["seed"] == 2 and info["training"]["epochs"] == 3
     assert info["split"]["name"] == "simulation:seed2" and info["split"]["n_test"] > 0
+    assert info["perturbations_learned"] == info["split"]["n_train"]
+    assert info["calibration"] == {"from": "evaluation", "split": "simulation", "seeds": [2], "n_held_out": info["split"]["n_test"]}
     assert info["n_perturbable_genes"] > 18_000 and info["data"]["sha256"]
 
 
@@ -70,8 +73,15 @@ def test_a_default_model_of_an_older_format_is_retrained_but_a_named_one_is_an_e
 
 
 def test_training_needs_a_single_split(run_cli, tmp_path):
-    code, _, err = run_cli("train", "--split", "loo", "--out", tmp_path / "m")
+    code, _, err = run_cli("train", "--holdout", "loo", "--out", tmp_path / "m")
     assert code == 2 and "training needs one" in err and not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize(("arguments", "message"), [(["--holdout", "sim"], "unknown --holdout 'sim'"), (["--holdout", "split.json"], "no split file at split.json"),
+                                                    (["--split", "simulation"], "train --split is now --holdout")])
+def test_a_bad_holdout_is_one_line(run_cli, tmp_path, arguments, message):
+    code, out, err = run_cli("train", *arguments, "--out", tmp_path / "m")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and out == "" and not (tmp_path / "m").exists()
 
 
 def test_training_without_early_stopping_says_so(run_cli, screen, tmp_path):
@@ -79,10 +89,10 @@ def test_training_without_early_stopping_says_so(run_cli, screen, tmp_path):
     keys = screen.perturbations
     split = tmp_path / "small.json"
     split.write_text(json.dumps({"set2conditions": {"train": keys[:6], "val": [], "test": keys[6:10]}}))
-    code, out, err = run_cli("train", "--split", split, "--out", tmp_path / "m", "--ensemble", "2", "--epochs", "2")
-    assert code == 0 and "only 6 training ones" in err and "all 2 epochs without early stopping" in " ".join(err.split())
+    code, out, err = run_cli("train", "--holdout", split, "--out", tmp_path / "m", "--ensemble", "2", "--epochs", "2")
+    assert code == 0 and "only 6 perturbations to train on" in err and "trained all 2 epochs without it" in " ".join(err.split())
     assert "trained 2 members in" in out
-    code, _, err = run_cli("train", "--out", tmp_path / "m", "--ensemble", "2", "--epochs", "2")  # simulation: its own val
+    code, _, err = run_cli("train", "--holdout", "simulation", "--out", tmp_path / "m", "--ensemble", "2", "--epochs", "2")  # its own val
     assert code == 0 and "warning" not in err
 
 

@@ -14,6 +14,7 @@ from markdown_it import MarkdownIt
 from gearsplan.data.conditions import CONTROL_KEY
 from gearsplan.errors import GearsplanError
 from gearsplan.interface import report_figures
+from gearsplan.analysis.training_run import ModelScreen
 from gearsplan.interface.report import SECTIONS, figures_dir, write_report
 from gearsplan.model.bundle import load_bundle
 
@@ -31,7 +32,7 @@ def rendered(trained_bundle_dir, screen, tmp_path_factory):
     figures_dir(out).mkdir()
     (figures_dir(out) / "stale.png").write_bytes(b"old")
     calls = []
-    report = write_report(load_bundle(trained_bundle_dir), screen, out, budget=BUDGET, seed=0, progress=lambda done, total: calls.append((done, total)),
+    report = write_report(load_bundle(trained_bundle_dir), ModelScreen.read(screen), out, budget=BUDGET, seed=0, progress=lambda done, total: calls.append((done, total)),
                           pairs=PAIRS)
     return report, out.read_text(encoding="utf-8"), calls
 
@@ -169,6 +170,6 @@ def test_a_failure_halfway_leaves_the_old_report_and_no_files(trained_bundle, sc
     # The first figure is written, then the second fails.
     monkeypatch.setattr(report_figures, "uncertainty_error_png", broken)
     with pytest.raises(GearsplanError, match="drawing failed"):
-        write_report(trained_bundle, screen, out, budget=BUDGET)
+        write_report(trained_bundle, ModelScreen.read(screen), out, budget=BUDGET)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.md"]
     assert out.read_text() == "the previous plan"

@@ -4,7 +4,7 @@ import pytest
 
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.embedded import reference_split
-from gearsplan.data.splits import loo_splits, read_split, resolve_split, resolve_splits, simulation_split, with_validation
+from gearsplan.data.splits import check_holdout, loo_splits, read_split, resolve_split, resolve_splits, simulation_split, with_validation
 from gearsplan.errors import GearsplanError
 
 
@@ -66,7 +66,11 @@ def test_split_file_errors(screen, tmp_path):
         resolve_split("random", screen.perturbations, 1)
     assert "loo" not in error.value.hint and "simulation" in error.value.hint
     with pytest.raises(GearsplanError, match="training needs one"):
-        resolve_split("loo", screen.perturbations, 1)
+        check_holdout("loo")
+    with pytest.raises(GearsplanError, match="unknown --holdout 'random'") as error:
+        check_holdout("random")
+    assert "none, simulation" in error.value.hint
+    assert [check_holdout(name) for name in ("none", "simulation", "reference")] == ["none", "simulation", "reference"]
     with pytest.raises(GearsplanError, match="no reference split"):
         resolve_splits("reference", screen.perturbations, 9)
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from gearsplan.analysis.screen_summary import describe
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.prepared import PreparedScreen
@@ -30,7 +31,7 @@ LIBRARY = ["CEBPB", "FOSB", "JUN", "GATA1", "SPI1", "TAL1", "MYC", "CDKN1A", "EG
 def bundle(screen, bulk, de):
     data = PreparedScreen(screen, bulk, de)
     model = fit_gears(data, simulation_split(screen.perturbations, 1), 1, QUICK)
-    return Bundle(model, QUICK, {"data": {"source": str(NORMAN2019), "condition_col": "condition"}})
+    return Bundle(model, QUICK, {"data": {"source": str(NORMAN2019), "condition_col": "condition"}, "screen": describe(screen)}, bulk=bulk, de=de)
 
 
 @pytest.fixture(scope="session")

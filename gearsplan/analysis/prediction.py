@@ -54,7 +54,7 @@ class Uncertainty:
     log-variance likewise (as in the paper). ``coverage`` is the share of top-20-DE values of the
     model's held-out perturbations of the set's stratum (``coverage_2sd`` of its evaluation) that its ± 2 sd
     held, and ``calibration`` the factor (:func:`calibration_factor`) the spread is widened by to hold 95%
-    (1, and ``coverage`` NaN, where the bundle has no such evaluation). ``signal`` is the mean |predicted
+    (1, and ``coverage`` NaN, where the bundle has no such evaluation or calibration: :func:`held_out_coverage`). ``signal`` is the mean |predicted
     change| over the calibrated spread (infinite for a measured single; NaN, with ``z`` and level
     ``unknown``, where one ensemble member leaves the disagreement unmeasured); ``level`` reads it
     (:data:`CONFIDENCE_LEVELS`), at most ``medium`` where ``coverage`` is below :data:`TRUSTED_COVERAGE`.
@@ -77,7 +77,7 @@ class Uncertainty:
         if math.isnan(self.signal):
             return "one ensemble member, so no disagreement to measure"
         if math.isnan(self.coverage):
-            return f"its changes stand {self.signal:.1f}× out of it (uncalibrated: the model has no held-out evaluation)"
+            return f"its changes stand {self.signal:.1f}× out of it (uncalibrated: the model has no held-out evaluation or calibration)"
         capped = " (at most medium: that spread held under half the truth)" if self.coverage < TRUSTED_COVERAGE else ""
         return (f"± 2 sd held {self.coverage:.0%} of the truth on held-out perturbations like it, so the spread counts "
                 f"×{self.calibration:.1f}; its changes stand {self.signal:.1f}× out of that{capped}")
@@ -217,8 +217,10 @@ def pulled_toward(model: GearsModel, key: str, top: int = 3, least: float = 0.00
 
 def held_out_coverage(bundle: Bundle, stratum_name: str) -> float:
     """``coverage_2sd`` of gearsplan on the bundle's held-out perturbations of a stratum (of all of them where
-    none was of that stratum); NaN where the bundle holds no such evaluation."""
-    rows = [r for r in (bundle.metadata.get("evaluation") or {}).get("rows", []) if r["model"] == "gearsplan" and r.get("coverage_2sd") is not None]
+    none was of that stratum): its evaluation's, or for a model that learned from every perturbation its
+    ``calibration``'s (an ensemble trained the same way on a split); NaN where the bundle holds neither."""
+    scored = bundle.metadata.get("evaluation") or bundle.metadata.get("calibration") or {}
+    rows = [r for r in scored.get("rows", []) if r["model"] == "gearsplan" and r.get("coverage_2sd") is not None]
     by_stratum = {r["stratum"]: r["coverage_2sd"] for r in rows}
     return float(by_stratum.get(stratum_name, by_stratum.get("all", float("nan"))))
 

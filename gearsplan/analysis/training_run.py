@@ -1,79 +1,129 @@
-"""Train a bundle on a split, score it on the split's held-out perturbations, and find the model to use."""
+"""Train a bundle (on every perturbation, or on a split, scored on its held-out ones), find the model to use, and the screen it composes with."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
 from gearsplan.analysis.baselines import BASELINES
 from gearsplan.analysis.evaluation import Evaluation, evaluate_split, with_discrimination
-from gearsplan.data.prepared import prepare
+from gearsplan.analysis.screen_summary import describe
+from gearsplan.data.de_genes import DEGenes, de_genes
+from gearsplan.data.prepared import PreparedScreen, prepare
+from gearsplan.data.pseudobulk import Pseudobulk, pseudobulk
 from gearsplan.data.screen import Screen, read_screen
-from gearsplan.data.splits import resolve_split, with_validation
+from gearsplan.data.splits import Split, check_holdout, resolve_split, simulation_split, with_validation
 from gearsplan.errors import GearsplanError
+from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, OutdatedBundle, data_sha256, load_bundle, save_bundle
 from gearsplan.model.predictor import GearsPredictor
 from gearsplan.model.train_config import TrainConfig, TrainingProgress
 from gearsplan.paths import default_model_dir
+from gearsplan.wording import counted
 
-#: The split the default model is trained on.
-DEFAULT_SPLIT = "simulation"
+#: What the default model, and ``train`` unless told otherwise, holds out: nothing.
+DEFAULT_HOLDOUT = "none"
+#: The split whose held-out perturbations calibrate the spread of a model that learned from every perturbation.
+CALIBRATION_SPLIT = "simulation"
 
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """A trained bundle and its evaluation, beside the baselines, on the split's test perturbations."""
+    """A trained bundle, its evaluation beside the baselines on the held-out perturbations (None when
+    nothing was held out), and what the user should know about the training."""
 
     bundle: Bundle
-    evaluation: Evaluation
+    evaluation: Evaluation | None
     warnings: tuple[str, ...] = ()
 
 
-def train_bundle(screen: Screen, split: str = DEFAULT_SPLIT, seed: int = 1, config: TrainConfig = TrainConfig(), progress: TrainingProgress | None = None) -> TrainingRun:
-    """Train a GEARS ensemble on one split of ``screen`` and evaluate it on that split's test set.
+def members_trained(config: TrainConfig, holdout: str) -> int:
+    """The networks a training run trains: the ensemble, and with ``holdout`` ``none`` its calibration's as many again."""
+    return config.ensemble * (2 if holdout == DEFAULT_HOLDOUT else 1)
+
+
+def train_bundle(screen: Screen, holdout: str = DEFAULT_HOLDOUT, seed: int = 1, config: TrainConfig = TrainConfig(), progress: TrainingProgress | None = None) -> TrainingRun:
+    """Train a GEARS ensemble on ``screen``: on every perturbation, or on a split, scored on its held-out perturbations.
+
+    With ``holdout`` ``none`` the model learns from every perturbation: early stopping watches a seeded
+    tenth of them, which join the measured ones afterwards (:func:`~gearsplan.model.training.fit_gears`),
+    and there is no held-out evaluation. Its spread is calibrated instead by an ensemble trained the same
+    way on the :data:`CALIBRATION_SPLIT` split (same seed) and scored on that split's held-out
+    perturbations: the bundle's metadata ``calibration``, which ``predict`` reads per stratum.
 
     Parameters
     ----------
     screen
-        The screen to learn from.
-    split
-        ``simulation``, ``reference`` or a split file: one split (``loo`` has one per perturbation).
+        The screen to learn from; the bundle carries its means, cell counts, sampling noise, DE genes and summary.
+    holdout
+        ``none``, ``simulation``, ``reference`` or a split file (:func:`~gearsplan.data.splits.check_holdout`).
     seed
         Seeds the split and the members.
     config
         Hyperparameters.
     progress
-        Called after each epoch of each member.
+        Called after each epoch of each member (the calibration's members numbered after the model's).
+
+    Raises
+    ------
+    GearsplanError
+        If ``holdout`` is none of these, or its split does not fit the screen.
     """
+    check_holdout(holdout)
     data = prepare(screen)
-    chosen = resolve_split(split, data.screen.perturbations, seed)
-    gears = GearsPredictor(config, build_go_graph(), progress)
+    go = build_go_graph()
     start = time.perf_counter()
-    scored = evaluate_split([gears, *(cls() for cls in BASELINES.values())], data, chosen, seed)
-    evaluation = Evaluation(split, (seed,), with_discrimination([scored], data))
+    if holdout == DEFAULT_HOLDOUT:
+        chosen = Split("all", tuple(data.screen.perturbations), (), ())
+        gears = GearsPredictor(config, go, progress).fit(data, chosen, seed)
+        evaluation = None
+        calibration, uncalibrated = _calibration(data, seed, config, go, progress)
+    else:
+        chosen = resolve_split(holdout, data.screen.perturbations, seed)
+        gears = GearsPredictor(config, go, progress)
+        scored = evaluate_split([gears, *(cls() for cls in BASELINES.values())], data, chosen, seed)
+        evaluation, calibration, uncalibrated = Evaluation(holdout, (seed,), with_discrimination([scored], data)), None, ()
+    stopping = with_validation(chosen, seed)
     metadata = {
         "data": {"source": screen.source, "sha256": data_sha256(Path(screen.source)), "condition_col": screen.condition_col, "control_labels": list(screen.control_labels),
                  "mudata_mod": screen.mudata_mod},
-        "split": {"spec": split, "name": chosen.name, "train": list(chosen.train), "val": list(chosen.val), "test": list(chosen.test)},
+        "screen": describe(screen),
+        "split": {"spec": holdout, "name": chosen.name, "train": list(chosen.train), "val": list(chosen.val), "test": list(chosen.test),
+                  "early_stopping": list(stopping.val)},
         "seed": seed,
         "train_seconds": round(time.perf_counter() - start, 2),
-        "evaluation": evaluation.to_json(),
+        "evaluation": None if evaluation is None else evaluation.to_json(),
+        "calibration": calibration,
     }
-    unwatched = () if with_validation(chosen, seed).val else (
-        f"the split has no validation perturbations and only {len(chosen.train)} training ones, too few to lend some: "
-        f"each member trained all {config.epochs} epochs without early stopping (a split file can name a 'val' part)",)
+    unwatched = () if stopping.val else (
+        f"only {counted(len(chosen.train), 'perturbation')} to train on, too few to lend some to early stopping: each member trained all "
+        f"{config.epochs} epochs without it" + ("" if holdout == DEFAULT_HOLDOUT else " (a split file can name a 'val' part)"),)
     modality = gears.model.modality.warning
-    return TrainingRun(Bundle(gears.model, config, metadata), evaluation, unwatched + ((modality,) if modality else ()))
+    bundle = Bundle(gears.model, config, metadata, bulk=data.bulk, de=data.de)
+    return TrainingRun(bundle, evaluation, unwatched + uncalibrated + ((modality,) if modality else ()))
+
+
+def _calibration(data: PreparedScreen, seed: int, config: TrainConfig, go: GeneGraph, progress: TrainingProgress | None) -> tuple[dict | None, tuple[str, ...]]:
+    """The ``evaluate --json`` document of an ensemble trained as the model is on the :data:`CALIBRATION_SPLIT` split
+    of ``data`` and scored on its held-out perturbations, or None with a warning where that split holds none out or trains on none."""
+    split = simulation_split(data.screen.perturbations, seed)
+    if not split.train or not split.test:
+        return None, (f"the {CALIBRATION_SPLIT} split of {counted(len(data.screen.perturbations), 'perturbation')} leaves none to "
+                      f"{'hold out' if split.train else 'train on'}: the model's confidence is uncalibrated",)
+    offset = (lambda member, *rest: progress(config.ensemble + member, *rest)) if progress else None
+    scored = evaluate_split([GearsPredictor(config, go, offset)], data, split, seed)
+    return Evaluation(CALIBRATION_SPLIT, (seed,), with_discrimination([scored], data)).to_json(), ()
 
 
 def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] = lambda _: None, progress: TrainingProgress | None = None) -> Bundle:
     """The bundle at ``path``, else the default model; with neither, or a default another version
-    of gearsplan wrote, train the default on the embedded data.
+    of gearsplan wrote, train the default on the embedded data, learning from every perturbation.
 
-    ``notify`` is told, in words, when a model is being trained and why.
+    ``notify`` is told, in words, when a model is being trained and why; ``progress`` as :func:`train_bundle` calls it.
     """
     if path is not None:
         return load_bundle(path)
@@ -84,14 +134,73 @@ def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] =
             return load_bundle(target)
         except OutdatedBundle as error:
             why = error.message
-    notify(f"{why}: training one on the embedded Norman 2019 data (split {DEFAULT_SPLIT}, seed 1) first")
+    notify(f"{why}: training one on the embedded Norman 2019 data (every perturbation, seed 1; its calibration on the {CALIBRATION_SPLIT} split) first")
     run = train_bundle(read_screen(), progress=progress)
     save_bundle(run.bundle, target)
     return replace(run.bundle, source=target)
 
 
-def bundle_screen(bundle: Bundle, data: str | Path | None = None, condition_col: str | None = None, control: str | None = None, mudata_mod: str | None = None) -> Screen:
-    """``data`` if given, else the screen the bundle was trained on, read with the perturbation column (and MuData modality) it was trained with.
+@dataclass
+class ModelScreen:
+    """The measurements a model's commands compose with: a screen read from ``--data``, or the one the bundle carries.
+
+    Attributes
+    ----------
+    source
+        The screen's file (for a carried screen, where it was when the model was trained).
+    mudata_mod
+        The MuData modality it was read from, if any.
+    bulk
+        The control mean, and every measured perturbation's mean, cell count and sampling noise.
+    warnings
+        What the user should know about it.
+    carried
+        Whether the bundle carries it (no file was read).
+    screen
+        The screen read, where one was (it gives :attr:`de` and :attr:`summary` when asked).
+    """
+
+    source: str
+    mudata_mod: str | None
+    bulk: Pseudobulk
+    warnings: list[str]
+    carried: bool
+    screen: Screen | None = field(default=None, repr=False)
+    carried_de: DEGenes | None = field(default=None, repr=False)
+    carried_summary: dict | None = field(default=None, repr=False)
+
+    @classmethod
+    def read(cls, screen: Screen) -> "ModelScreen":
+        """The measurements of a screen read from its file."""
+        return cls(screen.source, screen.mudata_mod, pseudobulk(screen), screen.warnings, False, screen)
+
+    @classmethod
+    def of_bundle(cls, bundle: Bundle) -> "ModelScreen":
+        """The screen ``bundle`` carries.
+
+        Raises
+        ------
+        GearsplanError
+            If it carries none (a bundle built in memory without its screen).
+        """
+        facts = bundle.metadata.get("data") or {}
+        if bundle.bulk is None or "screen" not in bundle.metadata:
+            raise GearsplanError("this model bundle carries no screen to compose with", "name one with --data")
+        return cls(facts.get("source", ""), facts.get("mudata_mod"), bundle.bulk, [], True, None, bundle.de, bundle.metadata["screen"])
+
+    @cached_property
+    def de(self) -> DEGenes:
+        """The top-20 DE genes of every measured perturbation."""
+        return self.carried_de if self.screen is None else de_genes(self.screen, self.bulk)
+
+    @cached_property
+    def summary(self) -> dict:
+        """The ``data info --json`` document (:func:`~gearsplan.analysis.screen_summary.describe`)."""
+        return self.carried_summary if self.screen is None else describe(self.screen)
+
+
+def bundle_screen(bundle: Bundle, data: str | Path | None = None, condition_col: str | None = None, control: str | None = None, mudata_mod: str | None = None) -> ModelScreen:
+    """``data`` if given, else the screen the bundle carries (its file, moved or deleted since, is not read).
 
     ``data`` that is not the file the bundle was trained on (by SHA-256) is read with a warning: its
     measurements are composed with, but the network never learned from them.
@@ -101,26 +210,53 @@ def bundle_screen(bundle: Bundle, data: str | Path | None = None, condition_col:
     bundle
         The model.
     data
-        A screen for :func:`read_screen`, or ``None`` for the one the bundle was trained on.
+        A screen for :func:`read_screen`, or ``None`` for the one the bundle carries.
     condition_col, control, mudata_mod
-        As :func:`read_screen` takes them; for the bundle's own screen, ``None`` reads the column and MuData modality it was trained with.
+        As :func:`read_screen` takes them, for ``data``.
     """
+    if data is None:
+        return ModelScreen.of_bundle(bundle)
     facts = bundle.metadata.get("data") or {}
-    if data is not None:
-        screen = read_screen(data, condition_col, control, mudata_mod)
-        if facts.get("sha256") not in (None, data_sha256(Path(screen.source))):
-            named = "" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}"
-            screen.warnings.append(f"{data} is not the screen this model was trained on ({Path(facts['source']).name}): its measured perturbations "
-                                   f"are used as measurements, but the network never learned from them (retrain with: gearsplan train --data {data}{named})")
-        return screen
-    source = facts.get("source")
-    if source is None or not Path(source).exists():
-        raise GearsplanError(f"the screen this model was trained on ({source}) is not there", "name it with --data")
-    return read_screen(source, condition_col or facts.get("condition_col"), control, mudata_mod or facts.get("mudata_mod"))
+    screen = read_screen(data, condition_col, control, mudata_mod)
+    if facts.get("sha256") not in (None, data_sha256(Path(screen.source))):
+        named = "" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}"
+        screen.warnings.append(f"{data} is not the screen this model was trained on ({Path(facts['source']).name}): its measured perturbations "
+                               f"are used as measurements, but the network never learned from them (retrain with: gearsplan train --data {data}{named})")
+    return ModelScreen.read(screen)
+
+
+def screen_cells(bundle: Bundle, screen: ModelScreen) -> Screen:
+    """The cells of ``screen``: the screen read from ``--data``, or, for the measurements a bundle carries, its file
+    read again where it still is (read as the bundle was trained on it).
+
+    Raises
+    ------
+    GearsplanError
+        If the bundle carries its measurements and the file they came from is gone.
+    """
+    if screen.screen is not None:
+        return screen.screen
+    if not Path(screen.source).exists():
+        raise GearsplanError(f"this needs the screen's cells, and the model carries its measurements only: {screen.source} is not there",
+                             "name the screen with --data")
+    facts = bundle.metadata.get("data") or {}
+    return read_screen(screen.source, facts.get("condition_col"), None, screen.mudata_mod)
+
+
+def calibration_source(metadata: dict) -> dict:
+    """Where a bundle's spread is calibrated from: ``from`` ``evaluation`` (its own held-out perturbations), ``calibration``
+    (those of an ensemble trained the same way on :data:`CALIBRATION_SPLIT`, for a model that learned from every
+    perturbation) or None (uncalibrated); the split, seeds and held-out perturbations counted."""
+    for name in ("evaluation", "calibration"):
+        document = metadata.get(name)
+        if document:
+            held = next((float(r["n"]) for r in document["rows"] if r["model"] == "gearsplan" and r["stratum"] == "all"), 0.0)
+            return {"from": name, "split": document["split"], "seeds": document["seeds"], "n_held_out": int(held) if held.is_integer() else held}
+    return {"from": None, "split": None, "seeds": [], "n_held_out": 0}
 
 
 def describe_bundle(bundle: Bundle) -> dict:
-    """The ``model info --json`` document: where the model is, how it was trained, how it scored."""
+    """The ``model info --json`` document: where the model is, what it learned from, how it scored, where its calibration comes from."""
     meta = bundle.metadata
     split = meta.get("split", {})
     return {
@@ -129,10 +265,13 @@ def describe_bundle(bundle: Bundle) -> dict:
         "n_genes": len(bundle.model.genes),
         "n_perturbable_genes": bundle.model.go.n_genes,
         "n_measured_singles": len(bundle.model.singles),
+        "perturbations_learned": len(bundle.model.measured),
         "training": asdict(bundle.training),
         "data": meta.get("data"),
-        "split": {"spec": split.get("spec"), "name": split.get("name"), **{f"n_{part}": len(split.get(part, [])) for part in ("train", "val", "test")}},
+        "carries_screen": bundle.bulk is not None,
+        "split": {"spec": split.get("spec"), "name": split.get("name"), **{f"n_{part}": len(split.get(part, [])) for part in ("train", "val", "test", "early_stopping")}},
         "seed": meta.get("seed"),
         "train_seconds": meta.get("train_seconds"),
         "evaluation": meta.get("evaluation"),
+        "calibration": calibration_source(meta),
     }

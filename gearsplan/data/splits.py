@@ -14,6 +14,8 @@ from gearsplan.data.conditions import genes_of, parse_condition, perturbation_ke
 from gearsplan.data.embedded import reference_split
 from gearsplan.errors import GearsplanError
 
+#: What ``train --holdout`` takes besides a split file: nothing held out, or a split by name.
+HOLDOUTS = ("none", "simulation", "reference")
 #: Stratum names of held-out perturbations (DESIGN.md "Machine-readable output").
 STRATA = ("unseen_single", "pair_0_unseen", "pair_1_unseen", "pair_2_unseen", "higher_order")
 
@@ -144,14 +146,31 @@ def resolve_splits(spec: str, perturbations: Iterable[str], seed: int) -> list[S
     return [resolve_split(spec, perturbations, seed, "loo, simulation, reference")]
 
 
+def check_holdout(spec: str) -> str:
+    """``spec``, if ``train --holdout`` takes it: ``none`` (learn from every perturbation), a split of
+    :func:`resolve_split` by name, or the path of a split file.
+
+    Raises
+    ------
+    GearsplanError
+        For ``loo`` (one split per perturbation; training keeps one model), a ``.json`` path with no
+        file, or any other name.
+    """
+    if spec in HOLDOUTS or Path(spec).is_file():
+        return spec
+    if spec == "loo":
+        raise GearsplanError("--holdout loo gives one split per perturbation; training needs one", "use none, simulation, reference or a split file (evaluate --split loo holds out each perturbation in turn)")
+    if spec.endswith(".json"):
+        raise GearsplanError(f"no split file at {spec}", "check the path; a GEARS split JSON maps train/val/test to perturbation labels")
+    raise GearsplanError(f"unknown --holdout {spec!r}", "use none, simulation, reference, or the path of a GEARS split JSON file")
+
+
 def resolve_split(spec: str, perturbations: Iterable[str], seed: int, choices: str = "simulation, reference") -> Split:
-    """The one split that ``--split`` names for training: ``simulation`` (GEARS's, drawn with ``seed``),
+    """The one split that ``spec`` names: ``simulation`` (GEARS's, drawn with ``seed``),
     ``reference`` (the split the reference GEARS drew with ``seed`` on the embedded data, seeds 1-5), or
     the path of a JSON split file. ``choices`` is what an unknown name is told to use instead.
     """
     perturbations = list(perturbations)
-    if spec == "loo":
-        raise GearsplanError("--split loo gives one split per perturbation; training needs one", "use simulation, reference or a split file (evaluate runs loo)")
     if spec == "simulation":
         return simulation_split(perturbations, seed)
     if spec == "reference":

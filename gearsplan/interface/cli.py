@@ -115,6 +115,12 @@ def _directory_output(path: Optional[Path]) -> Optional[Path]:
     return None if path is None else output_target(path, directory=True)
 
 
+def _renamed_split(value: Optional[str]) -> None:
+    """``train --split``, which ``--holdout`` replaced: refused with the new name."""
+    if value is not None:
+        raise GearsplanError("train --split is now --holdout (and learns from every perturbation by default: --holdout none)", f"use --holdout {value}")
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"gearsplan {__version__}")
@@ -153,12 +159,19 @@ def _load(data: Optional[Path], condition_col: Optional[str], control: Optional[
 
 
 def _model_screen(bundle, data: Optional[Path], condition_col: Optional[str], control: Optional[str], mudata_mod: Optional[str]):
-    """``--data``, or the screen the model was trained on."""
+    """``--data``, or the screen the model carries (:class:`~gearsplan.analysis.training_run.ModelScreen`)."""
     from gearsplan.analysis.training_run import bundle_screen
 
     with progress_bar("reading the screen"):
         screen = bundle_screen(bundle, data, condition_col, control, mudata_mod)
     return _warned(screen)
+
+
+def _default_training():
+    """The progress of training the default model, should a command find none: its members and its calibration's."""
+    from gearsplan.analysis.training_run import DEFAULT_HOLDOUT, members_trained
+
+    return training_bar(members_trained(TrainConfig(), DEFAULT_HOLDOUT), TrainConfig().epochs)
 
 
 def _warned(screen):
@@ -262,7 +275,9 @@ def train(
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs per member (early stopping on validation top-20-DE MSE may stop sooner).")] = TrainConfig().epochs,
     ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty, with the spread of the base under unmeasured genes (suggest and report need 2 or more).")] = TrainConfig().ensemble,
     seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the split, the control pairing and every member.")] = 1,
-    split: Annotated[str, typer.Option("--split", help="simulation (GEARS's seeded split), reference (the reference GEARS's split for --seed 1-5), or a GEARS split JSON file.")] = "simulation",
+    holdout: Annotated[str, typer.Option("--holdout", help="none (learn from every perturbation; the confidence is calibrated on a twin trained on the simulation split), "
+                                         "or perturbations to hold out and score: simulation (GEARS's seeded split), reference (the reference GEARS's split for --seed 1-5), or a GEARS split JSON file.")] = "none",
+    _split: Annotated[Optional[str], typer.Option("--split", hidden=True, callback=_renamed_split, expose_value=False)] = None,
     modality: Annotated[
         Optional[ModalityChoice],
         typer.Option("--modality", help="How the screen perturbs its targets: activation (CRISPRa), interference (CRISPRi) or knockout. "
@@ -276,28 +291,40 @@ def train(
 ) -> None:
     """Train a GEARS ensemble on a screen and save it as a bundle.
 
-    Trains on the split's training perturbations, stops each member early on the validation
-    perturbations, then scores the held-out test perturbations against the baselines and
-    writes the bundle (safetensors weights, JSON config and metadata, checksums).
+    By default (--holdout none) it learns from every perturbation: each member stops early on a
+    seeded tenth of them, which then join the measured ones. A twin ensemble trained the same way
+    on the simulation split calibrates its confidence. With --holdout simulation, reference or a
+    split file it trains on the split's training perturbations and scores the held-out ones
+    against the baselines.
+
+    The bundle (safetensors weights and screen, JSON config and metadata, checksums) carries what
+    predict, gimap, suggest and report need from the screen, so it works wherever it is copied.
     """
-    from gearsplan.analysis.training_run import train_bundle
+    from gearsplan.analysis.training_run import members_trained, train_bundle
+    from gearsplan.data.splits import check_holdout
     from gearsplan.wording import counted
     from gearsplan.interface.tables import evaluation_tables
     from gearsplan.model.bundle import check_bundle_target, save_bundle
     from gearsplan.paths import default_model_dir
 
+    check_holdout(holdout)
     target = check_bundle_target(out_dir or default_model_dir())  # before training, not after
     config = replace(TrainConfig(), epochs=epochs, ensemble=ensemble, modality=modality.value if modality else None)
     screen = _load(data, condition_col, control, mudata_mod)
-    with training_bar(ensemble, epochs) as progress:
-        run = train_bundle(screen, split, seed, config, progress)
+    with training_bar(members_trained(config, holdout), epochs) as progress:
+        run = train_bundle(screen, holdout, seed, config, progress)
     save_bundle(run.bundle, target)
     _warn(run.warnings)
+    evaluation = None if run.evaluation is None else run.evaluation.to_json()
     if json:
-        print_json({"model": str(target), "seed": seed, "split": split, "train_seconds": run.bundle.metadata["train_seconds"], "evaluation": run.evaluation.to_json()})
+        print_json({"model": str(target), "seed": seed, "holdout": holdout, "split": holdout, "perturbations_learned": len(run.bundle.model.measured),
+                    "train_seconds": run.bundle.metadata["train_seconds"], "evaluation": evaluation})
         return
-    for table in evaluation_tables(run.evaluation.summary(), split, (seed,)):
-        out.print(table)
+    if run.evaluation is not None:
+        for table in evaluation_tables(run.evaluation.summary(), holdout, (seed,)):
+            out.print(table)
+    else:
+        out.print(f"learned from all {counted(len(run.bundle.model.measured), 'perturbation')}; nothing held out (score the procedure with gearsplan evaluate --model {target})")
     out.print(f"trained {counted(ensemble, 'member')} in {run.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]")
 
 
@@ -357,22 +384,21 @@ def predict(
     from gearsplan.analysis.export import CONTROL_LABEL, predicted_cells
     from gearsplan.analysis.gi_scores import GIThresholds
     from gearsplan.analysis.prediction import predict_perturbation
-    from gearsplan.analysis.training_run import ensure_model
-    from gearsplan.data.pseudobulk import pseudobulk
+    from gearsplan.analysis.training_run import ensure_model, screen_cells
     from gearsplan.interface.tables import gi_table, perturbation_table, top_de_table
     from gearsplan.paths import atomic_path
 
-    with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
+    with _default_training() as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
     screen = _model_screen(bundle, data, condition_col, control, mudata_mod)
-    bulk = pseudobulk(screen)
+    bulk = screen.bulk
     report = predict_perturbation(bundle, bulk, genes, top, seed)
     if csv is not None:
         with atomic_path(csv) as temporary:
             report.top_de.to_csv(temporary, index=False)
         _wrote(csv, f"the top {len(report.top_de)} predicted changes")
     if out_h5ad is not None:
-        adata = predicted_cells(bundle, screen, bulk, [report.key], cells=cells, seed=seed)
+        adata = predicted_cells(bundle, screen_cells(bundle, screen), bulk, [report.key], cells=cells, seed=seed)
         with atomic_path(out_h5ad) as temporary:
             adata.write_h5ad(temporary)
         drawn = adata.uns["gearsplan"]["cells_per_set"]
@@ -408,7 +434,6 @@ def gimap(
     from gearsplan.analysis.gi_map import gi_map_json, measured_genes
     from gearsplan.analysis.prediction import resolve_genes, screen_model
     from gearsplan.analysis.training_run import ensure_model
-    from gearsplan.data.pseudobulk import pseudobulk
     from gearsplan.design.candidates import read_gene_file
     from gearsplan.interface.tables import gi_map_tables
     from gearsplan.wording import counted
@@ -416,9 +441,9 @@ def gimap(
 
     if genes is not None and measured:
         raise GearsplanError("--genes and --measured both given", "choose one gene set")
-    with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
+    with _default_training() as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    bulk = pseudobulk(_model_screen(bundle, data, condition_col, control, mudata_mod))
+    bulk = _model_screen(bundle, data, condition_col, control, mudata_mod).bulk
     model = screen_model(bundle, bulk)
     names = read_gene_file(genes, frozenset(model.genes)) if genes is not None else measured_genes(bulk)
     if genes is None and len(names) < 2:
@@ -466,7 +491,7 @@ def model_info(model: ModelOption = None, json: JsonOption = False) -> None:
     from gearsplan.analysis.training_run import describe_bundle, ensure_model
     from gearsplan.interface.tables import evaluation_tables, model_table
 
-    with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
+    with _default_training() as progress:
         info = describe_bundle(ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress))
     if json:
         print_json(info)
@@ -511,17 +536,16 @@ def suggest(
     Example: [bold]gearsplan suggest --budget 50[/]
     """
     from gearsplan.analysis.training_run import ensure_model
-    from gearsplan.data.pseudobulk import pseudobulk
     from gearsplan.design.gene_space import check_expand
     from gearsplan.design.suggestion import suggest as choose_next
     from gearsplan.interface.tables import suggestion_table
 
     check_expand(expand)  # before a default model is trained
-    with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
+    with _default_training() as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
     library = _library(bundle, candidates)
     excluded = _library(bundle, exclude) or ()
-    bulk = pseudobulk(_model_screen(bundle, data, condition_col, control, mudata_mod))
+    bulk = _model_screen(bundle, data, condition_col, control, mudata_mod).bulk
     with progress_bar("scoring candidates") as progress:
         plan = choose_next(bundle, bulk, budget, n_singles=singles, n_pairs=pairs, library=library, exclude=excluded,
                            allow_unseen_pairs=allow_unseen_pairs, seed=seed, progress=progress, expand=expand)
@@ -611,7 +635,7 @@ def report(
     from gearsplan.interface.report import write_report
 
     check_expand(expand)  # before a default model is trained
-    with training_bar(TrainConfig().ensemble, TrainConfig().epochs) as progress:
+    with _default_training() as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
     library = _library(bundle, candidates)
     screen = _model_screen(bundle, data, condition_col, control, mudata_mod)

@@ -22,17 +22,14 @@ from gearsplan.analysis.gi_map import gi_map, measured_genes
 from gearsplan.analysis.gi_scores import CERTAIN_SHARE, GI_CALLS
 from gearsplan.analysis.metrics import perturbation_metrics
 from gearsplan.analysis.prediction import PerturbationReport, predict_perturbation, screen_model
-from gearsplan.analysis.screen_summary import describe
-from gearsplan.analysis.training_run import describe_bundle
+from gearsplan.analysis.training_run import ModelScreen, describe_bundle
 from gearsplan.data.embedded import screen_name
-from gearsplan.data.prepared import PreparedScreen, prepare
-from gearsplan.data.screen import Screen
 from gearsplan.data.splits import Split
 from gearsplan.design.gene_space import EXPAND, GeneSpace, check_expand
 from gearsplan.design.signals import TOP_GENES
 from gearsplan.design.suggestion import SuggestionPlan, require_ensemble, require_positive, suggest
 from gearsplan.interface import report_figures as figures
-from gearsplan.interface.tables import best_as_shown, marked_calls, screen_rows
+from gearsplan.interface.tables import best_as_shown, calibrated_from, learned_from, marked_calls, screen_rows
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import ensemble_uncertainty, on_top_genes
 from gearsplan.paths import check_replaceable, output_target, temporary_beside
@@ -91,7 +88,7 @@ def figures_dir(out: Path) -> Path:
     return out.with_name(f"{out.stem}_files")
 
 
-def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", *, budget: int = 50, seed: int = 0,
+def write_report(bundle: Bundle, screen: ModelScreen, out: str | Path = "plan.md", *, budget: int = 50, seed: int = 0,
                  command: str | None = None, progress: Progress | None = None, pairs: int | None = None,
                  library: Sequence[str] | None = None, expand: int = EXPAND) -> Report:
     """Write the plan for the next round of ``screen`` with ``bundle``: ``out`` and its ``<stem>_files/`` folder of PNGs.
@@ -104,7 +101,8 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", *,
     bundle
         A trained model; its metadata give the held-out split and its evaluation.
     screen
-        The screen the model was trained on (the data so far).
+        The data so far: the screen the bundle carries, or one read from a file
+        (:func:`~gearsplan.analysis.training_run.bundle_screen`).
     budget
         Experiments to suggest.
     pairs
@@ -140,29 +138,28 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", *,
         folder = staging / figures_dir(out).name
         folder.mkdir()
         link = lambda name: f"{quote(folder.name)}/{quote(name)}"  # noqa: E731
-        data = prepare(screen)
-        info = describe(screen)
+        info = screen.summary
         step()
         evaluation = describe_bundle(bundle)["evaluation"]
-        check = uncertainty_check(bundle, data)
+        check = uncertainty_check(bundle, screen)
         drawn = _draw_quality(folder, evaluation, check)
         step()
-        plan = suggest(bundle, data.bulk, budget, n_pairs=pairs, library=library, seed=seed, expand=expand)
+        plan = suggest(bundle, screen.bulk, budget, n_pairs=pairs, library=library, seed=seed, expand=expand)
         step()
-        gi_genes, frame = _interactions(bundle, data, seed)
+        gi_genes, frame = _interactions(bundle, screen, seed)
         if frame is not None:
             drawn.append(figures.gi_heatmap_png(frame, folder / "gi_map.png").name)
         step()
-        closer = _closer_look(bundle, data, plan, seed)
+        closer = _closer_look(bundle, screen, plan, seed)
         drawn += [_draw_top_de(report, folder) for report in closer]
         step()
         sections = (
-            analysed_section(info, bundle, seed, budget, command, plan.space),
-            quality_section(evaluation, check, link),
+            analysed_section(info, bundle, seed, budget, command, plan.space, screen.carried),
+            quality_section(evaluation, check, link, describe_bundle(bundle)["calibration"]),
             next_section(plan),
             interaction_section(frame, info, gi_genes, link),
             closer_section(closer, link),
-            caveats_section(info, evaluation, check, plan, closer, frame, sorted(set(measured_genes(data.bulk)) - set(gi_genes)), bundle),
+            caveats_section(info, evaluation, check, plan, closer, frame, sorted(set(measured_genes(screen.bulk)) - set(gi_genes)), bundle),
         )
         title = f"# Plan for the next round of {Path(screen.source).name}\n\n_Written by gearsplan on {date.today().isoformat()}._\n"
         (staging / out.name).write_text("\n".join([title, *sections]), encoding="utf-8")
@@ -175,7 +172,7 @@ def write_report(bundle: Bundle, screen: Screen, out: str | Path = "plan.md", *,
     return Report(out, tuple(figures_dir(out) / name for name in drawn), SECTIONS, facts)
 
 
-def _interactions(bundle: Bundle, data: PreparedScreen, seed: int) -> tuple[list[str], pd.DataFrame | None]:
+def _interactions(bundle: Bundle, data: ModelScreen, seed: int) -> tuple[list[str], pd.DataFrame | None]:
     """The measured genes the model can reach, and the GI map of their pairs (None with fewer than two)."""
     # A gene without GO terms and without a training single is out of the model's reach (as ``predict`` refuses it).
     model = screen_model(bundle, data.bulk)
@@ -183,7 +180,7 @@ def _interactions(bundle: Bundle, data: PreparedScreen, seed: int) -> tuple[list
     return gi_genes, gi_map(model, data.bulk, gi_genes, seed) if len(gi_genes) >= 2 else None
 
 
-def _closer_look(bundle: Bundle, data: PreparedScreen, plan: SuggestionPlan, seed: int) -> list[PerturbationReport]:
+def _closer_look(bundle: Bundle, data: ModelScreen, plan: SuggestionPlan, seed: int) -> list[PerturbationReport]:
     """``predict``'s report of the first :data:`CLOSER_LOOK_PAIRS` suggested pairs."""
     pairs = [s.genes for s in plan.suggestions if s.kind == "pair"][:CLOSER_LOOK_PAIRS]
     return [predict_perturbation(bundle, data.bulk, genes, 20, seed) for genes in pairs]
@@ -206,15 +203,17 @@ def _stepper(progress: Progress | None) -> Callable[[], None]:
     return step
 
 
-def _equivalent_command(bundle: Bundle, screen: Screen, out: Path, budget: int, pairs: int | None, seed: int, library: Sequence[str] | None,
+def _equivalent_command(bundle: Bundle, screen: ModelScreen, out: Path, budget: int, pairs: int | None, seed: int, library: Sequence[str] | None,
                         expand: int) -> str:
     model = f"--model {bundle.source}" if bundle.source else "--model <the bundle, which was not saved>"
     quota = "" if pairs is None else f" --pairs {pairs}"
     candidates = "" if library is None else f" --candidates <a file of the library's {len(library)} lines>"
     expansion = "" if expand == EXPAND else f" --expand {expand}"
-    mudata_mod = "" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}"
-    data = screen_name(screen.source) or _shown_path(screen.source)  # an embedded screen by its name, not by this installation's path
-    return f"gearsplan report --out {out} {model} --data {data}{mudata_mod} --budget {budget}{quota}{candidates}{expansion} --seed {seed}"
+    if screen.carried:  # the bundle carries it: no file to name
+        data = ""
+    else:  # an embedded screen by its name, not by this installation's path
+        data = f" --data {screen_name(screen.source) or _shown_path(screen.source)}" + ("" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}")
+    return f"gearsplan report --out {out} {model}{data} --budget {budget}{quota}{candidates}{expansion} --seed {seed}"
 
 
 @contextmanager
@@ -238,7 +237,7 @@ def staged_report(out: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def uncertainty_check(bundle: Bundle, data: PreparedScreen) -> UncertaintyCheck | None:
+def uncertainty_check(bundle: Bundle, data: ModelScreen) -> UncertaintyCheck | None:
     """Uncertainty and top-20-DE MSE of each of the bundle's held-out perturbations found in ``data``, and their Spearman (None with fewer than 3)."""
     split = bundle.metadata.get("split") or {}
     keys = tuple(k for k in split.get("test", ()) if k in data.de.top)
@@ -308,16 +307,17 @@ def _shown_path(path: str) -> str:
     return f"~/{Path(path).relative_to(home)}" if Path(path).is_relative_to(home) else path
 
 
-def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command: str, space: GeneSpace) -> str:
-    """Section 1: the data set, the model bundle, the versions, the seed, the genes of interest and the command."""
+def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command: str, space: GeneSpace, carried: bool = False) -> str:
+    """Section 1: the data set (``carried``: as the model bundle carries it), the model bundle, the versions, the seed,
+    the genes of interest and the command."""
     model = describe_bundle(bundle)
-    split = model["split"]
     data_rows = [
-        ("screen", _shown_screen(info["source"])),
+        ("screen", _shown_screen(info["source"]) + (" as the model bundle carries it (means, cell counts and DE genes; the file is not read)" if carried else "")),
         *screen_rows(info),
         ("model bundle", f"`{_shown_path(model['path'])}`" if model["path"] else "in memory (not saved)"),
         ("model", f"{counted(model['members'], 'ensemble member')}, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
-        ("training split", f"{split['spec']} (seed {model['seed']}): {split['n_train']} train, {split['n_val']} validation, {split['n_test']} held-out perturbations"),
+        ("learned from", learned_from(model)),
+        ("confidence calibrated on", calibrated_from(model["calibration"])),
         ("report seed, budget", f"{seed}, {budget}"),
         ("candidates", f"untested singles and pairs of {counted(len(space.genes), 'gene')} of interest: {space.describe()}"),
     ]
@@ -326,11 +326,14 @@ def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command
             f"```bash\n{command}\n```\n")
 
 
-def quality_section(evaluation: dict | None, check: UncertaintyCheck | None, link: Callable[[str], str]) -> str:
-    """Section 2: per-stratum table and bar plot against the baselines; uncertainty against error."""
+def quality_section(evaluation: dict | None, check: UncertaintyCheck | None, link: Callable[[str], str], calibration: dict) -> str:
+    """Section 2: per-stratum table and bar plot against the baselines; uncertainty against error; without an
+    evaluation, where the confidence is calibrated from (``calibration``, :func:`~gearsplan.analysis.training_run.calibration_source`)."""
     parts = [_heading(1)]
     if not evaluation:
-        parts.append("This bundle carries no evaluation on a held-out split; `gearsplan evaluate --model DIR` scores it.\n")
+        parts.append("This model learned from every perturbation of the screen, so it holds none out to score it on; "
+                     "`gearsplan evaluate --model DIR` scores the way it was trained on held-out splits, beside the baselines. "
+                     + (f"Its confidence is calibrated on {calibrated_from(calibration)}.\n" if calibration["from"] else "Its confidence is uncalibrated.\n"))
     else:
         rows = pd.DataFrame(evaluation["rows"])
         parts.append(f"Scored on the bundle's held-out perturbations (split `{evaluation['split']}`, seeds {', '.join(map(str, evaluation['seeds']))}); "
@@ -342,8 +345,10 @@ def quality_section(evaluation: dict | None, check: UncertaintyCheck | None, lin
         parts.append(_evaluation_table(rows))
         parts.append(_verdict(rows))
         parts.append(f"\n![Per-stratum MSE and Pearson of every model]({link('model_quality.png')})\n")
-    if check is None:
+    if check is None and evaluation:
         parts.append("\nFewer than three held-out perturbations are in this screen, so uncertainty cannot be checked against error.\n")
+    elif check is None:
+        parts.append("\nWith nothing held out, uncertainty cannot be checked against error here; `evaluate` reports their Spearman.\n")
     else:
         parts.append(f"\nUncertainty against error on the {len(check.keys)} held-out perturbations: Spearman ρ = **{check.spearman:.3f}** "
                      f"between the spread of each prediction (the members' disagreement and, for unmeasured genes, the base's spread) and the real top-20-DE MSE "

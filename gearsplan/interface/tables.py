@@ -110,17 +110,41 @@ def model_table(info: dict) -> Table:
     table = Table(title=f"model {info['path']}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    training, split = info["training"], info["split"]
+    training = info["training"]
     rows = [
         ("members", f"{info['members']} (their disagreement, with the base's spread for unmeasured genes, is the uncertainty)"),
         ("genes", f"{info['n_genes']:,} measured; {info['n_perturbable_genes']:,} perturbable through the GO graph; {info['n_measured_singles']} singles measured in its training split (the other commands compose with every single the screen measured)"),
-        ("trained on", f"{info['data']['source']} (sha256 {info['data']['sha256'][:12]}…)" if info["data"] else "unknown"),
-        ("split", f"{split['name']}: {split['n_train']} train, {split['n_val']} validation, {split['n_test']} test perturbations; seed {info['seed']}"),
+        ("trained on", (f"{info['data']['source']} (sha256 {info['data']['sha256'][:12]}…)" if info["data"] else "unknown")
+         + ("; the bundle carries its means, cell counts and DE genes, so the file may move" if info["carries_screen"] else "")),
+        ("learned from", learned_from(info)),
+        ("calibration", calibrated_from(info["calibration"])),
         ("training", f"{info['train_seconds']} s; " + ", ".join(f"{k}={v}" for k, v in training.items())),
     ]
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def learned_from(info: dict) -> str:
+    """Which perturbations a model learned from, in words (``model info``)."""
+    split, learned = info["split"], info["perturbations_learned"]
+    watched = f"{split['n_early_stopping']} of them watched early stopping, then joined the measured ones" if split["n_early_stopping"] else "no early stopping"
+    if split["spec"] == "none":
+        return f"{learned} perturbations, every one in the screen ({watched}); seed {info['seed']}"
+    held = f"{split['n_val']} validation (early stopping) and {split['n_test']} test perturbations held out" if split["n_val"] else f"{split['n_test']} test perturbations held out"
+    lent = f"; {split['n_early_stopping']} of them watched early stopping, then joined the measured ones" if split["n_early_stopping"] and not split["n_val"] else ""
+    return f"{learned} perturbations of split {split['name']}: {held}{lent}; seed {info['seed']}"
+
+
+def calibrated_from(calibration: dict) -> str:
+    """Where a model's confidence is calibrated from, in words (``model info``)."""
+    seeds = ", ".join(map(str, calibration["seeds"]))
+    if calibration["from"] == "evaluation":
+        return f"its own {calibration['n_held_out']:g} held-out perturbations (split {calibration['split']}, seed {seeds})"
+    if calibration["from"] == "calibration":
+        return (f"the {calibration['n_held_out']:g} perturbations held out by a twin ensemble trained the same way on the {calibration['split']} split "
+                f"(seed {seeds}), as this model held none out")
+    return "none: its confidence is uncalibrated"
 
 
 def perturbations_table(info: dict) -> Table:

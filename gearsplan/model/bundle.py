@@ -20,6 +20,8 @@ from safetensors.torch import load_file as load_weights
 from safetensors.torch import save as weights_bytes
 
 from gearsplan import __version__
+from gearsplan.data.de_genes import DEGenes
+from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
@@ -30,7 +32,7 @@ from gearsplan.model.train_config import TrainConfig
 from gearsplan.paths import check_replaceable, temporary_beside
 
 FORMAT = "gearsplan-bundle"
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 CHECKSUMS = "checksums.json"
 #: The names of a bundle's files.
 BUNDLE_FILES = re.compile(r"(config|genes|metadata|checksums)\.json|arrays\.safetensors|member_\d+\.safetensors")
@@ -51,15 +53,23 @@ class Bundle:
     training
         The hyperparameters it was trained with.
     metadata
-        JSON-serialisable facts: data file and hash, split, seed, metrics, timings.
+        JSON-serialisable facts: data file and hash, split, seed, metrics, calibration, timings, and
+        the screen's ``data info`` summary (``screen``).
     source
         The directory it was loaded from, if any.
+    bulk
+        The screen it was trained on, as the commands that use a model need it: the control mean, and every
+        measured perturbation's mean, cell count and sampling noise (None: the bundle carries no screen).
+    de
+        The top DE genes of each perturbation of ``bulk``.
     """
 
     model: GearsModel
     training: TrainConfig
     metadata: dict = field(default_factory=dict)
     source: Path | None = None
+    bulk: Pseudobulk | None = None
+    de: DEGenes | None = None
 
 
 def file_sha256(path: Path) -> str:
@@ -129,9 +139,10 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     measured = list(model.measured)
+    screen = None if bundle.bulk is None else list(bundle.bulk.keys)
     _write_json(directory / "config.json", config)
     _write_json(directory / "genes.json", {"genes": list(model.genes), "measured": measured, "noisy_singles": list(model.single_noise),
-                                           "go_graph_sha256": model.go.content_hash()})
+                                           "go_graph_sha256": model.go.content_hash(), "screen": screen})
     _write_json(directory / "metadata.json", bundle.metadata)
     graph = model.coexpression
     # Serialised here and written like the JSON files: safetensors' own save_file creates its
@@ -146,11 +157,41 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "coexpression_neighbours": graph.neighbours.copy(),
         "coexpression_weights": graph.weights.copy(),
     }
+    if bundle.bulk is not None:
+        arrays |= _screen_arrays(bundle.bulk, bundle.de)
     (directory / "arrays.safetensors").write_bytes(arrays_bytes(arrays))
     for index, member in enumerate(model.members):
         (directory / f"member_{index}.safetensors").write_bytes(weights_bytes({k: v.contiguous() for k, v in member.state_dict().items()}))
     files = sorted(p.name for p in directory.iterdir())
     _write_json(directory / CHECKSUMS, {name: file_sha256(directory / name) for name in files})
+
+
+def _screen_arrays(bulk: Pseudobulk, de: DEGenes) -> dict[str, np.ndarray]:
+    """The arrays of the carried screen; a perturbation's DE genes padded with -1 to the longest list (the non-dropout ones may be fewer)."""
+
+    def padded(lists: list[np.ndarray]) -> np.ndarray:
+        table = np.full((len(lists), max(map(len, lists), default=0)), -1, dtype=np.int64)
+        for row, genes in zip(table, lists):
+            row[: len(genes)] = genes
+        return table
+
+    return {
+        "screen_means": bulk.means.astype(np.float64),
+        "screen_control": bulk.control.astype(np.float64),
+        "screen_n_cells": bulk.n_cells.astype(np.int64),
+        "screen_noise": bulk.noise.astype(np.float64),
+        "screen_top_de": padded([de.top[k] for k in bulk.keys]),
+        "screen_top_de_non_dropout": padded([de.non_dropout[k] for k in bulk.keys]),
+    }
+
+
+def _carried_screen(keys: list[str] | None, genes: tuple[str, ...], arrays: dict[str, np.ndarray]) -> tuple[Pseudobulk | None, DEGenes | None]:
+    """The screen a bundle carries (:func:`_screen_arrays`), or two Nones where it carries none."""
+    if keys is None:
+        return None, None
+    bulk = Pseudobulk(tuple(keys), genes, arrays["screen_means"], arrays["screen_control"], arrays["screen_n_cells"], arrays["screen_noise"])
+    unpadded = lambda table: {k: row[row >= 0] for k, row in zip(keys, table, strict=True)}  # noqa: E731
+    return bulk, DEGenes(unpadded(arrays["screen_top_de"]), unpadded(arrays["screen_top_de_non_dropout"]))
 
 
 def _write_json(path: Path, document: dict) -> None:
@@ -230,7 +271,8 @@ def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
         member.load_state_dict(load_weights(str(path / f"member_{index}.safetensors")), strict=True)
         member.eval()
         model.members.append(member)
-    return Bundle(model, training, _read_json(path / "metadata.json", ""), path)
+    bulk, de = _carried_screen(genes["screen"], measured, arrays)
+    return Bundle(model, training, _read_json(path / "metadata.json", ""), path, bulk, de)
 
 
 def _read_json(path: Path, hint: str) -> dict:
