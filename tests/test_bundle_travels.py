@@ -45,6 +45,11 @@ def test_a_bundle_learns_from_every_perturbation_and_travels_without_its_h5ad(ru
     assert "as the model bundle carries it" in plan and "learned from every perturbation" in plan and "twin ensemble" in plan
     assert "--data" not in plan.split("To rerun exactly this report")[1].split("```")[1]
     assert not data.exists() and load_bundle(bundle).bulk.keys == tuple(screen.perturbations)
+    # predicted cells need the screen's control cells, which the bundle does not carry: its moved file is named, or asked for
+    code, out, err = run_cli("predict", "FOSB", "--model", bundle, "--out", tmp_path / "pred.h5ad")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--data" in err and not (tmp_path / "pred.h5ad").exists()
+    code, _, err = run_cli("predict", "FOSB", "--model", bundle, "--data", moved, "--out", tmp_path / "pred.h5ad")
+    assert code == 0 and (tmp_path / "pred.h5ad").exists(), err
 
 
 def test_a_bundle_built_without_its_screen_asks_for_data(run_cli, trained_bundle, tmp_path):
