@@ -216,3 +216,13 @@ def test_gi_calls_say_whether_they_are_certain(trained_bundle, bulk):
     text = console.export_text()
     uncertain = [(p, c) for p in report.gi for c in p.predicted["calls"] if not p.certain[c]]
     assert all(f"{c}? " in text for _, c in uncertain) and "?: uncertain" in " ".join(text.split())
+
+
+def test_a_z_score_against_a_flat_reference_is_not_given():
+    """On the Papalexi screen the members' spread over the training perturbations barely varied: z read -6658."""
+    from gearsplan.analysis.prediction import z_score
+
+    assert z_score(2.0, np.array([1.0, 2.0, 3.0])) == 0.0
+    assert z_score(3.0, np.array([1.0, 2.0, 3.0])) == pytest.approx(1.0 / np.std([1.0, 2.0, 3.0]))
+    assert np.isnan(z_score(0.5, np.array([0.3, 0.3 + 1e-6, 0.3 - 1e-6])))
+    assert np.isnan(z_score(0.5, np.zeros(3)))

@@ -27,6 +27,8 @@ from gearsplan.model.ensemble import GearsModel, Prediction, on_top_genes
 #: know, calibrated (mean |change| over the mean spread times its :func:`calibration_factor`, on the
 #: top genes): high from 2, medium from 1, low below.
 CONFIDENCE_LEVELS = ((2.0, "high"), (1.0, "medium"), (-np.inf, "low"))
+#: A reference that varies by less than this share of its mean magnitude gives no z-score (:func:`z_score`).
+FLAT_REFERENCE = 0.01
 #: Below this share of the truth held by the uncalibrated ± 2 sd on held-out perturbations like it, a
 #: prediction is at most of medium confidence: one widening factor is a guess for a spread that poor.
 TRUSTED_COVERAGE = 0.5
@@ -252,9 +254,17 @@ def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[st
         changes, variances = model.network_predictions(list(training))
         mean = changes.mean(axis=0)
         spreads, heads = on_top_genes(changes.std(axis=0), mean, top), on_top_genes(variances.mean(axis=0), mean, top)
-        z = float("nan") if one_member else float((sd - spreads.mean()) / max(spreads.std(), 1e-12))
-        head_z = float((on_top(prediction.log_variance) - heads.mean()) / max(heads.std(), 1e-12))
+        z = float("nan") if one_member else z_score(sd, spreads)
+        head_z = z_score(on_top(prediction.log_variance), heads)
     return Uncertainty(spread, on_top(prediction.base_sd), sd, z, head_z, coverage, calibration, signal, level)
+
+
+def z_score(value: float, reference: np.ndarray) -> float:
+    """``value`` z-scored against ``reference``; NaN where the reference barely varies (sd under
+    :data:`FLAT_REFERENCE` of its mean magnitude), as the members' spread over the training perturbations of
+    a screen whose network tells them apart little does: a z-score of thousands would say nothing."""
+    spread = reference.std()
+    return float("nan") if spread <= FLAT_REFERENCE * abs(reference.mean()) or spread == 0 else float((value - reference.mean()) / spread)
 
 
 def top_de_table(model: GearsModel, bulk: Pseudobulk, key: str, prediction: Prediction, top: int, calibration: float = 1.0) -> pd.DataFrame:
