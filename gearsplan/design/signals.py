@@ -20,12 +20,10 @@ import torch
 from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, well_expressed
 from gearsplan.data.conditions import genes_of
 from gearsplan.design.graph_reach import GraphReach
-from gearsplan.model.ensemble import GearsModel, on_top_genes
+from gearsplan.model.ensemble import TOP_GENES, GearsModel, on_top_genes
 
 #: Pairs screened additively at a time: bounds memory at members x CHUNK x genes doubles.
 CHUNK = 256
-#: Genes the uncertainty and non-additivity focus on: each candidate's most changed predicted genes.
-TOP_GENES = 20
 #: Signal values closer than this share of their largest magnitude are ties (:func:`top_shares`).
 RESOLUTION = 1e-3
 

@@ -16,22 +16,18 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from gearsplan.analysis.gi_map import gi_map, measured_genes
 from gearsplan.analysis.gi_scores import CERTAIN_SHARE, GI_CALLS
-from gearsplan.analysis.metrics import perturbation_metrics
 from gearsplan.analysis.prediction import PerturbationReport, predict_perturbation, screen_model
 from gearsplan.analysis.training_run import ModelScreen, describe_bundle
+from gearsplan.analysis.uncertainty_check import UncertaintyCheck, uncertainty_check
 from gearsplan.data.embedded import screen_name
-from gearsplan.data.splits import Split
 from gearsplan.design.gene_space import EXPAND, GeneSpace, check_expand
-from gearsplan.design.signals import TOP_GENES
 from gearsplan.design.suggestion import SuggestionPlan, require_ensemble, require_positive, suggest
 from gearsplan.interface import report_figures as figures
 from gearsplan.interface.tables import best_as_shown, calibrated_from, learned_from, marked_calls, screen_rows
 from gearsplan.model.bundle import Bundle
-from gearsplan.model.ensemble import ensemble_uncertainty, on_top_genes
 from gearsplan.paths import check_replaceable, output_target, temporary_beside
 from gearsplan.wording import counted
 
@@ -54,19 +50,6 @@ WEAK_SPEARMAN = 0.3
 _STEPS = 6
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class UncertaintyCheck:
-    """Uncertainty (:func:`~gearsplan.model.ensemble.ensemble_uncertainty`) against real top-20-DE error on the bundle's held-out perturbations;
-    ``disagreement``, the members' part, is what ``suggest`` shows."""
-
-    keys: tuple[str, ...]
-    strata: tuple[str, ...]
-    uncertainty: np.ndarray
-    disagreement: np.ndarray
-    mse_top20: np.ndarray
-    spearman: float
 
 
 @dataclass(frozen=True)
@@ -235,20 +218,6 @@ def staged_report(out: Path) -> Iterator[Path]:
         os.replace(staging / out.name, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def uncertainty_check(bundle: Bundle, data: ModelScreen) -> UncertaintyCheck | None:
-    """Uncertainty and top-20-DE MSE of each of the bundle's held-out perturbations found in ``data``, and their Spearman (None with fewer than 3)."""
-    split = bundle.metadata.get("split") or {}
-    keys = tuple(k for k in split.get("test", ()) if k in data.de.top)
-    if len(keys) < 3:
-        return None
-    prediction = bundle.model.predict(list(keys))
-    mse = perturbation_metrics(prediction.mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys))["mse_top20"]
-    uncertainty = ensemble_uncertainty(prediction)
-    held_out = Split("bundle", tuple(split.get("train", ())), tuple(split.get("val", ())), keys)
-    return UncertaintyCheck(keys, tuple(held_out.stratum(k) for k in keys), uncertainty, on_top_genes(prediction.sd, prediction.mean, TOP_GENES), mse,
-                            float(spearmanr(uncertainty, mse).statistic))
 
 
 def _draw_quality(folder: Path, evaluation: dict | None, check: UncertaintyCheck | None) -> list[str]:

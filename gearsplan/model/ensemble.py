@@ -333,7 +333,11 @@ class GearsModel:
         return Prediction(*(np.concatenate(column) for column in zip(*parts)), scale=self.spread_scale)
 
 
-def ensemble_uncertainty(prediction: Prediction, top: int = 20) -> np.ndarray:
+#: Genes an uncertainty is measured on: each set's most changed predicted genes (as GEARS's metrics take the top-20 DE genes).
+TOP_GENES = 20
+
+
+def ensemble_uncertainty(prediction: Prediction, top: int = TOP_GENES) -> np.ndarray:
     """Per set: what the prediction does not know (:attr:`Prediction.total_sd`) on its ``top`` most changed predicted genes."""
     return on_top_genes(prediction.total_sd, prediction.mean, top)
 
