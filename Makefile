@@ -14,6 +14,8 @@ run: $(VENV)/.installed
 	$(BIN)/gearsplan suggest --budget 50
 
 test: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed

@@ -36,7 +36,10 @@ def main() -> None:
             now = time.perf_counter()
             times.append(now - last[0])
             last[0] = now
-            print(f"flush={flush} epoch {epoch}: {times[-1]:.1f} s, loss {loss:.4g}, validation {validation:.4g}", flush=True)
+            print(
+                f"flush={flush} epoch {epoch}: {times[-1]:.1f} s, loss {loss:.4g}, validation {validation:.4g}",
+                flush=True,
+            )
 
         # fit_gears flushes denormals itself (model/threads.fast_cpu); the switch is patched for the comparison.
         original = torch.set_flush_denormal

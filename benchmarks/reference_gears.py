@@ -133,7 +133,9 @@ def simulation_split_matches(adata, expected: dict[str, list[str]], seed: int) -
     from gears.data_utils import DataSplitter
 
     copy = adata.copy()
-    split, _ = DataSplitter(copy, split_type="simulation").split_data(train_gene_set_size=0.75, combo_seen2_train_frac=0.75, seed=seed)
+    split, _ = DataSplitter(copy, split_type="simulation").split_data(
+        train_gene_set_size=0.75, combo_seen2_train_frac=0.75, seed=seed
+    )
     drawn = split.obs.groupby("split", observed=True)["condition"].agg(lambda x: sorted(set(x))).to_dict()
     return all(sorted(drawn.get(part, [])) == sorted(expected[part]) for part in expected)
 
@@ -175,8 +177,9 @@ def test_metrics(model, pert_data) -> dict[str, float]:
     }
 
 
-def run_reference(work: Path, seed: int = SEED, epochs: int = 20, hidden: int = 64, batch_size: int = 32,
-                  threads: int | None = None) -> tuple[float, dict[str, Any]]:
+def run_reference(
+    work: Path, seed: int = SEED, epochs: int = 20, hidden: int = 64, batch_size: int = 32, threads: int | None = None
+) -> tuple[float, dict[str, Any]]:
     """Lay out the data, build cell-gears' dataset and model, train; return (training seconds, details).
 
     Only ``GEARS.train(epochs)`` is timed (it includes cell-gears' per-epoch evaluation of the

@@ -34,9 +34,16 @@ def arms(path: str | None, initial: int, batch: int, seeds: int) -> dict[str, np
         start = sorted(drawn[len(heldout) : len(heldout) + initial])
         pool = [k for k in keys if k not in start and k not in heldout]
         rng = np.random.default_rng(seed + 99)
-        kinds = {"nothing": [], "random": pool, "singles": [k for k in pool if "+" not in k], "pairs": [k for k in pool if "+" in k]}
+        kinds = {
+            "nothing": [],
+            "random": pool,
+            "singles": [k for k in pool if "+" not in k],
+            "pairs": [k for k in pool if "+" in k],
+        }
         for arm, choices in kinds.items():
-            revealed = sorted(start + list(rng.choice(choices, min(batch, len(choices)), replace=False) if choices else []))
+            revealed = sorted(
+                start + list(rng.choice(choices, min(batch, len(choices)), replace=False) if choices else [])
+            )
             model = fit_gears(data, Split("arms", tuple(revealed), (), ()), seed, REPLAY_TRAINING, go)
             error = hidden_error(model, data, [k for k in keys if k not in revealed], heldout)
             results[arm].append((error["mse_top20"], error["heldout_mse_top20"], error["heldout_one_minus_pearson"]))

@@ -214,7 +214,13 @@ def _measure_data_steps(ctx: Context, counts: bool) -> Timing:
         seconds, _ = _step(lambda: de_genes(screen, bulk))
         steps["de_genes_s"] = seconds
         cells, genes = screen.adata.shape
-        return {"cells": cells, "genes": genes, "nnz": int(screen.adata.X.nnz), "perturbations": len(screen.perturbations), **steps}
+        return {
+            "cells": cells,
+            "genes": genes,
+            "nnz": int(screen.adata.X.nnz),
+            "perturbations": len(screen.perturbations),
+            **steps,
+        }
 
     return timed(run)
 
@@ -282,7 +288,9 @@ class EpochLog:
 
         self.times.setdefault(member, []).append(time.perf_counter() - self.start)
         self.threads = torch.get_num_threads()  # what fit_gears trains on (model/threads.fast_cpu)
-        self.ctx.partial_path.write_text(json.dumps({**self.base, **self.summary(), "elapsed_s": round(self.times[member][-1], 1)}))
+        self.ctx.partial_path.write_text(
+            json.dumps({**self.base, **self.summary(), "elapsed_s": round(self.times[member][-1], 1)})
+        )
 
     def summary(self) -> Details:
         """Epochs per member, median seconds per epoch, set-up before the first epoch."""
@@ -328,8 +336,14 @@ def _train_gears(ctx: Context, path: Path | None, split_spec: str, **config: Any
     seconds, go = _step(build_go_graph)
     details.update(go_graph_s=seconds, go_peak_mb=_peak())
     cells, genes = screen.adata.shape
-    details.update(cells=cells, genes=genes, train=len(split.train), val=len(split.val), test=len(split.test),
-                   load_before=_load_average())
+    details.update(
+        cells=cells,
+        genes=genes,
+        train=len(split.train),
+        val=len(split.val),
+        test=len(split.test),
+        load_before=_load_average(),
+    )
     settings = TrainConfig(**config)
     log = EpochLog(ctx, details)
     start = time.perf_counter()
@@ -337,7 +351,9 @@ def _train_gears(ctx: Context, path: Path | None, split_spec: str, **config: Any
     seconds = time.perf_counter() - start
     details.update(log.summary(), load_after=_load_average(), fit_peak_mb=_peak())
     keys = list(split.test)
-    metrics = perturbation_metrics(model.predict(keys).mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys))
+    metrics = perturbation_metrics(
+        model.predict(keys).mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys)
+    )
     details["test_pearson_delta"] = round(float(np.nanmean(metrics["pearson_delta"])), 3)
     details["test_pearson_delta_top20"] = round(float(np.nanmean(metrics["pearson_delta_top20"])), 3)
     return seconds, details
@@ -366,7 +382,9 @@ def measure_reference_gears(ctx: Context) -> Timing:
     from reference_gears import run_reference
 
     load = _load_average()
-    seconds, details = run_reference(ctx.scratch / "reference", seed=TRAIN_SEED, epochs=20, threads=_requested_threads())
+    seconds, details = run_reference(
+        ctx.scratch / "reference", seed=TRAIN_SEED, epochs=20, threads=_requested_threads()
+    )
     return seconds, {**details, "load_before": load, "load_after": _load_average()}
 
 
@@ -408,10 +426,21 @@ def measure_suggest_scoring(ctx: Context) -> Timing:
     others = np.random.default_rng(0).choice(singles, SUGGEST_PAIR_GENES - len(measured.single_genes), replace=False)
     pairs = ["+".join(sorted(p)) for p in combinations([*measured.single_genes, *others], 2)]
     pairs = [k for k in pairs if k not in measured.keys]
-    details: Details = {"members": len(model.members), "singles": len(singles), "pairs": len(pairs), "threads": _apply_threads(), "load_before": _load_average()}
+    details: Details = {
+        "members": len(model.members),
+        "singles": len(singles),
+        "pairs": len(pairs),
+        "threads": _apply_threads(),
+        "load_before": _load_average(),
+    }
     seconds, plan = _step(lambda: plan_batch(model, measured, singles, pairs, bulk.control, 50, refine=200, seed=0))
     kinds = [s.kind for s in plan.suggestions]
-    return seconds, {**details, "chosen_singles": kinds.count("single"), "chosen_pairs": kinds.count("pair"), "load_after": _load_average()}
+    return seconds, {
+        **details,
+        "chosen_singles": kinds.count("single"),
+        "chosen_pairs": kinds.count("pair"),
+        "load_after": _load_average(),
+    }
 
 
 def measure_predict_5000_genes(ctx: Context) -> Timing:
@@ -427,11 +456,26 @@ def measure_predict_5000_genes(ctx: Context) -> Timing:
     genes, none = go.genes[:PREDICT_GENES], np.zeros(0, np.int64)
     zeros = np.zeros(PREDICT_GENES)
     measured = dict(zip(go.genes[-100:], np.random.default_rng(0).normal(size=(100, PREDICT_GENES))))
-    model = GearsModel(NetworkConfig(PREDICT_GENES, go.n_genes), genes, go, GeneGraph(genes, none, none, np.zeros(0, np.float32)), zeros, zeros, zeros, measured)
+    model = GearsModel(
+        NetworkConfig(PREDICT_GENES, go.n_genes),
+        genes,
+        go,
+        GeneGraph(genes, none, none, np.zeros(0, np.float32)),
+        zeros,
+        zeros,
+        zeros,
+        measured,
+    )
     model.members = [model.new_member() for _ in range(5)]
     keys = list(go.genes[PREDICT_GENES : PREDICT_GENES + PREDICT_SETS])
     seconds, _ = _step(lambda: model.predict(keys))
-    return seconds, {"genes": PREDICT_GENES, "sets": PREDICT_SETS, "members": 5, "chunk": model.chunk, "load": _load_average()}
+    return seconds, {
+        "genes": PREDICT_GENES,
+        "sets": PREDICT_SETS,
+        "members": 5,
+        "chunk": model.chunk,
+        "load": _load_average(),
+    }
 
 
 def run_cli(*args: str) -> tuple[float, dict]:
@@ -448,7 +492,11 @@ def run_cli(*args: str) -> tuple[float, dict]:
 def measure_suggest_cli(ctx: Context) -> Timing:
     """``gearsplan suggest --budget 50 --model DIR --json`` in a fresh interpreter, end to end (start-up included)."""
     seconds, document = run_cli("suggest", "--budget", "50", "--model", str(_suggest_model_dir(ctx)))
-    return seconds, {"suggestions": len(document["suggestions"]), "candidates": document["n_candidates"], "load": _load_average()}
+    return seconds, {
+        "suggestions": len(document["suggestions"]),
+        "candidates": document["n_candidates"],
+        "load": _load_average(),
+    }
 
 
 # --------------------------------------------------------------------------- prediction and GI benchmarks
@@ -471,8 +519,15 @@ def measure_gimap(ctx: Context) -> Timing:
     model = load_bundle(_suggest_model_dir(ctx)).model
     bulk = pseudobulk(read_screen())
     measured = measured_genes(bulk)
-    others = np.random.default_rng(0).choice(sorted(set(model.go.genes) - set(measured)), GIMAP_GENES - len(measured), replace=False)
-    details: Details = {"members": len(model.members), "genes": GIMAP_GENES, "threads": _apply_threads(), "load_before": _load_average()}
+    others = np.random.default_rng(0).choice(
+        sorted(set(model.go.genes) - set(measured)), GIMAP_GENES - len(measured), replace=False
+    )
+    details: Details = {
+        "members": len(model.members),
+        "genes": GIMAP_GENES,
+        "threads": _apply_threads(),
+        "load_before": _load_average(),
+    }
     seconds, frame = _step(lambda: gi_map(model, bulk, [*measured, *others]))
     return seconds, {**details, "pairs": int((frame["source"] == "predicted").sum()), "load_after": _load_average()}
 
@@ -483,12 +538,16 @@ def measure_predict_cli(ctx: Context) -> Timing:
     return seconds, {"top_de": len(document["top_de"]), "load": _load_average()}
 
 
-
 def measure_report_cli(ctx: Context) -> Timing:
     """``gearsplan report --model DIR --json`` in a fresh interpreter, end to end (start-up included), into the scratch directory."""
     out = ctx.scratch / "plan.md"
     seconds, document = run_cli("report", "--out", str(out), "--model", str(_suggest_model_dir(ctx)))
-    return seconds, {"figures": len(document["figures"]), "sections": len(document["sections"]), "kb": round(out.stat().st_size / 1024, 1), "load": _load_average()}
+    return seconds, {
+        "figures": len(document["figures"]),
+        "sections": len(document["sections"]),
+        "kb": round(out.stat().st_size / 1024, 1),
+        "load": _load_average(),
+    }
 
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -599,8 +658,14 @@ BENCHMARKS: dict[str, Benchmark] = {
 
 #: Derived rows: (name, what, numerator benchmark, denominator benchmark, goal text, minimum ratio).
 RATIOS = (
-    ("ratio_reference_to_member", "reference GEARS training time / gearsplan one-member training time, both from this run",
-     "reference_gears_embedded", "train_member_embedded", "≥ 10x", 10.0),
+    (
+        "ratio_reference_to_member",
+        "reference GEARS training time / gearsplan one-member training time, both from this run",
+        "reference_gears_embedded",
+        "train_member_embedded",
+        "≥ 10x",
+        10.0,
+    ),
 )
 
 
@@ -635,8 +700,18 @@ def child(name: str, phase: str, ctx: Context) -> int:
 
 def spawn(name: str, phase: str, ctx: Context, timeout: float) -> dict[str, Any]:
     """Run one phase of one benchmark in a fresh interpreter and parse its last stdout line."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--phase", phase,
-               "--data-dir", str(ctx.data_dir), "--scratch", str(ctx.scratch)] + (["--quick"] if ctx.quick else [])
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        name,
+        "--phase",
+        phase,
+        "--data-dir",
+        str(ctx.data_dir),
+        "--scratch",
+        str(ctx.scratch),
+    ] + (["--quick"] if ctx.quick else [])
     env = {**os.environ, "GEARSPLAN_CACHE_DIR": str(ctx.scratch / "gearsplan-cache"), "PYTHONHASHSEED": "0"}
     if ctx.threads:
         env[THREADS_ENV] = str(ctx.threads)
@@ -667,7 +742,14 @@ def run_benchmark(name: str, quick: bool, data_dir: Path, timeout: float | None,
         record = spawn(name, "measure", ctx, timeout)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return Result(name, record.get("seconds"), record.get("peak_mb"), record.get("details", {}), record.get("error"), record.get("skipped"))
+    return Result(
+        name,
+        record.get("seconds"),
+        record.get("peak_mb"),
+        record.get("details", {}),
+        record.get("error"),
+        record.get("skipped"),
+    )
 
 
 def describe(name: str, quick: bool) -> str:
@@ -746,12 +828,25 @@ def markdown(rows: list[list[str]]) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options (``--child``, ``--phase`` and ``--scratch`` are for the child processes)."""
-    parser = argparse.ArgumentParser(description="Run gearsplan's speed and memory benchmarks, each in a fresh process.")
+    parser = argparse.ArgumentParser(
+        description="Run gearsplan's speed and memory benchmarks, each in a fresh process."
+    )
     parser.add_argument("--only", nargs="+", metavar="NAME", choices=list(BENCHMARKS), help="run only these benchmarks")
     parser.add_argument("--quick", action="store_true", help="smoke run on a 20,000-cell x 2,000-gene screen")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where synthetic screens are generated and kept")
-    parser.add_argument("--timeout", type=float, help=f"seconds allowed to each process (default {DEFAULT_TIMEOUT_S} s; train_norman_scale {TRAIN_NORMAN_TIMEOUT_S:,} s)")
-    parser.add_argument("--threads", type=int, metavar="N", help="torch intra-op threads outside gearsplan's model, e.g. the reference GEARS (default: torch's, one per core); gearsplan trains and predicts on one (model/threads.fast_cpu)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where synthetic screens are generated and kept"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        help=f"seconds allowed to each process (default {DEFAULT_TIMEOUT_S} s; train_norman_scale {TRAIN_NORMAN_TIMEOUT_S:,} s)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch intra-op threads outside gearsplan's model, e.g. the reference GEARS (default: torch's, one per core); gearsplan trains and predicts on one (model/threads.fast_cpu)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -781,15 +876,20 @@ def main(argv: list[str] | None = None) -> int:
     title = f"gearsplan benchmarks, {date.today().isoformat()}, {cores} cores" + (" (quick)" if args.quick else "")
     title += f", torch threads {args.threads}" if args.threads else ""
     print_rich(rows, title)
-    ratios = rows[len(results):]
+    ratios = rows[len(results) :]
     for row in ratios:
         print(f"{row[0]}: {row[2]} ({row[1]}; {row[6]}; goal {row[4]}: {'met' if row[5] == 'yes' else 'missed'})")
     if args.markdown:
         print(markdown(rows))
     if args.json:
-        document = {"date": date.today().isoformat(), "cores": cores, "quick": args.quick, "torch_threads": args.threads,
-                    "results": [dict(zip(HEADERS, row)) | {"raw": r.__dict__} for row, r in zip(rows, results)],
-                    "ratios": [dict(zip(HEADERS, row)) for row in ratios]}
+        document = {
+            "date": date.today().isoformat(),
+            "cores": cores,
+            "quick": args.quick,
+            "torch_threads": args.threads,
+            "results": [dict(zip(HEADERS, row)) | {"raw": r.__dict__} for row, r in zip(rows, results)],
+            "ratios": [dict(zip(HEADERS, row)) for row in ratios],
+        }
         args.json.write_text(json.dumps(document, indent=2, default=str))
     return 1 if any(r.error for r in results) else 0
 

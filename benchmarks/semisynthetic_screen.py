@@ -21,9 +21,9 @@ from pathlib import Path
 
 import anndata as ad
 import numpy as np
+from synthetic_screen import Design, choose_genes, real_control_counts, sample_screen, write_synthetic_screen
 
 from gearsplan.knowledge.go_graph import build_go_graph
-from synthetic_screen import Design, choose_genes, real_control_counts, sample_screen, write_synthetic_screen
 
 #: Bump when the generated data would change for the same arguments.
 GENERATOR_VERSION = 1
@@ -34,8 +34,13 @@ PROGRAM_SD = 0.8
 #: GO neighbours added to each cluster's seed gene.
 CLUSTER_NEIGHBOURS = 9
 #: Pair subtypes: (name, share, coefficient of A, coefficient of B, weight of a new program).
-GI_SUBTYPES = (("additive", 0.3, 1.0, 1.0, 0.0), ("synergy", 0.2, 1.6, 1.6, 0.0), ("suppression", 0.2, 0.4, 0.4, 0.0),
-               ("epistasis", 0.15, 1.0, 0.1, 0.0), ("neomorphism", 0.15, 1.0, 1.0, 1.0))
+GI_SUBTYPES = (
+    ("additive", 0.3, 1.0, 1.0, 0.0),
+    ("synergy", 0.2, 1.6, 1.6, 0.0),
+    ("suppression", 0.2, 0.4, 0.4, 0.0),
+    ("epistasis", 0.15, 1.0, 0.1, 0.0),
+    ("neomorphism", 0.15, 1.0, 1.0, 1.0),
+)
 
 
 def go_clusters(n_clusters: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
@@ -72,8 +77,14 @@ def programs(n_genes: int, expressed: np.ndarray, rng: np.random.Generator) -> n
     return matrix
 
 
-def make_semisynthetic_screen(n_clusters: int = 30, n_pairs: int = 120, cells_per_condition: int = 30, n_genes: int = 600, seed: int = 0,
-                              counts: bool = False) -> ad.AnnData:
+def make_semisynthetic_screen(
+    n_clusters: int = 30,
+    n_pairs: int = 120,
+    cells_per_condition: int = 30,
+    n_genes: int = 600,
+    seed: int = 0,
+    counts: bool = False,
+) -> ad.AnnData:
     """A screen of about ``n_clusters`` x 10 GO-clustered single genes and ``n_pairs`` pairs among them, from real control cells.
 
     The same arguments give the same screen. ``uns['planted']`` records each gene's cluster,
@@ -83,9 +94,17 @@ def make_semisynthetic_screen(n_clusters: int = 30, n_pairs: int = 120, cells_pe
     real_counts, real_genes = real_control_counts()
     real_expressed = np.asarray(real_counts.sum(axis=0)).ravel() > 0
     perturbed, cluster = go_clusters(n_clusters, rng)
-    genes, source = choose_genes(real_genes, np.array(sorted(set(build_go_graph().genes) - set(perturbed))), n_genes, np.flatnonzero(real_expressed), rng)
+    genes, source = choose_genes(
+        real_genes,
+        np.array(sorted(set(build_go_graph().genes) - set(perturbed))),
+        n_genes,
+        np.flatnonzero(real_expressed),
+        rng,
+    )
     strength = rng.lognormal(-0.5, 0.7, n_clusters)[cluster]
-    single = strength[:, None] * (go_smoothed_loadings(perturbed, rng) @ programs(len(genes), real_expressed[source], rng))
+    single = strength[:, None] * (
+        go_smoothed_loadings(perturbed, rng) @ programs(len(genes), real_expressed[source], rng)
+    )
     first, second = np.triu_indices(len(perturbed), 1)
     chosen = rng.choice(first.size, n_pairs, replace=False)
     shares = np.array([s[1] for s in GI_SUBTYPES])
@@ -99,8 +118,10 @@ def make_semisynthetic_screen(n_clusters: int = 30, n_pairs: int = 120, cells_pe
     conditions = ["control", *perturbed, *pairs]
     log_fold = np.vstack([np.zeros(len(genes)), single, *rows])
     planted = {
-        "generator": "semisynthetic", "generator_version": GENERATOR_VERSION,
-        "clusters": {g: int(c) for g, c in zip(perturbed, cluster)}, "strength": {g: float(s) for g, s in zip(perturbed, strength)},
+        "generator": "semisynthetic",
+        "generator_version": GENERATOR_VERSION,
+        "clusters": {g: int(c) for g, c in zip(perturbed, cluster)},
+        "strength": {g: float(s) for g, s in zip(perturbed, strength)},
         "pair_subtypes": {p: GI_SUBTYPES[k][0] for p, k in zip(pairs, subtype)},
     }
     design = Design(genes, source, conditions, log_fold, planted)
@@ -116,8 +137,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cells-per-condition", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    write_synthetic_screen(args.out, make_semisynthetic_screen, n_clusters=args.clusters, n_pairs=args.pairs,
-                           cells_per_condition=args.cells_per_condition, seed=args.seed)
+    write_synthetic_screen(
+        args.out,
+        make_semisynthetic_screen,
+        n_clusters=args.clusters,
+        n_pairs=args.pairs,
+        cells_per_condition=args.cells_per_condition,
+        seed=args.seed,
+    )
     print(args.out)
 
 

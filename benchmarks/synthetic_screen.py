@@ -104,7 +104,9 @@ def go_annotated_genes(path: Path = GENE2GO) -> np.ndarray:
     return np.sort(symbols.dropna().unique())
 
 
-def choose_genes(real_genes: np.ndarray, go_genes: np.ndarray, n_genes: int, donors: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def choose_genes(
+    real_genes: np.ndarray, go_genes: np.ndarray, n_genes: int, donors: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """The real genes plus GO-annotated genes up to ``n_genes``, each with the real column it copies.
 
     Parameters
@@ -126,7 +128,9 @@ def choose_genes(real_genes: np.ndarray, go_genes: np.ndarray, n_genes: int, don
     return np.concatenate([real_genes, added]), source
 
 
-def choose_perturbations(go_genes: np.ndarray, n_perturbations: int, single_fraction: float, rng: np.random.Generator) -> tuple[list[str], list[tuple[str, str]]]:
+def choose_perturbations(
+    go_genes: np.ndarray, n_perturbations: int, single_fraction: float, rng: np.random.Generator
+) -> tuple[list[str], list[tuple[str, str]]]:
     """Single genes drawn from GO-annotated genes, and pairs of those singles' genes."""
     n_single = max(2, int(round(n_perturbations * single_fraction)))
     n_pair = n_perturbations - n_single
@@ -138,7 +142,9 @@ def choose_perturbations(go_genes: np.ndarray, n_perturbations: int, single_frac
     return singles, [(singles[a], singles[b]) for a, b in zip(first[picked], second[picked])]
 
 
-def plant_effects(perturbed: list[str], genes: np.ndarray, expressed: np.ndarray, rng: np.random.Generator) -> dict[str, dict[str, float]]:
+def plant_effects(
+    perturbed: list[str], genes: np.ndarray, expressed: np.ndarray, rng: np.random.Generator
+) -> dict[str, dict[str, float]]:
     """A sparse planted effect per perturbed gene: {gene: {target: log-fold change}}.
 
     Targets are drawn among genes expressed in control cells (a change of a gene that is
@@ -158,7 +164,9 @@ def plant_effects(perturbed: list[str], genes: np.ndarray, expressed: np.ndarray
     return effects
 
 
-def plant_pair_factors(pairs: list[tuple[str, str]], rng: np.random.Generator) -> tuple[dict[str, float], dict[str, str]]:
+def plant_pair_factors(
+    pairs: list[tuple[str, str]], rng: np.random.Generator
+) -> tuple[dict[str, float], dict[str, str]]:
     """A genetic-interaction factor per pair (its effect = factor x (effect A + effect B)) and its class."""
     names = [name for name, *_ in GI_CLASSES]
     shares = np.array([share for _, share, *_ in GI_CLASSES])
@@ -171,7 +179,9 @@ def plant_pair_factors(pairs: list[tuple[str, str]], rng: np.random.Generator) -
     return factors, classes
 
 
-def log_fold_matrix(conditions: list[str], effects: dict[str, dict[str, float]], factors: dict[str, float], genes: np.ndarray) -> np.ndarray:
+def log_fold_matrix(
+    conditions: list[str], effects: dict[str, dict[str, float]], factors: dict[str, float], genes: np.ndarray
+) -> np.ndarray:
     """Dense ``conditions x genes`` planted log-fold change; a pair's is factor x (sum of its genes')."""
     position = {g: i for i, g in enumerate(genes)}
     single = {}
@@ -186,8 +196,15 @@ def log_fold_matrix(conditions: list[str], effects: dict[str, dict[str, float]],
     return matrix
 
 
-def make_design(n_genes: int, n_perturbations: int, single_fraction: float, copy_expressed: bool, rng: np.random.Generator,
-                control: sp.csr_matrix, real_genes: np.ndarray) -> Design:
+def make_design(
+    n_genes: int,
+    n_perturbations: int,
+    single_fraction: float,
+    copy_expressed: bool,
+    rng: np.random.Generator,
+    control: sp.csr_matrix,
+    real_genes: np.ndarray,
+) -> Design:
     """Choose genes and perturbations and plant their effects."""
     go_genes = go_annotated_genes()
     real_expressed = np.asarray(control.sum(axis=0)).ravel() > 0
@@ -203,7 +220,9 @@ def make_design(n_genes: int, n_perturbations: int, single_fraction: float, copy
         "effects": effects,
         "pair_factors": factors,
         "pair_classes": classes,
-        "gene_source": {str(g): str(real_genes[s]) for g, s in zip(genes[len(real_genes):], source[len(real_genes):])},
+        "gene_source": {
+            str(g): str(real_genes[s]) for g, s in zip(genes[len(real_genes) :], source[len(real_genes) :])
+        },
     }
     return Design(genes, source, conditions, log_fold_matrix(conditions, effects, factors, genes), planted)
 
@@ -218,7 +237,14 @@ def assign_cells(n_cells: int, n_conditions: int, rng: np.random.Generator) -> n
     return rng.permutation(np.repeat(np.arange(n_conditions), sizes))
 
 
-def sample_cells(control: sp.csr_matrix, donor: np.ndarray, size: np.ndarray, fold: np.ndarray, code: np.ndarray, rng: np.random.Generator) -> sp.csr_matrix:
+def sample_cells(
+    control: sp.csr_matrix,
+    donor: np.ndarray,
+    size: np.ndarray,
+    fold: np.ndarray,
+    code: np.ndarray,
+    rng: np.random.Generator,
+) -> sp.csr_matrix:
     """Poisson counts of one chunk: donor control rows x size factor x fold change of the condition."""
     rows = control[donor]
     cell = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
@@ -285,11 +311,21 @@ def make_synthetic_screen(
     rng = np.random.default_rng(seed)
     real_counts, real_genes = real_control_counts()
     design = make_design(n_genes, n_perturbations, single_fraction, copy_expressed, rng, real_counts, real_genes)
-    return sample_screen(design, real_counts, real_genes, n_cells, seed, counts, rng, {"copy_expressed": copy_expressed})
+    return sample_screen(
+        design, real_counts, real_genes, n_cells, seed, counts, rng, {"copy_expressed": copy_expressed}
+    )
 
 
-def sample_screen(design: Design, real_counts: sp.csr_matrix, real_genes: np.ndarray, n_cells: int, seed: int, counts: bool,
-                  rng: np.random.Generator, extra: dict) -> ad.AnnData:
+def sample_screen(
+    design: Design,
+    real_counts: sp.csr_matrix,
+    real_genes: np.ndarray,
+    n_cells: int,
+    seed: int,
+    counts: bool,
+    rng: np.random.Generator,
+    extra: dict,
+) -> ad.AnnData:
     """Cells of a designed screen: resampled real control cells x size factor x planted fold change, Poisson-sampled.
 
     ``rng`` continues the generator that made the design; ``extra`` is added to ``uns['planted']``.
@@ -308,7 +344,10 @@ def sample_screen(design: Design, real_counts: sp.csr_matrix, real_genes: np.nda
         chunks.append(sampled if counts else log_normalise(sampled, target_sum))
     X = sp.vstack(chunks, format="csr", dtype=np.float32)
     obs = pd.DataFrame(
-        {"condition": pd.Categorical(np.asarray(design.conditions)[code], categories=design.conditions), "size_factor": size.astype(np.float32)},
+        {
+            "condition": pd.Categorical(np.asarray(design.conditions)[code], categories=design.conditions),
+            "size_factor": size.astype(np.float32),
+        },
         index=pd.Index([f"cell{i:07d}" for i in range(n_cells)]),
     )
     var = pd.DataFrame({"source_gene": real_genes[design.source]}, index=pd.Index(design.genes))
@@ -348,7 +387,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--counts", action="store_true", help="store raw integer counts")
     args = parser.parse_args(argv)
-    write_synthetic_screen(args.out, n_cells=args.cells, n_genes=args.genes, n_perturbations=args.perturbations, seed=args.seed, counts=args.counts)
+    write_synthetic_screen(
+        args.out,
+        n_cells=args.cells,
+        n_genes=args.genes,
+        n_perturbations=args.perturbations,
+        seed=args.seed,
+        counts=args.counts,
+    )
     print(args.out)
 
 

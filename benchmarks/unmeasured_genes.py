@@ -26,13 +26,21 @@ def main() -> None:
     args = parser.parse_args()
     bundle = ensure_model(args.model)
     bulk = pseudobulk(bundle_screen(bundle))
-    changes = np.stack([predict_perturbation(bundle, bulk, [gene], top=len(bulk.genes)).top_de.sort_values("gene")["predicted_change"].to_numpy()
-                        for gene in (*TFS, *OTHERS)])
+    changes = np.stack(
+        [
+            predict_perturbation(bundle, bulk, [gene], top=len(bulk.genes))
+            .top_de.sort_values("gene")["predicted_change"]
+            .to_numpy()
+            for gene in (*TFS, *OTHERS)
+        ]
+    )
     average = changes.mean(axis=0)
     norms = np.linalg.norm(changes, axis=1)
-    print(f"mean distance from the average / norm of the average: {np.linalg.norm(changes - average, axis=1).mean() / np.linalg.norm(average):.3f}")
+    print(
+        f"mean distance from the average / norm of the average: {np.linalg.norm(changes - average, axis=1).mean() / np.linalg.norm(average):.3f}"
+    )
     print(f"coefficient of variation of the norms: {norms.std() / norms.mean():.3f}")
-    print(f"mean norm: TFs {norms[: len(TFS)].mean():.3f}, others {norms[len(TFS):].mean():.3f}")
+    print(f"mean norm: TFs {norms[: len(TFS)].mean():.3f}, others {norms[len(TFS) :].mean():.3f}")
 
 
 if __name__ == "__main__":

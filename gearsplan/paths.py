@@ -47,7 +47,9 @@ def through_link(path: Path | str) -> Path:
         return path
     target = Path(os.path.realpath(path))
     if target.is_symlink():  # realpath stops at a loop and returns a link in it
-        raise GearsplanError(f"{path} is a symbolic link that leads back to itself", "point it at a file, or name another path")
+        raise GearsplanError(
+            f"{path} is a symbolic link that leads back to itself", "point it at a file, or name another path"
+        )
     return target
 
 
@@ -112,7 +114,9 @@ def temporary_beside(path: Path, hint: str, directory: bool = False) -> Path:
             os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as error:
         blocker = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
-        raise GearsplanError(f"cannot write {path}: {f'{blocker} is a file' if blocker else error.strerror}", hint) from None
+        raise GearsplanError(
+            f"cannot write {path}: {f'{blocker} is a file' if blocker else error.strerror}", hint
+        ) from None
     return temporary
 
 

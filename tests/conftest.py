@@ -8,11 +8,11 @@ from dataclasses import replace
 import anndata as ad
 import pytest
 
+from gearsplan.analysis.training_run import train_bundle
 from gearsplan.data.de_genes import de_genes
 from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.pseudobulk import pseudobulk
 from gearsplan.data.screen import read_screen
-from gearsplan.analysis.training_run import train_bundle
 from gearsplan.interface.cli import main
 from gearsplan.model.bundle import save_bundle
 from gearsplan.model.train_config import TrainConfig

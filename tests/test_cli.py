@@ -47,7 +47,12 @@ def test_data_info_json_contract(run_cli):
 
 
 def test_python_dash_m_runs_in_a_fresh_process():
-    result = subprocess.run([sys.executable, "-m", "gearsplan", "data", "info"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
+    result = subprocess.run(
+        [sys.executable, "-m", "gearsplan", "data", "info"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert "KLF1 + MAP2K6" in result.stdout and "IER5L" in result.stdout
 
@@ -81,7 +86,11 @@ def test_missing_file(run_cli, tmp_path):
 
 def test_too_few_genes(run_cli, norman, tmp_path):
     """Three genes trained fully, then crashed saving NaN metrics."""
-    _one_line_error(*run_cli("data", "info", _write(norman[:, :3].copy(), tmp_path / "x.h5ad"))[::2], "measures 3 genes", "at least 20")
+    _one_line_error(
+        *run_cli("data", "info", _write(norman[:, :3].copy(), tmp_path / "x.h5ad"))[::2],
+        "measures 3 genes",
+        "at least 20",
+    )
 
 
 def test_no_perturbation_column(run_cli, norman, tmp_path):
@@ -90,7 +99,10 @@ def test_no_perturbation_column(run_cli, norman, tmp_path):
 
 
 def test_named_column_missing(run_cli, tmp_path, norman):
-    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"), "--condition-col", "guide")[::2], "no column 'guide'")
+    _one_line_error(
+        *run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"), "--condition-col", "guide")[::2],
+        "no column 'guide'",
+    )
 
 
 def test_no_control_cells(run_cli, norman, tmp_path):
@@ -99,7 +111,10 @@ def test_no_control_cells(run_cli, norman, tmp_path):
 
 
 def test_named_control_missing(run_cli, norman, tmp_path):
-    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"), "--control", "NTC")[::2], "no cells labelled 'NTC'")
+    _one_line_error(
+        *run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"), "--control", "NTC")[::2],
+        "no cells labelled 'NTC'",
+    )
 
 
 def test_fewer_than_two_perturbations(run_cli, norman, tmp_path):
@@ -110,7 +125,9 @@ def test_fewer_than_two_perturbations(run_cli, norman, tmp_path):
 def test_one_celled_perturbations_do_not_count_toward_two(run_cli, norman, tmp_path):
     one_plk4 = norman.obs_names == norman.obs_names[norman.obs["condition"] == "PLK4"][0]
     norman = norman[norman.obs["condition"].isin(["control", "KLF1"]) | one_plk4].copy()
-    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "holds 1 perturbation;", "at least two")
+    _one_line_error(
+        *run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "holds 1 perturbation;", "at least two"
+    )
 
 
 def test_a_single_cell_perturbation_is_left_out_with_a_warning(run_cli, norman, tmp_path):
@@ -118,7 +135,11 @@ def test_a_single_cell_perturbation_is_left_out_with_a_warning(run_cli, norman, 
     plk4 = np.flatnonzero(norman.obs["condition"] == "PLK4")
     path = _write(norman[np.setdiff1d(np.arange(norman.n_obs), plk4[1:])].copy(), tmp_path / "x.h5ad")
     code, out, err = run_cli("evaluate", "--data", path, "--split", "simulation", "--json")
-    assert code == 0 and "Traceback" not in err and "warning: 1 perturbation with a single cell left out" in " ".join(err.split())
+    assert (
+        code == 0
+        and "Traceback" not in err
+        and "warning: 1 perturbation with a single cell left out" in " ".join(err.split())
+    )
     assert json.loads(out)["rows"]
     code, out, _ = run_cli("data", "info", "--json", path)
     document = json.loads(out)
@@ -137,16 +158,22 @@ def test_duplicate_gene_names(run_cli, norman, tmp_path):
     names = list(norman.var_names)
     names[1] = names[0]
     norman.var_names = names
-    _one_line_error(*run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "duplicate gene names", names[0])
+    _one_line_error(
+        *run_cli("data", "info", _write(norman, tmp_path / "x.h5ad"))[::2], "duplicate gene names", names[0]
+    )
 
 
 def test_an_unknown_perturbed_gene_is_listed_with_a_warning_not_refused(run_cli, norman, tmp_path):
     """One label no gene table knows (a typo, or a symbol newer than the table) made the whole screen unreadable."""
     norman.obs["condition"] = norman.obs["condition"].astype(str).replace({"KLF1": "KLF1X"})
     code, out, err = run_cli("data", "info", "--json", _write(norman, tmp_path / "x.h5ad"))
-    assert code == 0 and "warning: perturbed gene 'KLF1X' is no known human gene (did you mean KLF1" in " ".join(err.split())
+    assert code == 0 and "warning: perturbed gene 'KLF1X' is no known human gene (did you mean KLF1" in " ".join(
+        err.split()
+    )
     document = json.loads(out)
-    assert "KLF1X" in document["perturbed_genes_not_in_go"] and ["KLF1X"] in [p["genes"] for p in document["perturbations"]]
+    assert "KLF1X" in document["perturbed_genes_not_in_go"] and ["KLF1X"] in [
+        p["genes"] for p in document["perturbations"]
+    ]
     assert len(document["warnings"]) == 1 and "KLF1X" in document["warnings"][0]
 
 
@@ -185,18 +212,32 @@ def test_help_paragraphs_flow_to_the_terminal_width(run_cli, monkeypatch, comman
     assert code == 0
     description = [line.strip() for line in out[out.index("Usage:") : out.index("╭")].splitlines()[2:]]
     assert sum(map(bool, description)) >= 2
-    assert not any(line and following for line, following in zip(description, description[1:])), "a paragraph was broken across lines"
+    assert not any(line and following for line, following in zip(description, description[1:])), (
+        "a paragraph was broken across lines"
+    )
 
 
 @pytest.mark.parametrize(
     "arguments",
-    [("predict", "FOSB", "--csv", "{dir}"), ("suggest", "--out", "{dir}"), ("gimap", "--out", "{dir}"), ("report", "--out", "{dir}"), ("replay", "--out", "{file}"), ("train", "--out", "{file}")],
+    [
+        ("predict", "FOSB", "--csv", "{dir}"),
+        ("suggest", "--out", "{dir}"),
+        ("gimap", "--out", "{dir}"),
+        ("report", "--out", "{dir}"),
+        ("replay", "--out", "{file}"),
+        ("train", "--out", "{file}"),
+    ],
 )
 def test_an_output_of_the_wrong_kind_is_refused_before_any_work(run_cli, tmp_path, arguments):
     (tmp_path / "file").write_text("mine")
     (tmp_path / "dir").mkdir()
     code, out, err = run_cli(*(a.format(dir=tmp_path / "dir", file=tmp_path / "file") for a in arguments))
-    assert code == 2 and ("is a directory" in err or "is a file" in err) and len(err.strip().splitlines()) == 1 and out == ""
+    assert (
+        code == 2
+        and ("is a directory" in err or "is a file" in err)
+        and len(err.strip().splitlines()) == 1
+        and out == ""
+    )
     assert (tmp_path / "file").read_text() == "mine" and not any((tmp_path / "dir").iterdir())
 
 

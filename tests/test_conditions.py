@@ -5,7 +5,9 @@ from hypothesis import strategies as st
 from gearsplan.data.conditions import CONTROL_KEY, genes_of, parse_condition, perturbation_key
 from gearsplan.errors import GearsplanError
 
-gene = st.from_regex(r"[A-Z][A-Z0-9]{0,6}(-[0-9]{1,2})?", fullmatch=True).filter(lambda g: g.lower() not in {"ctrl", "control", "nt"})
+gene = st.from_regex(r"[A-Z][A-Z0-9]{0,6}(-[0-9]{1,2})?", fullmatch=True).filter(
+    lambda g: g.lower() not in {"ctrl", "control", "nt"}
+)
 control = st.sampled_from(["ctrl", "control", "CTRL", "non-targeting"])
 
 
@@ -28,7 +30,12 @@ def test_known_labels(label, expected):
     assert parse_condition(label) == expected
 
 
-@given(genes=st.lists(gene, min_size=1, max_size=4, unique=True), controls=st.lists(control, max_size=2), separator=st.sampled_from(["+", "_"]), data=st.data())
+@given(
+    genes=st.lists(gene, min_size=1, max_size=4, unique=True),
+    controls=st.lists(control, max_size=2),
+    separator=st.sampled_from(["+", "_"]),
+    data=st.data(),
+)
 def test_parse_is_order_free_and_ignores_control(genes, controls, separator, data):
     tokens = data.draw(st.permutations(genes + controls))
     assert parse_condition(separator.join(tokens)) == tuple(sorted(genes))

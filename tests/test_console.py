@@ -37,7 +37,9 @@ def test_calls_closer_than_ten_seconds_wait_for_the_interval(clock, capsys):
         for done in range(1, 1001):  # 3 s between calls: a line every fourth call, 12 s apart
             progress(done, 1000)
             clock[0] += 3
-    lines = [f"scoring candidates: {done:,}/1,000 ({console.elapsed(12 * k)})" for k, done in enumerate(range(1, 1001, 4))]
+    lines = [
+        f"scoring candidates: {done:,}/1,000 ({console.elapsed(12 * k)})" for k, done in enumerate(range(1, 1001, 4))
+    ]
     assert capsys.readouterr().err.splitlines() == [*lines, "scoring candidates: 1,000/1,000 (50m00s)"]
 
 
@@ -46,7 +48,10 @@ def test_the_final_state_is_printed_once(clock, capsys):
         progress(1, 2)
         clock[0] += 10
         progress(2, 2)
-    assert capsys.readouterr().err.splitlines() == ["holding out measured pairs: 1/2 (0s)", "holding out measured pairs: 2/2 (10s)"]
+    assert capsys.readouterr().err.splitlines() == [
+        "holding out measured pairs: 1/2 (0s)",
+        "holding out measured pairs: 2/2 (10s)",
+    ]
 
 
 def test_training_lines_name_member_epoch_and_loss(clock, capsys):

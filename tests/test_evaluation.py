@@ -10,12 +10,12 @@ from scipy.sparse.linalg import svds
 from gearsplan.analysis.baselines import Additive, Linear, MeanChange, NoChange, ScaledAdditive
 from gearsplan.analysis.evaluation import evaluate, make_predictors
 from gearsplan.analysis.metrics import METRICS, discrimination, pearson_rows, perturbation_metrics
-from gearsplan.model.calibration import calibration_factor
-from gearsplan.knowledge.go_profiles import go_profiles
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import loo_splits
 from gearsplan.errors import GearsplanError
 from gearsplan.interface.tables import best_as_shown
+from gearsplan.knowledge.go_profiles import go_profiles
+from gearsplan.model.calibration import calibration_factor
 
 
 def test_metrics_on_hand_made_vectors():
@@ -27,7 +27,9 @@ def test_metrics_on_hand_made_vectors():
     assert scores["frac_opposite_top20"][0] == pytest.approx(1 / 4)  # only the 0.5 vs -0.5 gene flips
     assert scores["mse_top20_vs_no_change"][0] == pytest.approx(0.75 / ((9 + 4 + 1 + 0.25) / 4))
     assert scores["pearson_delta"][0] == pytest.approx(np.corrcoef(predicted[0], true[0])[0, 1])
-    assert scores["pearson_delta_top20"][0] == pytest.approx(np.corrcoef(predicted[0, [4, 1, 0, 2]], true[0, [4, 1, 0, 2]])[0, 1])
+    assert scores["pearson_delta_top20"][0] == pytest.approx(
+        np.corrcoef(predicted[0, [4, 1, 0, 2]], true[0, [4, 1, 0, 2]])[0, 1]
+    )
 
 
 def test_the_centroid_pearson_by_hand_and_undefined_at_the_centroid():
@@ -36,7 +38,9 @@ def test_the_centroid_pearson_by_hand_and_undefined_at_the_centroid():
     predicted = np.array([[2.0, -1.0, -0.5, 0.0, 3.0]])
     top = np.array([[4, 1, 0, 2]])
     scores = perturbation_metrics(predicted, true, top, centroid)
-    assert scores["pearson_delta_centroid"][0] == pytest.approx(np.corrcoef([1.5, -0.5, -0.5, -0.5, 2.0], [0.5, -1.5, 0.5, -0.5, 2.0])[0, 1])
+    assert scores["pearson_delta_centroid"][0] == pytest.approx(
+        np.corrcoef([1.5, -0.5, -0.5, -0.5, 2.0], [0.5, -1.5, 0.5, -0.5, 2.0])[0, 1]
+    )
     # the mean baseline predicts the training mean change: nothing specific, and the metric is undefined, not 0 or 1
     assert np.isnan(perturbation_metrics(centroid[None], true, top, centroid)["pearson_delta_centroid"][0])
     assert np.isnan(scores["coverage_2sd"][0])  # no spread, no coverage
@@ -61,7 +65,9 @@ def test_discrimination_by_hand(bulk):
     distance = np.abs(shifted[:, None, :] - true[None, :, :]).sum(axis=2)
     expected = [(np.delete(distance[i], i) > distance[i, i]).mean() for i in range(4)]
     np.testing.assert_allclose(discrimination(shifted, true), expected)
-    assert discrimination(shifted, true)[1] <= 2 / 3  # row 1 predicts row 0's truth exactly: that one lies nearer than its own
+    assert (
+        discrimination(shifted, true)[1] <= 2 / 3
+    )  # row 1 predicts row 0's truth exactly: that one lies nearer than its own
     # one prediction for all (the mean baseline): over all perturbations, chance
     same = np.tile(true.mean(axis=0), (4, 1))
     assert discrimination(same, true).mean() == pytest.approx(0.5)
@@ -118,8 +124,12 @@ def test_linear_baseline_by_hand(screen, bulk, de):
     centred = (bulk.delta[bulk.rows(train)] - b).T  # genes x perturbations
     g = np.linalg.svd(centred, full_matrices=False)[0][:, :10]
     profiles = go_profiles()
-    matrix = profiles.of([[gene] for gene in profiles.index])  # every perturbable gene's unit-length rarity-weighted profile
-    right = svds(matrix, k=10, random_state=7)[2]  # another start vector: the same subspace, maybe other signs and order
+    matrix = profiles.of(
+        [[gene] for gene in profiles.index]
+    )  # every perturbable gene's unit-length rarity-weighted profile
+    right = svds(matrix, k=10, random_state=7)[
+        2
+    ]  # another start vector: the same subspace, maybe other signs and order
     assert np.allclose(np.linalg.svd(profiles.directions @ right.T)[1], 1.0, atol=1e-6)
     genes = lambda k: k.split("+")  # noqa: E731
     p = np.stack([sum(np.asarray(profiles.of([[x]]) @ right.T).ravel() for x in genes(k)) for k in train])
@@ -145,7 +155,13 @@ def test_leave_one_out_matches_the_documented_baselines(screen):
     assert _figure(summary, "pair_2_unseen", "mean")[0] == pytest.approx(0.36, abs=0.01)
     assert _figure(summary, "unseen_single", "mean")[0] == pytest.approx(0.37, abs=0.01)
     counts = summary[summary.model == "mean"].set_index("stratum")["n"]
-    assert counts.to_dict() == {"unseen_single": 18, "pair_0_unseen": 5, "pair_1_unseen": 3, "pair_2_unseen": 7, "all": 33}
+    assert counts.to_dict() == {
+        "unseen_single": 18,
+        "pair_0_unseen": 5,
+        "pair_1_unseen": 3,
+        "pair_2_unseen": 7,
+        "all": 33,
+    }
 
 
 def test_reference_splits_match_the_documented_baselines(screen):
@@ -153,7 +169,12 @@ def test_reference_splits_match_the_documented_baselines(screen):
     summary = evaluate(screen, split="reference", seeds=range(1, 6)).summary()
     documented = {
         "mean": {"pearson_delta": 0.25, "pearson_delta_top20": 0.34, "mse_top20": 0.180, "frac_opposite_top20": 0.20},
-        "additive": {"pearson_delta": 0.28, "pearson_delta_top20": 0.35, "mse_top20": 0.175, "frac_opposite_top20": 0.19},
+        "additive": {
+            "pearson_delta": 0.28,
+            "pearson_delta_top20": 0.35,
+            "mse_top20": 0.175,
+            "frac_opposite_top20": 0.19,
+        },
     }
     for model, metrics in documented.items():
         for metric, value in metrics.items():
@@ -180,7 +201,10 @@ def test_baselines_evaluate_without_torch_and_gearsplan_keeps_its_name():
     import sys
 
     code = "import sys; from gearsplan.analysis.evaluation import make_predictors; make_predictors(['baselines']); print('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )
     from gearsplan.analysis.evaluation import GEARSPLAN
     from gearsplan.model.predictor import GearsPredictor
 

@@ -50,7 +50,10 @@ def _same_screen(screen, other) -> None:
     np.testing.assert_array_equal(again.n_cells, bulk.n_cells)
 
 
-@pytest.mark.parametrize(("name", "mudata_mod", "read_as"), [("norman.zarr", None, None), ("norman.h5mu", None, "rna"), ("gex.h5mu", "gex", "gex")])
+@pytest.mark.parametrize(
+    ("name", "mudata_mod", "read_as"),
+    [("norman.zarr", None, None), ("norman.h5mu", None, "rna"), ("gex.h5mu", "gex", "gex")],
+)
 def test_each_format_reads_to_the_same_screen(screen, stores, name, mudata_mod, read_as):
     other = read_screen(stores / name, mudata_mod=mudata_mod)
     _same_screen(screen, other)
@@ -93,12 +96,22 @@ def test_a_directory_that_is_no_zarr_store(run_cli, tmp_path):
 
 
 def test_an_h5mu_without_the_modality(run_cli, stores):
-    _one_line_error(*run_cli("data", "info", stores / "gex.h5mu")[::2], "no modality 'rna'", "it holds: gex, prot", "--mudata-mod")
-    _one_line_error(*run_cli("data", "info", stores / "norman.h5mu", "--mudata-mod", "atac")[::2], "no modality 'atac'", "it holds: rna")
+    _one_line_error(
+        *run_cli("data", "info", stores / "gex.h5mu")[::2], "no modality 'rna'", "it holds: gex, prot", "--mudata-mod"
+    )
+    _one_line_error(
+        *run_cli("data", "info", stores / "norman.h5mu", "--mudata-mod", "atac")[::2],
+        "no modality 'atac'",
+        "it holds: rna",
+    )
 
 
 def test_a_modality_of_no_mudata_file(run_cli, stores):
-    _one_line_error(*run_cli("data", "info", stores / "norman.zarr", "--mudata-mod", "rna")[::2], "--mudata-mod rna", "leave out --mudata-mod")
+    _one_line_error(
+        *run_cli("data", "info", stores / "norman.zarr", "--mudata-mod", "rna")[::2],
+        "--mudata-mod rna",
+        "leave out --mudata-mod",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -116,16 +129,41 @@ def guide_identity(tmp_path_factory):
 
 
 def test_predict_reads_a_named_perturbation_column(run_cli, trained_bundle_dir, guide_identity):
-    code, out, err = run_cli("predict", "FOSB", "--data", guide_identity, "--model", trained_bundle_dir, "--condition-col", "guide_identity", "--json")
+    code, out, err = run_cli(
+        "predict",
+        "FOSB",
+        "--data",
+        guide_identity,
+        "--model",
+        trained_bundle_dir,
+        "--condition-col",
+        "guide_identity",
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(out)["genes"] == ["FOSB"]
-    _one_line_error(*run_cli("predict", "FOSB", "--data", guide_identity, "--model", trained_bundle_dir)[::2], "no perturbation column", "--condition-col")
+    _one_line_error(
+        *run_cli("predict", "FOSB", "--data", guide_identity, "--model", trained_bundle_dir)[::2],
+        "no perturbation column",
+        "--condition-col",
+    )
 
 
 def test_gimap_reads_a_named_perturbation_column(run_cli, trained_bundle_dir, guide_identity, tmp_path):
     genes = tmp_path / "genes.txt"
     genes.write_text("FOSB\nCEBPB\nKLF1\n")
-    code, out, err = run_cli("gimap", "--genes", genes, "--data", guide_identity, "--model", trained_bundle_dir, "--condition-col", "guide_identity", "--json")
+    code, out, err = run_cli(
+        "gimap",
+        "--genes",
+        genes,
+        "--data",
+        guide_identity,
+        "--model",
+        trained_bundle_dir,
+        "--condition-col",
+        "guide_identity",
+        "--json",
+    )
     assert code == 0, err
     assert len([p for p in json.loads(out)["pairs"] if p["source"] == "predicted"]) == 3
 
@@ -133,10 +171,19 @@ def test_gimap_reads_a_named_perturbation_column(run_cli, trained_bundle_dir, gu
 @pytest.mark.parametrize("command", ["predict FOSB", "gimap", "suggest", "report"])
 def test_every_model_command_passes_the_screen_options(run_cli, trained_bundle_dir, guide_identity, tmp_path, command):
     """The options reach the reader: a column or control label the screen lacks is named in the error, before any work."""
-    base = (*command.split(), "--data", guide_identity, "--model", trained_bundle_dir, *(("--out", tmp_path / "plan.md") if command == "report" else ()))
+    base = (
+        *command.split(),
+        "--data",
+        guide_identity,
+        "--model",
+        trained_bundle_dir,
+        *(("--out", tmp_path / "plan.md") if command == "report" else ()),
+    )
     _one_line_error(*run_cli(*base)[::2], "no perturbation column", "--condition-col")
     _one_line_error(*run_cli(*base, "--condition-col", "guide")[::2], "no column 'guide' in obs", "guide_identity")
-    _one_line_error(*run_cli(*base, "--condition-col", "guide_identity", "--control", "NT")[::2], "no cells labelled 'NT'")
+    _one_line_error(
+        *run_cli(*base, "--condition-col", "guide_identity", "--control", "NT")[::2], "no cells labelled 'NT'"
+    )
     _one_line_error(*run_cli(*base, "--mudata-mod", "rna")[::2], "--mudata-mod rna")
 
 

@@ -42,13 +42,21 @@ def test_ensembl_pattern():
 
 @pytest.mark.parametrize(
     "label, genes",
-    [("EKLF+MAP2K6", ("KLF1", "MAP2K6")), ("map2k6_klf1", ("KLF1", "MAP2K6")), ("KLF1+ctrl", ("KLF1",)), ("ENSG00000141086", ("CTRL",))],
+    [
+        ("EKLF+MAP2K6", ("KLF1", "MAP2K6")),
+        ("map2k6_klf1", ("KLF1", "MAP2K6")),
+        ("KLF1+ctrl", ("KLF1",)),
+        ("ENSG00000141086", ("CTRL",)),
+    ],
 )
 def test_resolve_set_reads_a_condition_label(label, genes):
     assert gene_table().resolve_set(label) == genes
 
 
-@pytest.mark.parametrize("label, message", [("ctrl", "names the control cells"), ("non-targeting", "names the control cells"), ("+", "names no gene")])
+@pytest.mark.parametrize(
+    "label, message",
+    [("ctrl", "names the control cells"), ("non-targeting", "names the control cells"), ("+", "names no gene")],
+)
 def test_resolve_set_refuses_a_label_without_a_gene(label, message):
     with pytest.raises(GearsplanError, match=message):
         gene_table().resolve_set(label)

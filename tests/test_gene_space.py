@@ -27,7 +27,11 @@ def test_the_library_is_every_gene_the_screen_perturbed(measured, perturbable):
     perturbed = {g for k in measured.keys for g in genes_of(k)}
     assert space.of(SCREEN) == tuple(sorted(perturbed)) == space.genes and not space.of(EXPANSION)
     # Genes perturbed only in pairs (CEBPE, in CEBPE+RUNX1T1) are of the library, and untested singles.
-    assert "CEBPE" in space.genes and "CEBPE" not in measured.single_genes and "CEBPE" in candidate_singles(space.genes, measured)
+    assert (
+        "CEBPE" in space.genes
+        and "CEBPE" not in measured.single_genes
+        and "CEBPE" in candidate_singles(space.genes, measured)
+    )
 
 
 def test_the_expansion_is_n_protein_coding_genes_near_the_library_and_deterministic(measured, perturbable):
@@ -45,8 +49,26 @@ def test_the_expansion_is_n_protein_coding_genes_near_the_library_and_determinis
     assert genes_of_interest(measured, perturbable, expand=20).of(EXPANSION) == added[:20]
 
 
-@pytest.mark.parametrize("symbol", ["OR1A1", "OR51E2", "TAS2R38", "TAS1R1", "IGHV3-11", "IGKC", "IGLC1", "IGHM", "IGHD", "IGLL5", "IGH", "TRA",
-                                    "TRBV16", "TRAC", "TRDD1"])
+@pytest.mark.parametrize(
+    "symbol",
+    [
+        "OR1A1",
+        "OR51E2",
+        "TAS2R38",
+        "TAS1R1",
+        "IGHV3-11",
+        "IGKC",
+        "IGLC1",
+        "IGHM",
+        "IGHD",
+        "IGLL5",
+        "IGH",
+        "TRA",
+        "TRBV16",
+        "TRAC",
+        "TRDD1",
+    ],
+)
 def test_receptor_families_and_immune_segments_are_never_expanded(symbol):
     assert NEVER_EXPANDED.match(symbol)
 
@@ -66,13 +88,17 @@ def test_a_gene_the_user_named_is_kept_whatever_its_type(measured, perturbable):
     added = space.of(EXPANSION)
     assert len(added) == 30 and all(types[g] == PROTEIN_CODING and not NEVER_EXPANDED.match(g) for g in added)
     pairs = candidate_pairs(measured, space.genes, False, listed=space.pairs)
-    assert "CEBPB+FOSB" in pairs and not [k for k in pairs if k != "CEBPB+FOSB" and {"CEBPB", "FOSB"} & set(genes_of(k))]
+    assert "CEBPB+FOSB" in pairs and not [
+        k for k in pairs if k != "CEBPB+FOSB" and {"CEBPB", "FOSB"} & set(genes_of(k))
+    ]
 
 
 def test_a_library_of_olfactory_receptors_draws_none_by_expansion(perturbable):
     library = Measured(frozenset({"OR1A1", "OR51E2", "TAS2R38"}))
     types = gene_types()
-    coding = sorted(g for g in perturbable if types.get(g) == PROTEIN_CODING and g not in {"OR1A1", "OR51E2", "TAS2R38"})
+    coding = sorted(
+        g for g in perturbable if types.get(g) == PROTEIN_CODING and g not in {"OR1A1", "OR51E2", "TAS2R38"}
+    )
     score = closeness(coding, ["OR1A1", "OR51E2", "TAS2R38"])
     nearest = [coding[i] for i in np.lexsort((np.arange(len(coding)), -score))[:20]]
     # By knowledge alone their nearest are their own families ...
@@ -119,13 +145,27 @@ def test_exclude_file_keeps_genes_out_of_the_plan(run_cli, trained_bundle_dir, t
     chosen = [g for s in json.loads(out)["suggestions"] for g in s["genes"]]
     excluded = tmp_path / "exclude.txt"
     excluded.write_text("\n".join(chosen[:3]) + "\n")
-    code, out, err = run_cli("suggest", "--budget", "10", "--model", trained_bundle_dir, "--exclude", excluded, "--json")
+    code, out, err = run_cli(
+        "suggest", "--budget", "10", "--model", trained_bundle_dir, "--exclude", excluded, "--json"
+    )
     assert code == 0, err
     assert not {g for s in json.loads(out)["suggestions"] for g in s["genes"]} & set(chosen[:3])
 
 
 @pytest.mark.parametrize("command", ["suggest", "report"])
 def test_a_negative_expansion_is_one_line_and_exit_2(run_cli, trained_bundle_dir, tmp_path, command):
-    code, out, err = run_cli(command, "--model", trained_bundle_dir, "--expand", "-1", *(["--out", tmp_path / "plan.md"] if command == "report" else []))
-    assert code == 2 and "--expand must be 0 or more, got -1" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    code, out, err = run_cli(
+        command,
+        "--model",
+        trained_bundle_dir,
+        "--expand",
+        "-1",
+        *(["--out", tmp_path / "plan.md"] if command == "report" else []),
+    )
+    assert (
+        code == 2
+        and "--expand must be 0 or more, got -1" in err
+        and len(err.strip().splitlines()) == 1
+        and "Traceback" not in err
+    )
     assert not any(tmp_path.iterdir())

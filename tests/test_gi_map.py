@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from conftest import QUICK
+
 from gearsplan.analysis.gi_evaluation import evaluate_gi, scorable_pairs
 from gearsplan.analysis.gi_map import COLUMNS, gi_map, gi_map_json, measured_genes
 from gearsplan.analysis.gi_scores import GI_CALLS, measured_gi
@@ -102,7 +102,9 @@ def test_held_out_gi_calls_against_measured(screen, bulk, de):
         assert set(pair["predicted_scores"]) == set(pair["measured_scores"]) == set(scores)
         assert pair["measured_scores"]["magnitude"] == pytest.approx(measured.magnitude[i])
     base = {row["call"]: row["base_rate"] for row in document["per_call"]}
-    assert base == {c: pytest.approx(result.measured[:, i].mean()) for i, c in enumerate(GI_CALLS)}  # calling every pair so
+    assert base == {
+        c: pytest.approx(result.measured[:, i].mean()) for i, c in enumerate(GI_CALLS)
+    }  # calling every pair so
     errors = document["magnitude_error"]
     gaps = [abs(p["predicted_scores"]["magnitude"] - p["measured_scores"]["magnitude"]) for p in document["pairs"]]
     assert errors["gearsplan"] == pytest.approx(np.mean(gaps))
@@ -121,9 +123,20 @@ def test_the_held_out_gi_tables_fit_an_80_column_console_uncut():
 
     rng = np.random.default_rng(0)
     calls = rng.random((5, len(GI_CALLS))) > 0.5
-    scores = tuple({"magnitude": m, "model_fit": 0.9, "similarity": 0.8, "equality_of_contribution": 0.5} for m in rng.random(5) + 0.5)
-    result = GIEvaluation(("KLF1+MAP2K6", "KLF1+TGFBR2", "MAP2K3+MAP2K6", "MAP2K3+SLC38A2", "MAPK1+TGFBR2"), calls, ~calls, rng.random(calls.shape), 1,
-                          scores, scores[::-1], scores)
+    scores = tuple(
+        {"magnitude": m, "model_fit": 0.9, "similarity": 0.8, "equality_of_contribution": 0.5}
+        for m in rng.random(5) + 0.5
+    )
+    result = GIEvaluation(
+        ("KLF1+MAP2K6", "KLF1+TGFBR2", "MAP2K3+MAP2K6", "MAP2K3+SLC38A2", "MAPK1+TGFBR2"),
+        calls,
+        ~calls,
+        rng.random(calls.shape),
+        1,
+        scores,
+        scores[::-1],
+        scores,
+    )
     console = Console(record=True, width=80)
     for table in gi_evaluation_tables(result):
         console.print(table)

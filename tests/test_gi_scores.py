@@ -76,7 +76,9 @@ def test_theil_sen_agrees_with_sklearn_on_every_measured_pair(bulk, delta, scora
     ours = theil_sen(x, ab)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn warns that its spatial median stopped at its own tolerance
-        reference = np.array([TheilSenRegressor(fit_intercept=False, random_state=0).fit(x[k], ab[k]).coef_ for k in range(len(ab))])
+        reference = np.array(
+            [TheilSenRegressor(fit_intercept=False, random_state=0).fit(x[k], ab[k]).coef_ for k in range(len(ab))]
+        )
     assert len(scorable) >= 5
     assert np.abs(ours - reference).max() < 0.05
 
@@ -100,7 +102,11 @@ def test_batched_distance_correlation_equals_dcor(bulk, delta, scorable, on_all_
     ours = np.stack(distance_correlations(a, b, ab), axis=1)
     reference = np.array(
         [
-            [dcor.distance_correlation(a[k], ab[k]), dcor.distance_correlation(b[k], ab[k]), dcor.distance_correlation(np.stack([a[k], b[k]], 1), ab[k])]
+            [
+                dcor.distance_correlation(a[k], ab[k]),
+                dcor.distance_correlation(b[k], ab[k]),
+                dcor.distance_correlation(np.stack([a[k], b[k]], 1), ab[k]),
+            ]
             for k in range(len(ab))
         ]
     )
@@ -110,7 +116,17 @@ def test_batched_distance_correlation_equals_dcor(bulk, delta, scorable, on_all_
 def _expected_calls(scores: GIScores, i: int, t: GIThresholds) -> set[str]:
     """The calls the threshold table implies, written out independently of the module."""
     m, f, s, e = scores.magnitude[i], scores.model_fit[i], scores.similarity[i], scores.equality_of_contribution[i]
-    calls = {name for name, fired in [("synergy", m > t.synergy), ("suppression", m < t.suppression), ("neomorphism", f < t.neomorphism), ("redundancy", s > t.redundancy), ("epistasis", e < t.epistasis)] if fired}
+    calls = {
+        name
+        for name, fired in [
+            ("synergy", m > t.synergy),
+            ("suppression", m < t.suppression),
+            ("neomorphism", f < t.neomorphism),
+            ("redundancy", s > t.redundancy),
+            ("epistasis", e < t.epistasis),
+        ]
+        if fired
+    }
     return calls or ({"additive"} if abs(m - 1) < t.additive else set())
 
 
@@ -158,13 +174,27 @@ def _direct(magnitude, model_fit=0.95, similarity=0.5, equality=0.6) -> GIScores
     """GIScores built by hand: the given magnitudes, the other scores the same for every pair."""
     magnitude = np.asarray(magnitude, dtype=float)
     n = len(magnitude)
-    return GIScores(np.column_stack([magnitude, np.zeros(n)]), magnitude, *(np.full(n, float(v)) for v in (model_fit, similarity, equality)), np.zeros(n, bool))
+    return GIScores(
+        np.column_stack([magnitude, np.zeros(n)]),
+        magnitude,
+        *(np.full(n, float(v)) for v in (model_fit, similarity, equality)),
+        np.zeros(n, bool),
+    )
 
 
 def test_calls_follow_the_thresholds_at_the_boundaries():
     t = GIThresholds()
     eps = 1e-9
-    magnitudes = [t.synergy, t.synergy + eps, t.suppression, t.suppression - eps, 1 + t.additive - eps, 0.9, 1.3, np.nan]
+    magnitudes = [
+        t.synergy,
+        t.synergy + eps,
+        t.suppression,
+        t.suppression - eps,
+        1 + t.additive - eps,
+        0.9,
+        1.3,
+        np.nan,
+    ]
     assert _direct(magnitudes).calls() == [
         ("additive",),
         ("synergy",),
@@ -181,7 +211,9 @@ def test_calls_follow_the_thresholds_at_the_boundaries():
     assert _direct([1.05], similarity=t.redundancy + eps).calls() == [("redundancy",)]
     assert _direct([1.05], equality=t.epistasis).calls() == [("additive",)]
     assert _direct([1.05], equality=t.epistasis - eps).calls() == [("epistasis",)]
-    assert _direct([0.5], model_fit=0.1, similarity=0.99, equality=0.1).calls() == [("suppression", "neomorphism", "redundancy", "epistasis")]
+    assert _direct([0.5], model_fit=0.1, similarity=0.99, equality=0.1).calls() == [
+        ("suppression", "neomorphism", "redundancy", "epistasis")
+    ]
     assert _direct([1.1]).calls(GIThresholds(synergy=1.05)) == [("synergy",)]
 
 
@@ -193,9 +225,18 @@ def test_every_finite_pair_gets_a_call_and_rows_are_plain(bulk, scorable):
     assert matrix.shape == (len(scorable), len(GI_CALLS)) and matrix.dtype == bool
     for i in range(len(scorable)):
         row = scores.row(i)
-        assert set(row) == {"magnitude", "model_fit", "similarity", "equality_of_contribution", "calls", "singles_collinear"}
+        assert set(row) == {
+            "magnitude",
+            "model_fit",
+            "similarity",
+            "equality_of_contribution",
+            "calls",
+            "singles_collinear",
+        }
         assert all(type(row[k]) is float for k in row if k not in ("calls", "singles_collinear"))
-        assert row["calls"] == list(scores.calls()[i]) and set(row["calls"]) == _expected_calls(scores, i, GIThresholds())
+        assert row["calls"] == list(scores.calls()[i]) and set(row["calls"]) == _expected_calls(
+            scores, i, GIThresholds()
+        )
 
 
 def test_scores_are_deterministic_by_seed(bulk, singles):
@@ -239,7 +280,9 @@ def test_collinear_singles_are_fitted_with_equal_contributions(bulk):
 def test_members_that_agree_make_certain_calls_and_split_members_uncertain_ones(bulk, delta, scorable):
     """A call is shown as certain only when 80% of members make it and their spread of its score stays off its threshold."""
     a, b, ab = _profiles(bulk, delta, scorable)
-    same = ensemble_calls(*(np.stack([x] * 5) for x in (a, b, ab)))  # five identical members: every call they make is certain
+    same = ensemble_calls(
+        *(np.stack([x] * 5) for x in (a, b, ab))
+    )  # five identical members: every call they make is certain
     calls = same.scores.call_matrix()
     assert calls.any() and (same.certain == calls).all() and (same.share == calls).all()
     # members of which two see the pair as its singles' sum, three as measured: magnitudes straddle 1.15 or its share is 60%

@@ -104,8 +104,7 @@ def test_go_graph_rows_are_sorted(go_graph):
 
 @pytest.mark.parametrize("gene", ["FOSB", "CEBPB", "ENO1", "KLF1"])
 def test_go_neighbours_are_the_exact_top_20(go_graph, go_sets, gene):
-    scores = [(-set_jaccard(go_sets[gene], terms), other)
-              for other, terms in go_sets.items() if other != gene]
+    scores = [(-set_jaccard(go_sets[gene], terms), other) for other, terms in go_sets.items() if other != gene]
     expected = [(other, -s) for s, other in sorted(scores) if -s > 0.1][:20]
     got = go_graph.neighbours_of(gene)
     assert [name for name, _ in got] == [name for name, _ in expected]

@@ -6,7 +6,18 @@ from pathlib import Path
 import gearsplan
 
 PACKAGE = Path(gearsplan.__file__).parent
-LAYERS = {"errors": 0, "paths": 0, "json_numbers": 0, "wording": 0, "data": 1, "knowledge": 2, "model": 3, "analysis": 4, "design": 5, "interface": 6}
+LAYERS = {
+    "errors": 0,
+    "paths": 0,
+    "json_numbers": 0,
+    "wording": 0,
+    "data": 1,
+    "knowledge": 2,
+    "model": 3,
+    "analysis": 4,
+    "design": 5,
+    "interface": 6,
+}
 
 
 def _layer(module: str) -> int | None:
@@ -22,6 +33,12 @@ def test_no_module_imports_a_higher_layer():
         if own is None:
             continue
         for node in ast.walk(ast.parse(file.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             violations += [f"{module} imports {n}" for n in names if (_layer(n) or 0) > own]
     assert not violations

@@ -58,9 +58,13 @@ def test_a_modality_against_the_measured_targets_or_misspelled_is_refused(bulk, 
 
 def test_a_screen_without_measured_targets_asks_for_the_modality(bulk):
     keys = [k for k in bulk.keys if "TMSB4X" not in genes_of(k)]
-    without = type(bulk)(tuple(keys), bulk.genes, bulk.delta[bulk.rows(keys)] + bulk.control, bulk.control, bulk.n_cells[bulk.rows(keys)])
+    without = type(bulk)(
+        tuple(keys), bulk.genes, bulk.delta[bulk.rows(keys)] + bulk.control, bulk.control, bulk.n_cells[bulk.rows(keys)]
+    )
     modality = resolve_modality(without, keys, None)
-    assert modality.sign == 0 and "no perturbed gene is measured" in modality.warning and "--modality" in modality.warning
+    assert (
+        modality.sign == 0 and "no perturbed gene is measured" in modality.warning and "--modality" in modality.warning
+    )
     assert resolve_modality(without, keys, "interference").sign == -1  # named: nothing contradicts it
 
 
@@ -84,6 +88,8 @@ def test_an_unseen_measured_target_is_predicted_to_fall_under_knockout(papalexi,
 
 @pytest.mark.parametrize("value, message", [("knokout", "is not one of"), ("knockout", "contradicts the screen")])
 def test_cli_a_bad_modality_is_one_line(run_cli, tmp_path, value, message):
-    code, out, err = run_cli("train", "--modality", value, "--out", tmp_path / "model", "--epochs", "1", "--ensemble", "1")
+    code, out, err = run_cli(
+        "train", "--modality", value, "--out", tmp_path / "model", "--epochs", "1", "--ensemble", "1"
+    )
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and message in err
     assert not (tmp_path / "model").exists()

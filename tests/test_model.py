@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch_geometric.nn import SGConv
 
-from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.embedded import reference_split
+from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import Split, read_split, with_validation
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import build_go_graph
@@ -84,14 +84,20 @@ def test_gradients_reach_every_parameter_group(model, data, split):
     loss = loss + gaussian_uncertainty(log_variance[observed_sets], change[observed_sets], observed)
     loss.backward()
     groups = {name.split(".")[0] for name, _ in member.named_parameters()}
-    reached = {name.split(".")[0] for name, p in member.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    reached = {
+        name.split(".")[0] for name, p in member.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0
+    }
     assert groups == reached
 
 
 def test_set_level_losses_equal_the_per_cell_losses():
     generator = torch.Generator().manual_seed(0)
     position = torch.tensor([0, 0, 0, 1, 1, 2])
-    cells, predicted, log_variance = torch.randn(6, 7, generator=generator), torch.randn(3, 7, generator=generator), torch.randn(3, 7, generator=generator)
+    cells, predicted, log_variance = (
+        torch.randn(6, 7, generator=generator),
+        torch.randn(3, 7, generator=generator),
+        torch.randn(3, 7, generator=generator),
+    )
     observed = ObservedSets.of(position, cells)
     per_cell_error = (predicted[position] - cells).pow(2)
     assert torch.allclose(autofocus(predicted, observed, 0.0), per_cell_error.mean(), atol=1e-6)
@@ -116,7 +122,9 @@ def test_lent_validation_perturbations_are_scored_unseen_then_composed_as_measur
     seed = next(s for s in range(1, 100) if all("+" not in k for k in with_validation(no_validation, s).val))
     lent = with_validation(no_validation, seed).val
     scores = []
-    model = fit_gears(data, no_validation, seed, replace(QUICK, ensemble=1, epochs=2), go, lambda *report: scores.append(report[-1]))
+    model = fit_gears(
+        data, no_validation, seed, replace(QUICK, ensemble=1, epochs=2), go, lambda *report: scores.append(report[-1])
+    )
     assert len(scores) == 2 and min(scores) > 1e-4
     assert set(lent) <= set(model.singles)
     assert np.allclose(model.predict(list(lent)).mean, bulk.delta[bulk.rows(list(lent))])
@@ -182,7 +190,10 @@ def test_an_unmeasured_gene_is_pulled_toward_the_measured_pair_that_holds_it(mod
     shift = unmeasured.prior_shifts([gene])[0]
     base = model.consensus_change - model.mean_change
     assert np.corrcoef(shift - base, pair_change - model.consensus_change)[0, 1] > 0.5
-    assert np.corrcoef(model.mean_change + shift, pair_change)[0, 1] > np.corrcoef(model.consensus_change, pair_change)[0, 1]
+    assert (
+        np.corrcoef(model.mean_change + shift, pair_change)[0, 1]
+        > np.corrcoef(model.consensus_change, pair_change)[0, 1]
+    )
 
 
 def test_the_spread_of_a_base_is_how_far_alike_and_same_size_measured_perturbations_lie_from_it(model, split):
@@ -195,9 +206,17 @@ def test_the_spread_of_a_base_is_how_far_alike_and_same_size_measured_perturbati
     changes = np.stack(list(unmeasured.measured.values()))
     bases, shares, pulled = unmeasured.pulled_bases(keys[:1])
     rest = 1 - shares.sum()
-    mixture = rest * ((changes[[k.count("+") == 0 for k in unmeasured.measured]] - bases) ** 2).mean(0) + rest * (bases - pulled) ** 2
-    np.testing.assert_allclose(variance[0], mixture[0] + (shares[0][:, None] * (changes - pulled) ** 2).sum(0), atol=1e-9)
-    np.testing.assert_allclose(variance[1], ((changes[[k.count("+") == 0 for k in unmeasured.measured]] - unmeasured.consensus_change) ** 2).mean(0))
+    mixture = (
+        rest * ((changes[[k.count("+") == 0 for k in unmeasured.measured]] - bases) ** 2).mean(0)
+        + rest * (bases - pulled) ** 2
+    )
+    np.testing.assert_allclose(
+        variance[0], mixture[0] + (shares[0][:, None] * (changes - pulled) ** 2).sum(0), atol=1e-9
+    )
+    np.testing.assert_allclose(
+        variance[1],
+        ((changes[[k.count("+") == 0 for k in unmeasured.measured]] - unmeasured.consensus_change) ** 2).mean(0),
+    )
     pairs = np.stack([v for k, v in unmeasured.measured.items() if "+" in k])
     # nothing alike (IER5L has no GO terms, OR2A1 only broad ones): the base's own spread among perturbations of the set's size
     np.testing.assert_allclose(variance[2], ((pairs - unmeasured.median_change) ** 2).mean(0), rtol=1e-4, atol=1e-9)

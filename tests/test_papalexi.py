@@ -49,8 +49,12 @@ def test_baselines_on_singles_only(prepared):
     assert (summary.loc[summary["stratum"] == "all", "n"] == 25).all()
     rows = summary[summary["stratum"] == "all"].set_index("model")
     # no pairs to learn a scale from: s = 1, and a single is its own measurement or the mean change
-    assert rows.loc["scaled_additive", "mse_top20"] == rows.loc["additive", "mse_top20"] == rows.loc["mean", "mse_top20"]
-    assert rows.loc["linear", "mse_top20"] != rows.loc["mean", "mse_top20"]  # the GO embedding tells the knockouts apart
+    assert (
+        rows.loc["scaled_additive", "mse_top20"] == rows.loc["additive", "mse_top20"] == rows.loc["mean", "mse_top20"]
+    )
+    assert (
+        rows.loc["linear", "mse_top20"] != rows.loc["mean", "mse_top20"]
+    )  # the GO embedding tells the knockouts apart
 
 
 def test_a_small_gearsplan_trains_and_scores(papalexi):

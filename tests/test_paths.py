@@ -29,7 +29,10 @@ def test_atomic_path_refuses_a_directory_and_a_path_under_a_file(tmp_path):
         pass
     with pytest.raises(GearsplanError, match="notes is a file"), atomic_path(tmp_path / "notes" / "table.csv"):
         pass
-    assert (tmp_path / "notes").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["notes", "results"]
+    assert (tmp_path / "notes").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "notes",
+        "results",
+    ]
 
 
 @pytest.fixture
@@ -69,7 +72,11 @@ def test_atomic_path_writes_through_a_link_and_keeps_it(tmp_path):
     link.symlink_to(real)
     with atomic_path(link) as temporary:
         temporary.write_text("new")
-    assert link.is_symlink() and real.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "real.csv"]
+    assert (
+        link.is_symlink()
+        and real.read_text() == "new"
+        and sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "real.csv"]
+    )
 
 
 def test_atomic_path_refuses_a_pipe_and_a_link_loop(tmp_path):

@@ -55,7 +55,9 @@ def test_a_gene_like_nothing_measured_is_not_trusted_as_a_measured_one_is(traine
 
 def test_one_member_leaves_the_confidence_unknown_not_high(one_member_bundle, bulk):
     """A lone member's sd is zero everywhere: no disagreement was measured, which is not certainty."""
-    pair = predict_perturbation(one_member_bundle, bulk, ["KLF1", "MAP2K6"]).uncertainty  # measured genes, a predicted pair
+    pair = predict_perturbation(
+        one_member_bundle, bulk, ["KLF1", "MAP2K6"]
+    ).uncertainty  # measured genes, a predicted pair
     assert pair.sd == 0 and pair.level == "unknown" and np.isnan(pair.signal) and np.isnan(pair.z)
     assert "no disagreement to measure" in pair.standing()
     measured = predict_perturbation(one_member_bundle, bulk, ["KLF1"]).uncertainty
@@ -85,7 +87,9 @@ def test_a_set_written_as_a_key_is_its_genes(trained_bundle, bulk):
 def test_aliases_resolve_and_a_gene_outside_go_never_perturbed_is_refused(trained_bundle, bulk):
     table = gene_table()
     model = trained_bundle.model
-    outside = next(s for s in sorted(table.symbols) if s not in model.go.index and s not in model.singles and s.isalpha())
+    outside = next(
+        s for s in sorted(table.symbols) if s not in model.go.index and s not in model.singles and s.isalpha()
+    )
     with pytest.raises(GearsplanError, match="no GO annotation"):
         predict_perturbation(trained_bundle, bulk, [outside])
     alias = next(a for a, symbols in sorted(table.aliases.items()) if symbols == ("FOSB",) and a not in table.by_upper)
@@ -98,7 +102,17 @@ def test_tables_render(trained_bundle, bulk):
     for table in (perturbation_table(report), top_de_table(report), gi_table(report, GIThresholds())):
         console.print(table)
     text = console.export_text()
-    for expected in ("KLF1 + MAP2K6", "measured alone", "± calibrated sd", "additive Δ", "measured Δ", "magnitude", "predicted", "measured", report.top_de["gene"][0]):
+    for expected in (
+        "KLF1 + MAP2K6",
+        "measured alone",
+        "± calibrated sd",
+        "additive Δ",
+        "measured Δ",
+        "magnitude",
+        "predicted",
+        "measured",
+        report.top_de["gene"][0],
+    ):
         assert expected in text
 
 
@@ -125,25 +139,53 @@ def test_a_measured_single_says_it_is_predicted_as_its_measurement(trained_bundl
 
 def test_cli_json_follows_the_contract_and_writes_csv(run_cli, trained_bundle_dir, tmp_path):
     target = tmp_path / "top.csv"
-    code, out, err = run_cli("predict", "FOSB", "CEBPB", "--model", trained_bundle_dir, "--json", "--csv", target, "--top", "5")
+    code, out, err = run_cli(
+        "predict", "FOSB", "CEBPB", "--model", trained_bundle_dir, "--json", "--csv", target, "--top", "5"
+    )
     assert code == 0 and f"wrote the top 5 predicted changes to {target}" in " ".join(err.split())
     document = json.loads(out)
     assert {"genes", "per_gene", "pulled_toward", "uncertainty", "top_de", "gi"} <= set(document)
     assert all(set(row) == {"perturbation", "share"} for row in document["pulled_toward"])
     assert {"gene", "measured", "go_degree", "nearest_measured"} <= set(document["per_gene"][0])
     assert {"z", "level"} <= set(document["uncertainty"])
-    assert {"gene", "control_mean", "predicted_change", "predicted_sd", "calibrated_sd", "additive_change", "measured_change"} == set(document["top_de"][0])
+    assert {
+        "gene",
+        "control_mean",
+        "predicted_change",
+        "predicted_sd",
+        "calibrated_sd",
+        "additive_change",
+        "measured_change",
+    } == set(document["top_de"][0])
     assert {"coverage", "calibration"} <= set(document["uncertainty"])
-    assert {"pair", "magnitude", "model_fit", "similarity", "equality_of_contribution", "calls", "agreement", "certain"} <= set(document["gi"][0])
-    assert target.read_text().splitlines()[0].startswith("gene,control_mean") and len(target.read_text().splitlines()) == 6
+    assert {
+        "pair",
+        "magnitude",
+        "model_fit",
+        "similarity",
+        "equality_of_contribution",
+        "calls",
+        "agreement",
+        "certain",
+    } <= set(document["gi"][0])
+    assert (
+        target.read_text().splitlines()[0].startswith("gene,control_mean") and len(target.read_text().splitlines()) == 6
+    )
 
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [(["+"], "names no gene"), (["ctrl"], "names the control cells"), (["FOSB+FOSBB"], "unknown gene 'FOSBB'"),
-     (["FOSB", "FOSB"], "FOSB named more than once"), (["MLL+KMT2A"], "KMT2A named more than once")],
+    [
+        (["+"], "names no gene"),
+        (["ctrl"], "names the control cells"),
+        (["FOSB+FOSBB"], "unknown gene 'FOSBB'"),
+        (["FOSB", "FOSB"], "FOSB named more than once"),
+        (["MLL+KMT2A"], "KMT2A named more than once"),
+    ],
 )
-def test_cli_a_set_naming_no_gene_an_unknown_one_or_one_twice_is_one_line(run_cli, trained_bundle_dir, arguments, message):
+def test_cli_a_set_naming_no_gene_an_unknown_one_or_one_twice_is_one_line(
+    run_cli, trained_bundle_dir, arguments, message
+):
     code, out, err = run_cli("predict", *arguments, "--model", trained_bundle_dir)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err and out == ""
@@ -177,30 +219,45 @@ def test_the_equal_contribution_note_only_where_a_row_is_starred(trained_bundle,
         console.print(gi_table(predict_perturbation(trained_bundle, bulk, genes), GIThresholds()))
         return console.export_text()
 
-    assert "*: the two singles' profiles are indistinguishable" in caption(["FOSB", "CEBPB"])  # two unseen genes on one base
+    assert "*: the two singles' profiles are indistinguishable" in caption(
+        ["FOSB", "CEBPB"]
+    )  # two unseen genes on one base
     assert " *" not in caption(["KLF1", "MAP2K6"])  # measured singles, told apart
 
 
 def test_the_confidence_is_calibrated_on_the_held_out_perturbations_like_it(trained_bundle, bulk):
     """KLF1 + MAP2K6 read 'confidence high (251.6×)' with sd 0.001 while its measurement lay 100 sd away:
     the spread is now widened by what its ± 2 sd held on the bundle's held-out pairs of measured genes."""
-    from gearsplan.model.calibration import calibration_factor
     from gearsplan.analysis.prediction import TRUSTED_COVERAGE, held_out_coverage
+    from gearsplan.model.calibration import calibration_factor
 
     rows = {(r["stratum"], r["model"]): r for r in trained_bundle.metadata["evaluation"]["rows"]}
     report = predict_perturbation(trained_bundle, bulk, ["KLF1", "MAP2K6"])
     u = report.uncertainty
     stratum = "pair_0_unseen" if ("pair_0_unseen", "gearsplan") in rows else "all"
-    assert u.coverage == held_out_coverage(trained_bundle, "pair_0_unseen") == rows[(stratum, "gearsplan")]["coverage_2sd"]
+    assert (
+        u.coverage == held_out_coverage(trained_bundle, "pair_0_unseen") == rows[(stratum, "gearsplan")]["coverage_2sd"]
+    )
     assert u.calibration == pytest.approx(calibration_factor(u.coverage))
     np.testing.assert_allclose(report.top_de["calibrated_sd"], report.top_de["predicted_sd"] * u.calibration)
     if u.coverage < TRUSTED_COVERAGE:
         assert u.level != "high"
     # a model whose ± 2 sd held nothing is never trusted highly, whatever its members agree on
-    blind = type(trained_bundle)(trained_bundle.model, trained_bundle.training, {**trained_bundle.metadata, "evaluation": {"rows": [
-        {"stratum": "all", "model": "gearsplan", "coverage_2sd": 0.0}]}})
+    blind = type(trained_bundle)(
+        trained_bundle.model,
+        trained_bundle.training,
+        {
+            **trained_bundle.metadata,
+            "evaluation": {"rows": [{"stratum": "all", "model": "gearsplan", "coverage_2sd": 0.0}]},
+        },
+    )
     assert predict_perturbation(blind, bulk, ["KLF1", "MAP2K6"]).uncertainty.level in ("medium", "low")
-    assert "uncalibrated" in predict_perturbation(type(trained_bundle)(trained_bundle.model, trained_bundle.training, {}), bulk, ["FOSB"]).uncertainty.standing()
+    assert (
+        "uncalibrated"
+        in predict_perturbation(
+            type(trained_bundle)(trained_bundle.model, trained_bundle.training, {}), bulk, ["FOSB"]
+        ).uncertainty.standing()
+    )
 
 
 def test_gi_calls_say_whether_they_are_certain(trained_bundle, bulk):

@@ -44,7 +44,9 @@ def test_consensus_change_is_the_shared_direction_at_its_typical_size(bulk):
     # the mean of unit vectors is the direction closest on average to every change; the mean change is not
     assert mean_cosine(consensus) > mean_cosine(mean) + 0.02
     rng = np.random.default_rng(0)
-    assert all(mean_cosine(consensus) >= mean_cosine(consensus + rng.normal(0, 0.01, consensus.shape)) for _ in range(5))
+    assert all(
+        mean_cosine(consensus) >= mean_cosine(consensus + rng.normal(0, 0.01, consensus.shape)) for _ in range(5)
+    )
     # its length is the changes' mean projection onto it
     direction = consensus / np.linalg.norm(consensus)
     assert np.isclose(np.linalg.norm(consensus), (delta @ direction).mean())

@@ -14,8 +14,14 @@ from gearsplan.interface.plots import learning_curves_png
 from gearsplan.interface.tables import replay_tables
 from gearsplan.model.train_config import TrainConfig
 
-TINY = ReplayConfig(strategies=("random", "gearsplan"), initial=6, rounds=2, batch=3, seeds=(1, 2),
-                    training=TrainConfig(ensemble=2, epochs=2, patience=2, sets_per_batch=8, cells_per_set=16))
+TINY = ReplayConfig(
+    strategies=("random", "gearsplan"),
+    initial=6,
+    rounds=2,
+    batch=3,
+    seeds=(1, 2),
+    training=TrainConfig(ensemble=2, epochs=2, patience=2, sets_per_batch=8, cells_per_set=16),
+)
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +77,16 @@ def test_learning_curve_png_is_valid(result, tmp_path):
 
 
 def test_same_seeds_same_replay(screen, bulk, de, result):
-    again = replay(PreparedScreen(screen, bulk, de), ReplayConfig(**{**TINY.__dict__, "strategies": ("random",), "seeds": (1,)}))
-    expected = result.curves[(result.curves["strategy"] == "random") & (result.curves["seed"] == 1)].reset_index(drop=True)
-    assert np.allclose(again.curves[["mse_top20", "one_minus_pearson"]].to_numpy(), expected[["mse_top20", "one_minus_pearson"]].to_numpy())
+    again = replay(
+        PreparedScreen(screen, bulk, de), ReplayConfig(**{**TINY.__dict__, "strategies": ("random",), "seeds": (1,)})
+    )
+    expected = result.curves[(result.curves["strategy"] == "random") & (result.curves["seed"] == 1)].reset_index(
+        drop=True
+    )
+    assert np.allclose(
+        again.curves[["mse_top20", "one_minus_pearson"]].to_numpy(),
+        expected[["mse_top20", "one_minus_pearson"]].to_numpy(),
+    )
 
 
 def test_interval_and_crossing_helpers():
@@ -88,7 +101,10 @@ def test_interval_and_crossing_helpers():
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [(["--strategies", "random,clever"], "unknown strategy"), (["--initial", "30", "--rounds", "2", "--batch", "4"], "must stay hidden")],
+    [
+        (["--strategies", "random,clever"], "unknown strategy"),
+        (["--initial", "30", "--rounds", "2", "--batch", "4"], "must stay hidden"),
+    ],
 )
 def test_bad_replay_options_end_in_one_line(run_cli, arguments, message):
     code, _, err = run_cli("replay", "--seeds", "1", *arguments)
@@ -96,8 +112,22 @@ def test_bad_replay_options_end_in_one_line(run_cli, arguments, message):
 
 
 def test_replay_cli_writes_its_files(run_cli, tmp_path):
-    code, out, err = run_cli("replay", "--strategies", "random,uncertainty", "--initial", "8", "--rounds", "1", "--batch", "4", "--seeds", "1",
-                             "--out", tmp_path, "--json")
+    code, out, err = run_cli(
+        "replay",
+        "--strategies",
+        "random,uncertainty",
+        "--initial",
+        "8",
+        "--rounds",
+        "1",
+        "--batch",
+        "4",
+        "--seeds",
+        "1",
+        "--out",
+        tmp_path,
+        "--json",
+    )
     assert code == 0, err
     document = json.loads(out)
     assert set(document["strategies"]) == {"random", "uncertainty"}
@@ -107,8 +137,24 @@ def test_replay_cli_writes_its_files(run_cli, tmp_path):
 def test_replay_checks_every_output_before_it_replays(run_cli, tmp_path):
     """With learning_curves.png a directory, the whole replay ran and wrote replay.json and curves.csv before the PNG failed."""
     (tmp_path / "learning_curves.png").mkdir()
-    code, out, err = run_cli("replay", "--strategies", "random", "--initial", "6", "--rounds", "1", "--batch", "1", "--seeds", "1", "--out", tmp_path)
-    assert code == 2 and "learning_curves.png is a directory" in err and len(err.strip().splitlines()) == 1 and out == ""
+    code, out, err = run_cli(
+        "replay",
+        "--strategies",
+        "random",
+        "--initial",
+        "6",
+        "--rounds",
+        "1",
+        "--batch",
+        "1",
+        "--seeds",
+        "1",
+        "--out",
+        tmp_path,
+    )
+    assert (
+        code == 2 and "learning_curves.png is a directory" in err and len(err.strip().splitlines()) == 1 and out == ""
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["learning_curves.png"]
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
+from gearsplan.analysis.training_run import ModelScreen
 from gearsplan.data.conditions import CONTROL_KEY
 from gearsplan.errors import GearsplanError
 from gearsplan.interface import report_figures
-from gearsplan.analysis.training_run import ModelScreen
 from gearsplan.interface.report import SECTIONS, figures_dir, write_report
 from gearsplan.model.bundle import load_bundle
 
@@ -32,8 +32,15 @@ def rendered(trained_bundle_dir, screen, tmp_path_factory):
     figures_dir(out).mkdir()
     (figures_dir(out) / "stale.png").write_bytes(b"old")
     calls = []
-    report = write_report(load_bundle(trained_bundle_dir), ModelScreen.read(screen), out, budget=BUDGET, seed=0, progress=lambda done, total: calls.append((done, total)),
-                          pairs=PAIRS)
+    report = write_report(
+        load_bundle(trained_bundle_dir),
+        ModelScreen.read(screen),
+        out,
+        budget=BUDGET,
+        seed=0,
+        progress=lambda done, total: calls.append((done, total)),
+        pairs=PAIRS,
+    )
     return report, out.read_text(encoding="utf-8"), calls
 
 
@@ -91,8 +98,14 @@ def test_every_section_holds_numbers_of_this_run(rendered, screen, bulk, trained
     n_pairs = sum("+" in k for k in screen.perturbations)
     analysed = sections["What was analysed"]
     assert f"{screen.adata.n_obs:,} ({n_control:,} control)" in analysed
-    assert f"{len(screen.perturbations)} ({len(screen.perturbations) - n_pairs} single genes, {n_pairs} pairs" in analysed
-    assert str(trained_bundle_dir) in analysed and f"--budget {BUDGET} --pairs {PAIRS} --seed 0" in analysed and "torch" in analysed
+    assert (
+        f"{len(screen.perturbations)} ({len(screen.perturbations) - n_pairs} single genes, {n_pairs} pairs" in analysed
+    )
+    assert (
+        str(trained_bundle_dir) in analysed
+        and f"--budget {BUDGET} --pairs {PAIRS} --seed 0" in analysed
+        and "torch" in analysed
+    )
     # the embedded screen by the name --data takes, not by a path inside this machine's installation
     screen_row = next(line for line in analysed.splitlines() if line.startswith("| screen |"))
     assert "the embedded `norman` screen" in screen_row and str(screen.source) not in screen_row
@@ -132,7 +145,9 @@ def test_a_library_joins_the_plans_genes_of_interest_as_it_joins_suggests(run_cl
     library = tmp_path / "library.txt"
     library.write_text("FOSB\nCEBPB\nJUN\nFOSB+CEBPB\n")
     out = tmp_path / "plan.md"
-    code, _, _ = run_cli("report", "--model", trained_bundle_dir, "--out", out, "--budget", "4", "--candidates", library, "--expand", "0")
+    code, _, _ = run_cli(
+        "report", "--model", trained_bundle_dir, "--out", out, "--budget", "4", "--candidates", library, "--expand", "0"
+    )
     markdown = out.read_text(encoding="utf-8")
     rows = re.findall(r"^\| \d+ \| ([A-Z0-9+ ]+?) \| (single|pair) \|", markdown, flags=re.MULTILINE)
     assert code == 0 and len(rows) == 4 and "3 genes of the guide library (--candidates), 1 pair it lists" in markdown
@@ -140,13 +155,24 @@ def test_a_library_joins_the_plans_genes_of_interest_as_it_joins_suggests(run_cl
     assert all(set(genes.split(" + ")) <= {"FOSB", "CEBPB", "JUN"} | screen_genes for genes, _ in rows)
 
 
-@pytest.mark.parametrize("arguments, message", [(["--budget", "0"], "budget must be positive"), (["--out", "{file}/plan.md"], "cannot write"),
-                                                (["--budget", "4", "--pairs", "9"], "--pairs 9 is outside 0..4")])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--budget", "0"], "budget must be positive"),
+        (["--out", "{file}/plan.md"], "cannot write"),
+        (["--budget", "4", "--pairs", "9"], "--pairs 9 is outside 0..4"),
+    ],
+)
 def test_user_errors_end_in_one_line_and_write_nothing(run_cli, trained_bundle_dir, tmp_path, arguments, message):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")
     arguments = [a.format(file=blocker) for a in arguments]
-    code, stdout, err = run_cli("report", "--model", trained_bundle_dir, *(arguments if "--out" in arguments else ["--out", tmp_path / "plan.md", *arguments]))
+    code, stdout, err = run_cli(
+        "report",
+        "--model",
+        trained_bundle_dir,
+        *(arguments if "--out" in arguments else ["--out", tmp_path / "plan.md", *arguments]),
+    )
     assert code == 2 and message in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
 

@@ -58,7 +58,9 @@ def test_symbol_column_is_used(norman, tmp_path):
 def test_other_spellings_of_conditions_and_controls(norman, tmp_path):
     labels = norman.obs["condition"].astype(str)
     norman.obs = norman.obs.drop(columns="condition")
-    norman.obs["perturbation"] = labels.replace({"control": "non-targeting", "KLF1": "EKLF+ctrl", "KLF1+MAP2K6": "MAP2K6_KLF1"}).to_numpy()
+    norman.obs["perturbation"] = labels.replace(
+        {"control": "non-targeting", "KLF1": "EKLF+ctrl", "KLF1+MAP2K6": "MAP2K6_KLF1"}
+    ).to_numpy()
     norman.write_h5ad(tmp_path / "spelled.h5ad")
     screen = read_screen(tmp_path / "spelled.h5ad")
     assert screen.condition_col == "perturbation"
@@ -92,7 +94,11 @@ def test_a_perturbation_with_one_cell_is_left_out_with_a_warning(norman, tmp_pat
     plk4 = np.flatnonzero(norman.obs["condition"] == "PLK4")
     norman[np.setdiff1d(np.arange(norman.n_obs), plk4[1:])].write_h5ad(tmp_path / "one_plk4.h5ad")
     screen = read_screen(tmp_path / "one_plk4.h5ad")
-    assert "PLK4" not in screen.perturbations and len(screen.perturbations) == 32 and screen.adata.n_obs == 3375 - len(plk4)
+    assert (
+        "PLK4" not in screen.perturbations
+        and len(screen.perturbations) == 32
+        and screen.adata.n_obs == 3375 - len(plk4)
+    )
     assert len(screen.warnings) == 1 and "single cell" in screen.warnings[0] and "PLK4" in screen.warnings[0]
 
 

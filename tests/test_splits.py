@@ -4,7 +4,15 @@ import pytest
 
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.embedded import reference_split
-from gearsplan.data.splits import check_holdout, loo_splits, read_split, resolve_split, resolve_splits, simulation_split, with_validation
+from gearsplan.data.splits import (
+    check_holdout,
+    loo_splits,
+    read_split,
+    resolve_split,
+    resolve_splits,
+    simulation_split,
+    with_validation,
+)
 from gearsplan.errors import GearsplanError
 
 
@@ -56,13 +64,17 @@ def test_split_file_errors(screen, tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(GearsplanError, match="cannot read split file"):
         read_split(tmp_path / "bad.json", screen.perturbations)
-    (tmp_path / "alien.json").write_text(json.dumps({"set2conditions": {"train": ["FOSB+ctrl"], "test": ["KLF1+ctrl"]}}))
+    (tmp_path / "alien.json").write_text(
+        json.dumps({"set2conditions": {"train": ["FOSB+ctrl"], "test": ["KLF1+ctrl"]}})
+    )
     with pytest.raises(GearsplanError, match="not in the data"):
         read_split(tmp_path / "alien.json", screen.perturbations)
     with pytest.raises(GearsplanError, match="unknown split") as error:
         resolve_splits("random", screen.perturbations, 1)
     assert "loo" in error.value.hint
-    with pytest.raises(GearsplanError, match="unknown split") as error:  # training takes one split: loo is no choice there
+    with pytest.raises(
+        GearsplanError, match="unknown split"
+    ) as error:  # training takes one split: loo is no choice there
         resolve_split("random", screen.perturbations, 1)
     assert "loo" not in error.value.hint and "simulation" in error.value.hint
     with pytest.raises(GearsplanError, match="training needs one"):
@@ -88,8 +100,14 @@ def test_with_validation_lends_a_seeded_tenth_of_training(screen):
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
-        ({"train": ["KLF1+ctrl", "MAPK1+ctrl", "SGK1+ctrl"], "val": [], "test": ["KLF1+ctrl"]}, r"in two parts \(train and test share KLF1\)"),
-        ({"train": ["MAPK1+ctrl", "SGK1+ctrl"], "val": ["SGK1+ctrl", "KLF1+ctrl"], "test": ["KLF1+ctrl"]}, r"train and val share SGK1; val and test share KLF1\)"),
+        (
+            {"train": ["KLF1+ctrl", "MAPK1+ctrl", "SGK1+ctrl"], "val": [], "test": ["KLF1+ctrl"]},
+            r"in two parts \(train and test share KLF1\)",
+        ),
+        (
+            {"train": ["MAPK1+ctrl", "SGK1+ctrl"], "val": ["SGK1+ctrl", "KLF1+ctrl"], "test": ["KLF1+ctrl"]},
+            r"train and val share SGK1; val and test share KLF1\)",
+        ),
         ({"train": [], "test": ["KLF1+ctrl"]}, "has no train perturbations"),
         ({"train": ["ctrl"], "test": ["KLF1+ctrl"]}, "has no train perturbations"),
         ({"train": ["KLF1+ctrl"], "test": ["ctrl"]}, "has no test perturbations"),
@@ -99,4 +117,3 @@ def test_split_file_parts_must_be_disjoint_and_train_and_test_not_empty(screen, 
     (tmp_path / "split.json").write_text(json.dumps({"set2conditions": sets}))
     with pytest.raises(GearsplanError, match=message):
         read_split(tmp_path / "split.json", screen.perturbations)
-

@@ -20,9 +20,15 @@ def test_a_pair_of_measured_genes_is_as_uncertain_as_measured_pairs_depart_from_
     pairs = [k for k in model.measured if len(genes_of(k)) == 2 and all(g in model.singles for g in genes_of(k))]
     assert pairs  # the training split holds pairs of two measured genes
     parts = model.set_singles  # each single as part of a pair, by the pair law
-    departure = np.mean([(model.measured[k] - parts[genes_of(k)[0]] - parts[genes_of(k)[1]]) ** 2 for k in pairs], axis=0)
+    departure = np.mean(
+        [(model.measured[k] - parts[genes_of(k)[0]] - parts[genes_of(k)[1]]) ** 2 for k in pairs], axis=0
+    )
     np.testing.assert_allclose(model.pair_departure, departure)
-    single, pair = model.base_variance(["KLF1", "KLF1+MAP2K6"]) if "KLF1" in model.singles and "MAP2K6" in model.singles else (None, None)
+    single, pair = (
+        model.base_variance(["KLF1", "KLF1+MAP2K6"])
+        if "KLF1" in model.singles and "MAP2K6" in model.singles
+        else (None, None)
+    )
     if single is not None:
         assert not single.any()  # a measured single is its measurement
         np.testing.assert_allclose(pair, departure)

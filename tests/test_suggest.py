@@ -13,9 +13,9 @@ from gearsplan.data.conditions import genes_of
 from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import simulation_split
-from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
 from gearsplan.design.candidates import Measured, candidate_pairs
 from gearsplan.design.gene_space import EXPANSION
+from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
 from gearsplan.design.signals import Signals, pair_signals, spread_over_genes, top_shares
 from gearsplan.design.suggestion import Suggestion, reason, suggest, summarise_plan
 from gearsplan.errors import GearsplanError
@@ -24,14 +24,36 @@ from gearsplan.model.training import TrainConfig, fit_gears
 
 QUICK = TrainConfig(ensemble=2, epochs=4, patience=4)
 #: Unmeasured GO-annotated genes: a small guide library; with no expansion (``expand=0``) most tests stay cheap.
-LIBRARY = ["CEBPB", "FOSB", "JUN", "GATA1", "SPI1", "TAL1", "MYC", "CDKN1A", "EGR1", "ETS2", "HNRNPA1", "RUNX1", "IRF1", "STAT1", "NFKB1"]
+LIBRARY = [
+    "CEBPB",
+    "FOSB",
+    "JUN",
+    "GATA1",
+    "SPI1",
+    "TAL1",
+    "MYC",
+    "CDKN1A",
+    "EGR1",
+    "ETS2",
+    "HNRNPA1",
+    "RUNX1",
+    "IRF1",
+    "STAT1",
+    "NFKB1",
+]
 
 
 @pytest.fixture(scope="session")
 def bundle(screen, bulk, de):
     data = PreparedScreen(screen, bulk, de)
     model = fit_gears(data, simulation_split(screen.perturbations, 1), 1, QUICK)
-    return Bundle(model, QUICK, {"data": {"source": str(NORMAN2019), "condition_col": "condition"}, "screen": describe(screen)}, bulk=bulk, de=de)
+    return Bundle(
+        model,
+        QUICK,
+        {"data": {"source": str(NORMAN2019), "condition_col": "condition"}, "screen": describe(screen)},
+        bulk=bulk,
+        de=de,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +83,20 @@ def test_suggestions_are_distinct_new_and_within_budget(bundle, bulk):
 def test_candidate_and_exclude_files_are_honoured(run_cli, bundle_dir, library_file, tmp_path, bulk):
     excluded = tmp_path / "exclude.txt"
     excluded.write_text("CEBPB\nGATA1\n")
-    code, out, err = run_cli("suggest", "--model", bundle_dir, "--budget", "10", "--candidates", library_file, "--exclude", excluded, "--expand", "0", "--json")
+    code, out, err = run_cli(
+        "suggest",
+        "--model",
+        bundle_dir,
+        "--budget",
+        "10",
+        "--candidates",
+        library_file,
+        "--exclude",
+        excluded,
+        "--expand",
+        "0",
+        "--json",
+    )
     assert code == 0, err
     screen_genes = {g for k in bulk.keys for g in genes_of(k)}
     for key in keys_of(json.loads(out)):
@@ -72,7 +107,20 @@ def test_candidate_and_exclude_files_are_honoured(run_cli, bundle_dir, library_f
 
 def test_json_contract_reasons_and_csv(run_cli, bundle_dir, library_file, tmp_path):
     table = tmp_path / "plan.csv"
-    code, out, _ = run_cli("suggest", "--model", bundle_dir, "--budget", "8", "--candidates", library_file, "--expand", "0", "--out", table, "--json")
+    code, out, _ = run_cli(
+        "suggest",
+        "--model",
+        bundle_dir,
+        "--budget",
+        "8",
+        "--candidates",
+        library_file,
+        "--expand",
+        "0",
+        "--out",
+        table,
+        "--json",
+    )
     assert code == 0
     document = json.loads(out)
     assert document["budget"] == 8 and len(document["suggestions"]) == 8
@@ -87,7 +135,9 @@ def test_json_contract_reasons_and_csv(run_cli, bundle_dir, library_file, tmp_pa
 
 
 def test_table_output_shows_reasons_and_summary(run_cli, bundle_dir, library_file):
-    code, out, _ = run_cli("suggest", "--model", bundle_dir, "--budget", "5", "--candidates", library_file, "--expand", "0")
+    code, out, _ = run_cli(
+        "suggest", "--model", bundle_dir, "--budget", "5", "--candidates", library_file, "--expand", "0"
+    )
     assert code == 0
     assert "next experiments" in out and "experiments chosen from" in out and "split decided by expected gain" in out
 
@@ -151,7 +201,9 @@ def test_bad_budgets_end_in_one_line(run_cli, bundle_dir, library_file, argument
 def test_budget_above_the_candidates(run_cli, bundle_dir, tmp_path):
     small = tmp_path / "two.txt"
     small.write_text("CEBPB\nFOSB\n")
-    code, _, err = run_cli("suggest", "--model", bundle_dir, "--candidates", small, "--expand", "0", "--budget", "10000")
+    code, _, err = run_cli(
+        "suggest", "--model", bundle_dir, "--candidates", small, "--expand", "0", "--budget", "10000"
+    )
     assert code == 2 and "exceeds" in err
 
 
@@ -162,12 +214,17 @@ def test_empty_candidate_file(run_cli, bundle_dir, tmp_path):
     assert code == 2 and "holds no genes" in err
 
 
-@pytest.mark.parametrize("line, message", [("FOSBB", "did you mean"), ("ctrl", "names the control cells"), ("MLL+KMT2A", "KMT2A named more than once")])
+@pytest.mark.parametrize(
+    "line, message",
+    [("FOSBB", "did you mean"), ("ctrl", "names the control cells"), ("MLL+KMT2A", "KMT2A named more than once")],
+)
 def test_a_candidate_line_that_is_no_gene_is_refused(run_cli, bundle_dir, tmp_path, line, message):
     library = tmp_path / "library.txt"
     library.write_text(f"CEBPB\n{line}\n")
     code, _, err = run_cli("suggest", "--model", bundle_dir, "--candidates", library)
-    assert code == 2 and "library.txt: " in err and line in err and message in err and len(err.strip().splitlines()) == 1
+    assert (
+        code == 2 and "library.txt: " in err and line in err and message in err and len(err.strip().splitlines()) == 1
+    )
 
 
 def test_api_refuses_budget_over_candidates(bundle, bulk):
@@ -179,7 +236,9 @@ def test_pair_non_additivity_is_the_learned_interaction_only(screen, bulk, de):
     """With no interaction learned and no pair law (pairs are the sums of their genes), exact pair predictions add nothing
     beyond ΔA + ΔB, whatever base an unmeasured gene's own prediction builds on."""
     split = simulation_split(screen.perturbations, 1)
-    model = replace(fit_gears(PreparedScreen(screen, bulk, de), split, 1, replace(QUICK, interaction_weight=0.0)), pair_law=0.0)
+    model = replace(
+        fit_gears(PreparedScreen(screen, bulk, de), split, 1, replace(QUICK, interaction_weight=0.0)), pair_law=0.0
+    )
     measured = sorted(split.train_singles())[:2]
     pairs = [f"{m}+{g}" for m in measured for g in LIBRARY[:3]] + ["CEBPB+FOSB"]
     reach = GraphReach.build(model.go, split.train_singles())
@@ -245,19 +304,42 @@ def _signals(kind, keys, regions, **values):
     n = len(keys)
     profiles = np.zeros((n, 40), np.float32)
     profiles[:, :20] = 0.2  # a predicted change of 0.2 on each candidate's top genes
-    blank = {"uncertainty": np.full(n, 0.01), "reach": np.ones(n), "non_additivity": np.full(n, np.nan), "gi_disagreement": np.full(n, np.nan)}
+    blank = {
+        "uncertainty": np.full(n, 0.01),
+        "reach": np.ones(n),
+        "non_additivity": np.full(n, np.nan),
+        "gi_disagreement": np.full(n, np.nan),
+    }
     blank.update({name: np.asarray(v, dtype=float) for name, v in values.items()})
-    return Signals(kind, tuple(keys), blank["uncertainty"], blank["reach"], np.ones(n), tuple(regions), blank["non_additivity"],
-                   blank["gi_disagreement"], ("",) * n, profiles, np.ones(n, bool), np.zeros(n), np.zeros(n))
+    return Signals(
+        kind,
+        tuple(keys),
+        blank["uncertainty"],
+        blank["reach"],
+        np.ones(n),
+        tuple(regions),
+        blank["non_additivity"],
+        blank["gi_disagreement"],
+        ("",) * n,
+        profiles,
+        np.ones(n, bool),
+        np.zeros(n),
+        np.zeros(n),
+    )
 
 
 def _reasons(signals):
-    shares = {name: top_shares(getattr(signals, name)) for name in ("uncertainty", "reach", "non_additivity", "gi_disagreement")}
+    shares = {
+        name: top_shares(getattr(signals, name))
+        for name in ("uncertainty", "reach", "non_additivity", "gi_disagreement")
+    }
     return [reason(signals, shares, row) for row in range(len(signals))]
 
 
 def test_candidates_the_predictions_cannot_tell_apart_get_the_same_reason():
-    singles = _signals("single", ["CEBPB", "FOSB"], [UNEXPLORED] * 2, uncertainty=[0.011081228, 0.011081250], reach=[2.0, 2.0])
+    singles = _signals(
+        "single", ["CEBPB", "FOSB"], [UNEXPLORED] * 2, uncertainty=[0.011081228, 0.011081250], reach=[2.0, 2.0]
+    )
     first, second = _reasons(singles)
     assert first == second and "no signal sets it apart" in first and "top" not in first
 
@@ -266,25 +348,39 @@ def test_a_negligible_signal_is_not_named_however_it_ranks():
     # Non-additivity of 0.0015 on a change of 0.2 ranks second of ten pairs but is negligible; 0.05 is not.
     non_additivity = [0.05, 0.0015] + [0.001] * 8
     keys = [f"A+G{i}" for i in range(10)]
-    pairs = _signals("pair", keys, ["A/A"] * 10, uncertainty=[0.002] * 10, non_additivity=non_additivity, gi_disagreement=[0.0] * 10)
+    pairs = _signals(
+        "pair", keys, ["A/A"] * 10, uncertainty=[0.002] * 10, non_additivity=non_additivity, gi_disagreement=[0.0] * 10
+    )
     texts = _reasons(pairs)
     assert texts[0].startswith("predicted to interact non-additively (top 10% of pairs)")
     assert "non-additively" not in texts[1] and "no signal sets it apart" in texts[1]
 
 
 def test_a_pair_reason_names_its_gene_with_no_measured_go_neighbour():
-    pairs = _signals("pair", ["FOSB+FOXO4", "FOXO4+ZZZ3"], [f"{UNEXPLORED}/FOXO4", f"FOXO4/{UNEXPLORED}"], uncertainty=[0.02, 0.001])
+    pairs = _signals(
+        "pair", ["FOSB+FOXO4", "FOXO4+ZZZ3"], [f"{UNEXPLORED}/FOXO4", f"FOXO4/{UNEXPLORED}"], uncertainty=[0.02, 0.001]
+    )
     texts = _reasons(pairs)
-    assert texts[0].endswith("; FOSB has no measured GO neighbour") and texts[1].endswith("; ZZZ3 has no measured GO neighbour")
+    assert texts[0].endswith("; FOSB has no measured GO neighbour") and texts[1].endswith(
+        "; ZZZ3 has no measured GO neighbour"
+    )
 
 
 def test_summary_counts_each_gene_once_where_it_lies():
-    row = lambda genes, region: Suggestion(1, genes, "pair" if len(genes) == 2 else "single", "r", 0.01, 1.0, 1.0, region, None, None, None, 0.0)  # noqa: E731
-    rows = [row(("FOSB",), UNEXPLORED), row(("FOSB", "FOXO4"), f"{UNEXPLORED}/FOXO4"), row(("CEBPB", "KLF1"), "KLF1/KLF1"),
-            row(("FOXO4", "KMT2A"), "FOXO4/KMT2A")]
+    row = lambda genes, region: Suggestion(
+        1, genes, "pair" if len(genes) == 2 else "single", "r", 0.01, 1.0, 1.0, region, None, None, None, 0.0
+    )  # noqa: E731
+    rows = [
+        row(("FOSB",), UNEXPLORED),
+        row(("FOSB", "FOXO4"), f"{UNEXPLORED}/FOXO4"),
+        row(("CEBPB", "KLF1"), "KLF1/KLF1"),
+        row(("FOXO4", "KMT2A"), "FOXO4/KMT2A"),
+    ]
     summary = summarise_plan(rows, True, {"single": 2, "pair": 3})
-    assert ("Of their 5 genes, 1 new with no measured GO neighbour; 1 new, nearest by GO similarity to a measured gene: KLF1 for 1; "
-            "3 already in the screen (FOXO4, KLF1, KMT2A).") in summary
+    assert (
+        "Of their 5 genes, 1 new with no measured GO neighbour; 1 new, nearest by GO similarity to a measured gene: KLF1 for 1; "
+        "3 already in the screen (FOXO4, KLF1, KMT2A)."
+    ) in summary
 
 
 def test_a_measured_gene_without_go_terms_is_its_own_region(bundle):

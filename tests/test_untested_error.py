@@ -22,7 +22,9 @@ def jaccard(graph, gene, neighbour):
 def build(reach, singles, pairs=(), interaction=(), target_pairs=(), variance=None):
     genes = {g for k in (*singles, *pairs) for g in k.split("+")} - {"KLF1"}
     variance = variance or dict.fromkeys(sorted(genes), 1.0)
-    return UntestedError.build(reach, ["KLF1"], variance, list(singles), list(pairs), np.array(interaction, dtype=float), list(target_pairs))
+    return UntestedError.build(
+        reach, ["KLF1"], variance, list(singles), list(pairs), np.array(interaction, dtype=float), list(target_pairs)
+    )
 
 
 def test_a_single_removes_its_own_error_and_a_share_of_its_go_neighbours(reach):
@@ -82,5 +84,7 @@ def test_a_measured_pair_speaks_for_the_pairs_the_model_cannot_tell_from_it(reac
     np.testing.assert_allclose(error.after(0).pair_gains(), [0.0, 0.0, 1.4])
     assert greedy_select(error, np.zeros((3, 5)), ["pair"] * 3, 2, {"pair": 2})[1] == 2
     # A gene measured alone is told apart from its annotation family: pairs with it stay open.
-    measured = UntestedError.build(reach, ["KLF1", first], {second: 1.0}, [], [f"HK2+{first}", f"HK2+{second}"], np.array([0.5, 0.5]), [])
+    measured = UntestedError.build(
+        reach, ["KLF1", first], {second: 1.0}, [], [f"HK2+{first}", f"HK2+{second}"], np.array([0.5, 0.5]), []
+    )
     assert measured.after(0).pair_gains()[1] == pytest.approx(measured.pair_gains()[1])

@@ -110,7 +110,9 @@ class Linear:
         self.gene_axes = left[:, : self.components]
         embedded = go_profiles().embedding([genes_of(k) for k in train])
         gram = lambda m: m.T @ m + self.ridge * np.eye(m.shape[1])  # noqa: E731
-        self.weights = np.linalg.solve(gram(self.gene_axes), self.gene_axes.T @ centred @ embedded) @ np.linalg.inv(gram(embedded))
+        self.weights = np.linalg.solve(gram(self.gene_axes), self.gene_axes.T @ centred @ embedded) @ np.linalg.inv(
+            gram(embedded)
+        )
         return self
 
     def predict(self, perturbations: Sequence[str]) -> np.ndarray:

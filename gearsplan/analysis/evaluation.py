@@ -56,21 +56,32 @@ class Evaluation:
         table = table.reset_index()
         order = {s: i for i, s in enumerate((*STRATA, "all"))}
         models = {m: i for i, m in enumerate(dict.fromkeys(self.per_perturbation["model"]))}
-        return table.sort_values(["stratum", "model"], key=lambda c: c.map(order if c.name == "stratum" else models)).reset_index(drop=True)
+        return table.sort_values(
+            ["stratum", "model"], key=lambda c: c.map(order if c.name == "stratum" else models)
+        ).reset_index(drop=True)
 
     def uncertainty_spearman(self) -> float | None:
         """Spearman of reported uncertainty against top-20-DE MSE over held-out perturbations, mean over seeds."""
         if "uncertainty" not in self.per_perturbation:
             return None
         rated = self.per_perturbation.dropna(subset=["uncertainty"])
-        values = [spearmanr(group["uncertainty"], group["mse_top20"]).statistic for _, group in rated.groupby("seed") if len(group) > 2]
+        values = [
+            spearmanr(group["uncertainty"], group["mse_top20"]).statistic
+            for _, group in rated.groupby("seed")
+            if len(group) > 2
+        ]
         return float(np.mean(values)) if values else None
 
     def to_json(self) -> dict:
         """The ``evaluate --json`` document (DESIGN.md "Machine-readable output")."""
         summary = self.summary()
         rows = summary.astype(object).where(summary.notna(), None).to_dict(orient="records")
-        return {"split": self.split, "seeds": list(self.seeds), "rows": rows, "uncertainty_spearman": self.uncertainty_spearman()}
+        return {
+            "split": self.split,
+            "seeds": list(self.seeds),
+            "rows": rows,
+            "uncertainty_spearman": self.uncertainty_spearman(),
+        }
 
 
 def make_predictors(names: Sequence[str], progress: TrainingProgress | None = None) -> list[Predictor]:
@@ -81,10 +92,15 @@ def make_predictors(names: Sequence[str], progress: TrainingProgress | None = No
     """
     expanded = list(dict.fromkeys(n for name in names for n in (BASELINES if name == "baselines" else [name])))
     if not expanded:
-        raise GearsplanError("no model named", f"choose from: baselines, {', '.join(BASELINES)}, {GEARSPLAN}, or a model bundle directory")
+        raise GearsplanError(
+            "no model named",
+            f"choose from: baselines, {', '.join(BASELINES)}, {GEARSPLAN}, or a model bundle directory",
+        )
     gears = [n for n in expanded if n == GEARSPLAN or Path(n).is_dir()]
     if len(gears) > 1:  # every GEARS model's rows are labelled gearsplan, and the uncertainty check scores one
-        raise GearsplanError(f"{len(gears)} GEARS models named ({', '.join(gears)})", "evaluate one at a time, each beside the baselines")
+        raise GearsplanError(
+            f"{len(gears)} GEARS models named ({', '.join(gears)})", "evaluate one at a time, each beside the baselines"
+        )
     needs_go = bool(gears)
     go = build_go_graph() if needs_go else None
     if needs_go:  # here, not at the top, so that evaluating the baselines never loads torch
@@ -99,11 +115,16 @@ def make_predictors(names: Sequence[str], progress: TrainingProgress | None = No
         elif Path(name).is_dir():
             predictors.append(GearsPredictor(load_bundle(name, go).training, go, progress))
         else:
-            raise GearsplanError(f"unknown model {name!r}", f"choose from: baselines, {', '.join(BASELINES)}, {GEARSPLAN}, or a model bundle directory")
+            raise GearsplanError(
+                f"unknown model {name!r}",
+                f"choose from: baselines, {', '.join(BASELINES)}, {GEARSPLAN}, or a model bundle directory",
+            )
     return predictors
 
 
-def evaluate_split(predictors: Sequence[Predictor], data: PreparedScreen, split: Split, seed: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def evaluate_split(
+    predictors: Sequence[Predictor], data: PreparedScreen, split: Split, seed: int
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Fit each predictor on ``split`` and score it on the split's test perturbations.
 
     Returns the scores (``discrimination`` left out: it compares held-out perturbations, :func:`with_discrimination`)
@@ -121,12 +142,24 @@ def evaluate_split(predictors: Sequence[Predictor], data: PreparedScreen, split:
         scores = perturbation_metrics(predicted, true, top, centroid, spread)
         uncertainty = predictor.uncertainty(test) if hasattr(predictor, "uncertainty") else np.full(len(test), np.nan)
         frames.append(
-            pd.DataFrame({"seed": seed, "split": split.name, "perturbation": test, "stratum": strata, "model": predictor.name, **scores, "uncertainty": uncertainty})
+            pd.DataFrame(
+                {
+                    "seed": seed,
+                    "split": split.name,
+                    "perturbation": test,
+                    "stratum": strata,
+                    "model": predictor.name,
+                    **scores,
+                    "uncertainty": uncertainty,
+                }
+            )
         )
     return pd.concat(frames, ignore_index=True), predictions
 
 
-def with_discrimination(parts: Sequence[tuple[pd.DataFrame, dict[str, np.ndarray]]], data: PreparedScreen) -> pd.DataFrame:
+def with_discrimination(
+    parts: Sequence[tuple[pd.DataFrame, dict[str, np.ndarray]]], data: PreparedScreen
+) -> pd.DataFrame:
     """The scores of every split of one seed (:func:`evaluate_split`'s results, in order), each row with its
     ``discrimination`` among all the perturbations that seed held out: with leave-one-out, every perturbation,
     each predicted by its own fit."""
@@ -134,7 +167,9 @@ def with_discrimination(parts: Sequence[tuple[pd.DataFrame, dict[str, np.ndarray
     for name in parts[0][1]:
         rows = np.flatnonzero(frame["model"].to_numpy() == name)  # in split order, as the predictions are stacked
         true = data.bulk.delta[data.bulk.rows(frame["perturbation"].to_numpy()[rows])]
-        frame.loc[rows, "discrimination"] = discrimination(np.concatenate([predictions[name] for _, predictions in parts]), true)
+        frame.loc[rows, "discrimination"] = discrimination(
+            np.concatenate([predictions[name] for _, predictions in parts]), true
+        )
     return frame
 
 

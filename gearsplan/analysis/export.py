@@ -32,7 +32,9 @@ CONTROL_LABEL = "non-targeting"
 CELLS_PER_SET = 100
 
 
-def predicted_cells(bundle: Bundle, screen: Screen, bulk: Pseudobulk, keys: Sequence[str], *, cells: int = CELLS_PER_SET, seed: int = 0) -> ad.AnnData:
+def predicted_cells(
+    bundle: Bundle, screen: Screen, bulk: Pseudobulk, keys: Sequence[str], *, cells: int = CELLS_PER_SET, seed: int = 0
+) -> ad.AnnData:
     """Predicted cells of perturbation sets in cell-eval's layout.
 
     The same ``cells`` control cells of the screen (all of them where it has fewer), drawn without
@@ -78,23 +80,27 @@ def predicted_cells(bundle: Bundle, screen: Screen, bulk: Pseudobulk, keys: Sequ
     expression = np.concatenate([base, *(np.maximum(base + change, 0.0) for change in prediction.mean)])
     spread = np.concatenate([np.zeros_like(base), *(np.broadcast_to(sd, base.shape) for sd in prediction.total_sd)])
     labels = [CONTROL_LABEL, *keys]
-    obs = pd.DataFrame({
-        PERT_COL: pd.Categorical(np.repeat(labels, len(drawn)), categories=labels),
-        "control_cell": np.tile(control.obs_names[drawn].to_numpy(str), len(labels)),
-    }, index=[f"{label}_{i}" for label in labels for i in range(len(drawn))])
+    obs = pd.DataFrame(
+        {
+            PERT_COL: pd.Categorical(np.repeat(labels, len(drawn)), categories=labels),
+            "control_cell": np.tile(control.obs_names[drawn].to_numpy(str), len(labels)),
+        },
+        index=[f"{label}_{i}" for label in labels for i in range(len(drawn))],
+    )
     return ad.AnnData(
         X=expression.astype(np.float32),
         obs=obs,
         var=pd.DataFrame(index=pd.Index(model.genes, name="gene")),
         layers={"sd": spread.astype(np.float32)},
-        uns={"gearsplan": {
-            "model": str(bundle.source) if bundle.source is not None else "not saved",
-            "data": screen.source,
-            "pert_col": PERT_COL,
-            "control_pert": CONTROL_LABEL,
-            "cells_per_set": len(drawn),
-            "seed": seed,
-            "version": __version__,
-        }},
+        uns={
+            "gearsplan": {
+                "model": str(bundle.source) if bundle.source is not None else "not saved",
+                "data": screen.source,
+                "pert_col": PERT_COL,
+                "control_pert": CONTROL_LABEL,
+                "cells_per_set": len(drawn),
+                "seed": seed,
+                "version": __version__,
+            }
+        },
     )
-

@@ -17,7 +17,6 @@ from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.model.training import TrainConfig, TrainingProgress, fit_gears
 
-
 #: GI scores in ``--json`` order.
 SCORES = ("magnitude", "model_fit", "similarity", "equality_of_contribution")
 
@@ -58,31 +57,54 @@ class GIEvaluation:
             hit = self.predicted[:, c] & self.measured[:, c]
             supported = np.flatnonzero(self.agreement[:, c] > 0)
             ranked = supported[np.argsort(-self.agreement[supported, c], kind="stable")][:k]
-            rows.append({
-                "call": call,
-                "n_measured": int(self.measured[:, c].sum()),
-                "n_predicted": int(self.predicted[:, c].sum()),
-                "precision": _ratio(hit.sum(), self.predicted[:, c].sum()),
-                "recall": _ratio(hit.sum(), self.measured[:, c].sum()),
-                f"precision_at_{k}": float(self.measured[ranked, c].mean()) if len(ranked) else None,
-                "base_rate": float(self.measured[:, c].mean()) if len(self.pairs) else None,
-            })
+            rows.append(
+                {
+                    "call": call,
+                    "n_measured": int(self.measured[:, c].sum()),
+                    "n_predicted": int(self.predicted[:, c].sum()),
+                    "precision": _ratio(hit.sum(), self.predicted[:, c].sum()),
+                    "recall": _ratio(hit.sum(), self.measured[:, c].sum()),
+                    f"precision_at_{k}": float(self.measured[ranked, c].mean()) if len(ranked) else None,
+                    "base_rate": float(self.measured[:, c].mean()) if len(self.pairs) else None,
+                }
+            )
         return pd.DataFrame(rows)
 
     def confusion(self) -> pd.DataFrame:
         """Pairs with each (predicted call, measured call) combination; a pair may count in several cells."""
         counts = self.predicted.T.astype(int) @ self.measured.astype(int)
-        return pd.DataFrame(counts, index=pd.Index(GI_CALLS, name="predicted"), columns=pd.Index(GI_CALLS, name="measured"))
+        return pd.DataFrame(
+            counts, index=pd.Index(GI_CALLS, name="predicted"), columns=pd.Index(GI_CALLS, name="measured")
+        )
 
     def to_json(self, k: int = 3) -> dict:
         names = lambda row: [c for c, on in zip(GI_CALLS, row) if on]  # noqa: E731
         return {
             "seed": self.seed,
-            "pairs": [{"pair": list(genes_of(p)), "predicted": names(pr), "measured": names(me), "agreement": dict(zip(GI_CALLS, map(float, ag))),
-                       "predicted_scores": _scores(ps), "measured_scores": _scores(ms), "scaled_additive_scores": _scores(ss)}
-                      for p, pr, me, ag, ps, ms, ss in zip(self.pairs, self.predicted, self.measured, self.agreement,
-                                                           self.predicted_scores, self.measured_scores, self.scaled_additive_scores)],
-            "per_call": [{**row, "random": row["base_rate"]} for row in self.per_call(k).replace({np.nan: None}).to_dict("records")],
+            "pairs": [
+                {
+                    "pair": list(genes_of(p)),
+                    "predicted": names(pr),
+                    "measured": names(me),
+                    "agreement": dict(zip(GI_CALLS, map(float, ag))),
+                    "predicted_scores": _scores(ps),
+                    "measured_scores": _scores(ms),
+                    "scaled_additive_scores": _scores(ss),
+                }
+                for p, pr, me, ag, ps, ms, ss in zip(
+                    self.pairs,
+                    self.predicted,
+                    self.measured,
+                    self.agreement,
+                    self.predicted_scores,
+                    self.measured_scores,
+                    self.scaled_additive_scores,
+                )
+            ],
+            "per_call": [
+                {**row, "random": row["base_rate"]}
+                for row in self.per_call(k).replace({np.nan: None}).to_dict("records")
+            ],
             "magnitude_error": self.magnitude_error(),
             "confusion": {p: {m: int(v) for m, v in row.items()} for p, row in self.confusion().iterrows()},
         }
@@ -102,15 +124,26 @@ def scorable_pairs(data: PreparedScreen) -> tuple[str, ...]:
     return tuple(k for k in data.bulk.keys if len(genes_of(k)) == 2 and set(genes_of(k)) <= keys)
 
 
-def evaluate_gi(data: PreparedScreen, config: TrainConfig = TrainConfig(), seed: int = 1, go: GeneGraph | None = None,
-                progress: Callable[[int, int], None] | None = None, training: TrainingProgress | None = None) -> GIEvaluation:
+def evaluate_gi(
+    data: PreparedScreen,
+    config: TrainConfig = TrainConfig(),
+    seed: int = 1,
+    go: GeneGraph | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    training: TrainingProgress | None = None,
+) -> GIEvaluation:
     """Hold out each scorable measured pair in turn, train on everything else, and compare its predicted GI calls with the measured ones."""
     pairs = scorable_pairs(data)
     if not any(len(genes_of(k)) == 2 for k in data.bulk.keys):
-        raise GearsplanError("the screen measures no pairs, only single genes: --gi checks predicted GI calls against measured pairs",
-                             "run it on a screen with pairs whose two singles were measured too, e.g. --data norman")
+        raise GearsplanError(
+            "the screen measures no pairs, only single genes: --gi checks predicted GI calls against measured pairs",
+            "run it on a screen with pairs whose two singles were measured too, e.g. --data norman",
+        )
     if not pairs:
-        raise GearsplanError("the screen has no measured pair whose two singles were measured", "GI calls can only be checked on such pairs")
+        raise GearsplanError(
+            "the screen has no measured pair whose two singles were measured",
+            "GI calls can only be checked on such pairs",
+        )
     scored = well_expressed(data.bulk.control)
     predicted, agreement, predicted_scores, scaled = [], [], [], []
     for done, pair in enumerate(pairs):
@@ -128,5 +161,13 @@ def evaluate_gi(data: PreparedScreen, config: TrainConfig = TrainConfig(), seed:
         if progress:
             progress(done + 1, len(pairs))
     measured = measured_gi(data.bulk, pairs, scored, seed)
-    return GIEvaluation(pairs, np.array(predicted), measured.call_matrix(), np.array(agreement), seed,
-                        tuple(predicted_scores), tuple(measured.row(i) for i in range(len(pairs))), tuple(scaled))
+    return GIEvaluation(
+        pairs,
+        np.array(predicted),
+        measured.call_matrix(),
+        np.array(agreement),
+        seed,
+        tuple(predicted_scores),
+        tuple(measured.row(i) for i in range(len(pairs))),
+        tuple(scaled),
+    )

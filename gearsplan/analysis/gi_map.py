@@ -15,7 +15,18 @@ from gearsplan.errors import GearsplanError
 from gearsplan.model.ensemble import GearsModel
 
 #: Columns of a GI map, in order.
-COLUMNS = ("gene_a", "gene_b", "source", "magnitude", "model_fit", "similarity", "equality_of_contribution", "calls", "uncertain", "singles_collinear")
+COLUMNS = (
+    "gene_a",
+    "gene_b",
+    "source",
+    "magnitude",
+    "model_fit",
+    "similarity",
+    "equality_of_contribution",
+    "calls",
+    "uncertain",
+    "singles_collinear",
+)
 
 
 def measured_genes(bulk: Pseudobulk) -> tuple[str, ...]:
@@ -23,7 +34,13 @@ def measured_genes(bulk: Pseudobulk) -> tuple[str, ...]:
     return tuple(sorted(k for k in bulk.keys if "+" not in k))
 
 
-def gi_map(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str], seed: int = 0, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+def gi_map(
+    model: GearsModel,
+    bulk: Pseudobulk,
+    genes: Sequence[str],
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
     """GI scores of every pair of ``genes``: predicted for all, and measured for pairs in the data.
 
     Parameters
@@ -51,7 +68,9 @@ def gi_map(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str], seed: int 
     pairs = list(combinations(genes, 2))
     keys = [*genes, *(perturbation_key(p) for p in pairs)]
     scored = well_expressed(bulk.control)
-    members = np.concatenate([changes[:, :, scored] for _, changes, _ in model.member_chunks(keys, progress, priors=False)], axis=1)
+    members = np.concatenate(
+        [changes[:, :, scored] for _, changes, _ in model.member_chunks(keys, progress, priors=False)], axis=1
+    )
     position = {g: i for i, g in enumerate(genes)}
     a = members[:, [position[p[0]] for p in pairs]]
     b = members[:, [position[p[1]] for p in pairs]]
@@ -65,26 +84,36 @@ def gi_map(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str], seed: int 
 
 
 def _frame(pairs: Sequence[tuple[str, str]], source: str, scores: GIScores, uncertain: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({
-        "gene_a": [p[0] for p in pairs],
-        "gene_b": [p[1] for p in pairs],
-        "source": source,
-        "magnitude": scores.magnitude,
-        "model_fit": scores.model_fit,
-        "similarity": scores.similarity,
-        "equality_of_contribution": scores.equality_of_contribution,
-        "calls": [";".join(c) for c in scores.calls()],
-        "uncertain": [";".join(c for c, on in zip(GI_CALLS, row) if on) for row in uncertain],
-        "singles_collinear": scores.singles_collinear,
-    }, columns=list(COLUMNS))
+    return pd.DataFrame(
+        {
+            "gene_a": [p[0] for p in pairs],
+            "gene_b": [p[1] for p in pairs],
+            "source": source,
+            "magnitude": scores.magnitude,
+            "model_fit": scores.model_fit,
+            "similarity": scores.similarity,
+            "equality_of_contribution": scores.equality_of_contribution,
+            "calls": [";".join(c) for c in scores.calls()],
+            "uncertain": [";".join(c for c, on in zip(GI_CALLS, row) if on) for row in uncertain],
+            "singles_collinear": scores.singles_collinear,
+        },
+        columns=list(COLUMNS),
+    )
 
 
 def gi_map_json(frame: pd.DataFrame) -> dict:
     """The ``gimap --json`` document of DESIGN.md."""
     scores = ("magnitude", "model_fit", "similarity", "equality_of_contribution")
-    return {"pairs": [
-        {"pair": [row.gene_a, row.gene_b], "source": row.source, **{k: (None if np.isnan(getattr(row, k)) else float(getattr(row, k))) for k in scores},
-         "calls": row.calls.split(";") if row.calls else [], "uncertain": row.uncertain.split(";") if row.uncertain else [],
-         "singles_collinear": bool(row.singles_collinear)}
-        for row in frame.itertuples()
-    ]}
+    return {
+        "pairs": [
+            {
+                "pair": [row.gene_a, row.gene_b],
+                "source": row.source,
+                **{k: (None if np.isnan(getattr(row, k)) else float(getattr(row, k))) for k in scores},
+                "calls": row.calls.split(";") if row.calls else [],
+                "uncertain": row.uncertain.split(";") if row.uncertain else [],
+                "singles_collinear": bool(row.singles_collinear),
+            }
+            for row in frame.itertuples()
+        ]
+    }

@@ -130,10 +130,15 @@ class GIScores:
     def row(self, i: int, thresholds: GIThresholds = GIThresholds()) -> dict:
         """Pair ``i`` as plain Python values for ``--json``; a NaN score is ``None``."""
         scores = {
-            name: finite_or_none(getattr(self, name)[i]) for name in ("magnitude", "model_fit", "similarity", "equality_of_contribution")
+            name: finite_or_none(getattr(self, name)[i])
+            for name in ("magnitude", "model_fit", "similarity", "equality_of_contribution")
         }
         fired = self.call_matrix(thresholds)[i]
-        return {**scores, "calls": [name for name, on in zip(GI_CALLS, fired) if on], "singles_collinear": bool(self.singles_collinear[i])}
+        return {
+            **scores,
+            "calls": [name for name, on in zip(GI_CALLS, fired) if on],
+            "singles_collinear": bool(self.singles_collinear[i]),
+        }
 
 
 def well_expressed(control_mean: np.ndarray, min_mean: float = WELL_EXPRESSED_MIN_MEAN) -> np.ndarray:
@@ -180,7 +185,9 @@ def theil_sen(x: np.ndarray, y: np.ndarray, n_subsamples: int = N_SUBSAMPLES, se
     """
     i, j = sampled_gene_pairs(x.shape[1], n_subsamples, seed)
     step = max(1, _THEIL_SEN_CHUNK // max(len(i), 1))
-    return np.concatenate([_theil_sen_chunk(x[s : s + step], y[s : s + step], i, j) for s in range(0, max(len(x), 1), step)])
+    return np.concatenate(
+        [_theil_sen_chunk(x[s : s + step], y[s : s + step], i, j) for s in range(0, max(len(x), 1), step)]
+    )
 
 
 def _theil_sen_chunk(x: np.ndarray, y: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -233,7 +240,9 @@ def _weiszfeld_step(px: np.ndarray, py: np.ndarray, valid: np.ndarray, z: np.nda
     return z + (1.0 - stay)[:, None] * shift
 
 
-def distance_correlations(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def distance_correlations(
+    delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """dcor(ΔA, ΔAB), dcor(ΔB, ΔAB) and dcor([ΔA, ΔB], ΔAB) of each row, batched.
 
     Equal to ``dcor.distance_correlation`` (biased V-statistics, exponent 1); 0 where a profile is
@@ -250,7 +259,9 @@ def distance_correlations(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np
     return tuple(np.concatenate(p) for p in zip(*parts))
 
 
-def _dcor_chunk(a: np.ndarray, b: np.ndarray, y: np.ndarray, buffers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _dcor_chunk(
+    a: np.ndarray, b: np.ndarray, y: np.ndarray, buffers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows, n = a.shape
     dy, da, db, d2 = buffers[:, :rows]
     np.abs(np.subtract(y[:, :, None], y[:, None, :], out=dy), out=dy)
@@ -312,14 +323,22 @@ def score_pairs(
     delta_a, delta_b, delta_ab = (np.asarray(d, dtype=np.float64) for d in (delta_a, delta_b, delta_ab))
     if delta_a.shape[1] < 3:
         raise GearsplanError(
-            f"only {delta_a.shape[1]} genes to score genetic interactions on", "score on more genes (lower the well-expressed threshold)"
+            f"only {delta_a.shape[1]} genes to score genetic interactions on",
+            "score on more genes (lower the well-expressed threshold)",
         )
     collinear = np.abs(pearson_rows(delta_a, delta_b)) > COLLINEAR_SINGLES
     coefficients = np.empty((len(delta_a), 2))
     # Theil–Sen only where both coefficients are identifiable: on near-collinear singles its 2x2 solutions
     # spread along a line, and the spatial median then takes its most iterations for a fit that is thrown away.
-    coefficients[~collinear] = theil_sen(np.stack([delta_a[~collinear], delta_b[~collinear]], axis=2), delta_ab[~collinear], n_subsamples=n_subsamples, seed=seed)
-    coefficients[collinear] = equal_contribution_slope(delta_a[collinear] + delta_b[collinear], delta_ab[collinear])[:, None]
+    coefficients[~collinear] = theil_sen(
+        np.stack([delta_a[~collinear], delta_b[~collinear]], axis=2),
+        delta_ab[~collinear],
+        n_subsamples=n_subsamples,
+        seed=seed,
+    )
+    coefficients[collinear] = equal_contribution_slope(delta_a[collinear] + delta_b[collinear], delta_ab[collinear])[
+        :, None
+    ]
     fitted = coefficients[:, :1] * delta_a + coefficients[:, 1:] * delta_b
     dcor_a, dcor_b, similarity = distance_correlations(delta_a, delta_b, delta_ab)
     larger = np.maximum(dcor_a, dcor_b)
@@ -345,8 +364,14 @@ def equal_contribution_slope(summed: np.ndarray, delta_ab: np.ndarray) -> np.nda
 #: Share of members that must make a call for it to be shown as certain (besides its score's spread).
 CERTAIN_SHARE = 0.8
 #: The score each call reads.
-CALL_SCORES = {"synergy": "magnitude", "suppression": "magnitude", "additive": "magnitude", "neomorphism": "model_fit",
-               "redundancy": "similarity", "epistasis": "equality_of_contribution"}
+CALL_SCORES = {
+    "synergy": "magnitude",
+    "suppression": "magnitude",
+    "additive": "magnitude",
+    "neomorphism": "model_fit",
+    "redundancy": "similarity",
+    "epistasis": "equality_of_contribution",
+}
 
 
 @dataclass(frozen=True)
@@ -370,8 +395,13 @@ class EnsembleCalls:
     certain: np.ndarray
 
 
-def ensemble_calls(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray, seed: int = 0,
-                   thresholds: GIThresholds = GIThresholds()) -> EnsembleCalls:
+def ensemble_calls(
+    delta_a: np.ndarray,
+    delta_b: np.ndarray,
+    delta_ab: np.ndarray,
+    seed: int = 0,
+    thresholds: GIThresholds = GIThresholds(),
+) -> EnsembleCalls:
     """Scores of the ensemble's mean profiles, the share of members making each call, and which calls are certain.
 
     Each input is (members, pairs, genes). Every row is fitted on the same gene-pair sample, so
@@ -381,7 +411,9 @@ def ensemble_calls(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarra
     n_members, n_pairs, n_genes = delta_ab.shape
     members = score_pairs(*(d.reshape(-1, n_genes) for d in (delta_a, delta_b, delta_ab)), seed=seed)
     share = members.call_matrix(thresholds).reshape(n_members, n_pairs, len(GI_CALLS)).mean(axis=0)
-    steady = np.column_stack([_steady(getattr(members, CALL_SCORES[c]).reshape(n_members, n_pairs), thresholds.edges(c)) for c in GI_CALLS])
+    steady = np.column_stack(
+        [_steady(getattr(members, CALL_SCORES[c]).reshape(n_members, n_pairs), thresholds.edges(c)) for c in GI_CALLS]
+    )
     return EnsembleCalls(mean, share, (share >= CERTAIN_SHARE) & steady)
 
 
@@ -393,7 +425,9 @@ def _steady(values: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
     return np.logical_and.reduce([(centre - spread > t) | (centre + spread < t) for t in thresholds])
 
 
-def measured_gi(bulk: Pseudobulk, pairs: Sequence[str], genes_mask: np.ndarray | None = None, seed: int = 0) -> GIScores:
+def measured_gi(
+    bulk: Pseudobulk, pairs: Sequence[str], genes_mask: np.ndarray | None = None, seed: int = 0
+) -> GIScores:
     """GI scores of measured pairs from the measured mean changes of the pairs and their singles.
 
     Parameters

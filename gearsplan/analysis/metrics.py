@@ -27,8 +27,13 @@ def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, (a * b).sum(axis=1) / denominator, np.nan)
 
 
-def perturbation_metrics(predicted: np.ndarray, true: np.ndarray, top_de: np.ndarray, centroid: np.ndarray | None = None,
-                         sd: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def perturbation_metrics(
+    predicted: np.ndarray,
+    true: np.ndarray,
+    top_de: np.ndarray,
+    centroid: np.ndarray | None = None,
+    sd: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Every metric of :data:`METRICS` but ``discrimination`` (which compares perturbations: :func:`discrimination`) for each row.
 
     Parameters
@@ -81,4 +86,7 @@ def l1_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     rows of ``a`` so that no chunk's differences exceed :data:`_L1_CHUNK` elements. (NumPy alone: SciPy's
     ``cdist`` would cost ``predict`` half a second of imports.)"""
     step = max(1, _L1_CHUNK // max(b.size, 1))
-    return np.concatenate([np.abs(a[s : s + step, None, :] - b[None, :, :]).sum(axis=2) for s in range(0, len(a), step)] or [np.zeros((0, len(b)))])
+    return np.concatenate(
+        [np.abs(a[s : s + step, None, :] - b[None, :, :]).sum(axis=2) for s in range(0, len(a), step)]
+        or [np.zeros((0, len(b)))]
+    )

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, well_expressed
-from gearsplan.model.calibration import calibration_factor
 from gearsplan.data.conditions import perturbation_key
 from gearsplan.data.gene_names import gene_table
 from gearsplan.data.pseudobulk import Pseudobulk
@@ -21,6 +20,7 @@ from gearsplan.errors import GearsplanError
 from gearsplan.json_numbers import finite_record
 from gearsplan.knowledge.go_graph import jaccard_to
 from gearsplan.model.bundle import Bundle
+from gearsplan.model.calibration import calibration_factor
 from gearsplan.model.ensemble import GearsModel, Prediction, on_top_genes
 
 #: Confidence levels from how far the predicted changes stand out of what the prediction does not
@@ -81,8 +81,10 @@ class Uncertainty:
         if math.isnan(self.coverage):
             return f"its changes stand {self.signal:.1f}× out of it (uncalibrated: the model has no held-out evaluation or calibration)"
         capped = " (at most medium: that spread held under half the truth)" if self.coverage < TRUSTED_COVERAGE else ""
-        return (f"± 2 sd held {self.coverage:.0%} of the truth on held-out perturbations like it, so the spread counts "
-                f"×{self.calibration:.1f}; its changes stand {self.signal:.1f}× out of that{capped}")
+        return (
+            f"± 2 sd held {self.coverage:.0%} of the truth on held-out perturbations like it, so the spread counts "
+            f"×{self.calibration:.1f}; its changes stand {self.signal:.1f}× out of that{capped}"
+        )
 
 
 @dataclass(frozen=True)
@@ -119,22 +121,39 @@ class PerturbationReport:
             "in_data": self.in_data,
             "in_training": self.in_training,
             "per_gene": [
-                {"gene": f.gene, "measured": f.measured, "trained": f.trained, "in_go": f.in_go, "go_degree": f.go_degree,
-                 "nearest_measured": [{"gene": g, "jaccard": round(j, 4)} for g, j in f.nearest_measured]}
+                {
+                    "gene": f.gene,
+                    "measured": f.measured,
+                    "trained": f.trained,
+                    "in_go": f.in_go,
+                    "go_degree": f.go_degree,
+                    "nearest_measured": [{"gene": g, "jaccard": round(j, 4)} for g, j in f.nearest_measured],
+                }
                 for f in self.per_gene
             ],
             "pulled_toward": [{"perturbation": k, "share": round(share, 4)} for k, share in self.pulled_toward],
             "uncertainty": finite_record(asdict(self.uncertainty)),
             "top_de": [finite_record(row) for row in self.top_de.to_dict("records")],
-            "gi": [{"pair": list(p.pair), **p.predicted, "agreement": p.agreement, "certain": [c for c in p.predicted["calls"] if p.certain[c]],
-                    "measured": p.measured} for p in self.gi],
+            "gi": [
+                {
+                    "pair": list(p.pair),
+                    **p.predicted,
+                    "agreement": p.agreement,
+                    "certain": [c for c in p.predicted["calls"] if p.certain[c]],
+                    "measured": p.measured,
+                }
+                for p in self.gi
+            ],
         }
 
 
 def screen_model(bundle: Bundle, bulk: Pseudobulk) -> GearsModel:
     """The bundle's model composed with every perturbation the screen measured, not only those it trained on."""
     if bulk.genes != bundle.model.genes:
-        raise GearsplanError("the screen's measured genes are not the model's", "pass the --data the model was trained on, or train a model on this screen")
+        raise GearsplanError(
+            "the screen's measured genes are not the model's",
+            "pass the --data the model was trained on, or train a model on this screen",
+        )
     return replace(bundle.model, measured=bulk.changes(bulk.keys), single_noise=bulk.single_noise(bulk.keys))
 
 
@@ -146,7 +165,10 @@ def resolve_genes(names: Sequence[str], model: GearsModel, bulk: Pseudobulk) -> 
     resolved = Counter(gene for name in names for gene in table.resolve_set(name, measured))
     twice = [gene for gene, count in resolved.items() if count > 1]
     if twice:  # FOSB FOSB is not a single: say so rather than quietly predict one gene
-        raise GearsplanError(f"{', '.join(twice)} named more than once", "name each gene of a set once; an alias and its symbol are the same gene")
+        raise GearsplanError(
+            f"{', '.join(twice)} named more than once",
+            "name each gene of a set once; an alias and its symbol are the same gene",
+        )
     genes = tuple(resolved)
     if not genes:
         raise GearsplanError("no genes given", "name one or more genes, e.g. gearsplan predict FOSB CEBPB")
@@ -159,7 +181,9 @@ def resolve_genes(names: Sequence[str], model: GearsModel, bulk: Pseudobulk) -> 
     return genes
 
 
-def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str], top: int = 20, seed: int = 0) -> PerturbationReport:
+def predict_perturbation(
+    bundle: Bundle, bulk: Pseudobulk, names: Sequence[str], top: int = 20, seed: int = 0
+) -> PerturbationReport:
     """Predict a perturbation set with everything a biologist needs to judge it.
 
     Parameters
@@ -180,7 +204,13 @@ def predict_perturbation(bundle: Bundle, bulk: Pseudobulk, names: Sequence[str],
     key = perturbation_key(genes)
     training = tuple(bundle.metadata.get("split", {}).get("train", ()))
     prediction = model.predict([key])
-    trust = uncertainty(model, prediction, training, key in model.singles, held_out_coverage(bundle, stratum(genes, frozenset(model.singles))))
+    trust = uncertainty(
+        model,
+        prediction,
+        training,
+        key in model.singles,
+        held_out_coverage(bundle, stratum(genes, frozenset(model.singles))),
+    )
     base = model.base(key)[0] if model.unmeasured(key) else None
     return PerturbationReport(
         genes,
@@ -227,7 +257,9 @@ def held_out_coverage(bundle: Bundle, stratum_name: str) -> float:
     return float(by_stratum.get(stratum_name, by_stratum.get("all", float("nan"))))
 
 
-def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[str], exact: bool, coverage: float, top: int = 20) -> Uncertainty:
+def uncertainty(
+    model: GearsModel, prediction: Prediction, training: Sequence[str], exact: bool, coverage: float, top: int = 20
+) -> Uncertainty:
     """What the prediction of one set does not know, on its top genes; the members' sd (and head log-variance)
     z-scored against the networks on the training perturbations. ``exact``: the set is a measured single,
     predicted as its measurement; ``coverage``: :func:`held_out_coverage`, which calibrates the spread.
@@ -246,7 +278,9 @@ def uncertainty(model: GearsModel, prediction: Prediction, training: Sequence[st
         signal = np.nan
     else:
         signal = on_top(np.abs(prediction.mean)) / max(calibration * spread, 1e-12)
-    level = "unknown" if one_member and not exact else next(name for limit, name in CONFIDENCE_LEVELS if signal >= limit)
+    level = (
+        "unknown" if one_member and not exact else next(name for limit, name in CONFIDENCE_LEVELS if signal >= limit)
+    )
     if level == "high" and not exact and coverage < TRUSTED_COVERAGE:
         level = "medium"
     z = head_z = float("nan")
@@ -264,28 +298,38 @@ def z_score(value: float, reference: np.ndarray) -> float:
     :data:`FLAT_REFERENCE` of its mean magnitude), as the members' spread over the training perturbations of
     a screen whose network tells them apart little does: a z-score of thousands would say nothing."""
     spread = reference.std()
-    return float("nan") if spread <= FLAT_REFERENCE * abs(reference.mean()) or spread == 0 else float((value - reference.mean()) / spread)
+    return (
+        float("nan")
+        if spread <= FLAT_REFERENCE * abs(reference.mean()) or spread == 0
+        else float((value - reference.mean()) / spread)
+    )
 
 
-def top_de_table(model: GearsModel, bulk: Pseudobulk, key: str, prediction: Prediction, top: int, calibration: float = 1.0) -> pd.DataFrame:
+def top_de_table(
+    model: GearsModel, bulk: Pseudobulk, key: str, prediction: Prediction, top: int, calibration: float = 1.0
+) -> pd.DataFrame:
     """The ``top`` genes by |predicted change|, with control mean, spread (:attr:`Prediction.total_sd`) and that spread
     widened by ``calibration`` (:attr:`Uncertainty.calibration`), additive and measured changes."""
     change, sd = prediction.mean[0], prediction.total_sd[0]
     order = np.argsort(-np.abs(change), kind="stable")[:top]
     additive = model.additive([key])[0] if "+" in key else np.full(len(change), np.nan)
     measured = bulk.delta[bulk.rows([key])[0]] if key in bulk.keys else np.full(len(change), np.nan)
-    return pd.DataFrame({
-        "gene": np.array(model.genes)[order],
-        "control_mean": bulk.control[order],
-        "predicted_change": change[order],
-        "predicted_sd": sd[order],
-        "calibrated_sd": sd[order] * calibration,
-        "additive_change": additive[order],
-        "measured_change": measured[order],
-    })
+    return pd.DataFrame(
+        {
+            "gene": np.array(model.genes)[order],
+            "control_mean": bulk.control[order],
+            "predicted_change": change[order],
+            "predicted_sd": sd[order],
+            "calibrated_sd": sd[order] * calibration,
+            "additive_change": additive[order],
+            "measured_change": measured[order],
+        }
+    )
 
 
-def pair_interactions(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str], seed: int = 0) -> list[PairInteraction]:
+def pair_interactions(
+    model: GearsModel, bulk: Pseudobulk, genes: Sequence[str], seed: int = 0
+) -> list[PairInteraction]:
     """GI scores of every pair in ``genes`` from predicted ΔA, ΔB, ΔAB (measured singles where measured)."""
     pairs = list(combinations(sorted(genes), 2))
     if not pairs:
@@ -296,8 +340,13 @@ def pair_interactions(model: GearsModel, bulk: Pseudobulk, genes: Sequence[str],
     profiles = members[:, :, scored]
     called = ensemble_calls(profiles[:, 0::3], profiles[:, 1::3], profiles[:, 2::3], seed)
     return [
-        PairInteraction(pair, called.scores.row(p), dict(zip(GI_CALLS, map(float, called.share[p]))), dict(zip(GI_CALLS, map(bool, called.certain[p]))),
-                        measured_row(bulk, perturbation_key(pair), scored, seed))
+        PairInteraction(
+            pair,
+            called.scores.row(p),
+            dict(zip(GI_CALLS, map(float, called.share[p]))),
+            dict(zip(GI_CALLS, map(bool, called.certain[p]))),
+            measured_row(bulk, perturbation_key(pair), scored, seed),
+        )
         for p, pair in enumerate(pairs)
     ]
 
@@ -308,4 +357,3 @@ def measured_row(bulk: Pseudobulk, key: str, scored: np.ndarray, seed: int) -> d
     if not all(k in bulk.keys for k in (a, b, key)):
         return None
     return measured_gi(bulk, [key], scored, seed).row(0)
-

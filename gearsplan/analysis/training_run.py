@@ -46,7 +46,13 @@ def members_trained(config: TrainConfig, holdout: str) -> int:
     return config.ensemble * (2 if holdout == DEFAULT_HOLDOUT else 1)
 
 
-def train_bundle(screen: Screen, holdout: str = DEFAULT_HOLDOUT, seed: int = 1, config: TrainConfig = TrainConfig(), progress: TrainingProgress | None = None) -> TrainingRun:
+def train_bundle(
+    screen: Screen,
+    holdout: str = DEFAULT_HOLDOUT,
+    seed: int = 1,
+    config: TrainConfig = TrainConfig(),
+    progress: TrainingProgress | None = None,
+) -> TrainingRun:
     """Train a GEARS ensemble on ``screen``: on every perturbation, or on a split, scored on its held-out perturbations.
 
     With ``holdout`` ``none`` the model learns from every perturbation: early stopping watches a seeded
@@ -86,40 +92,69 @@ def train_bundle(screen: Screen, holdout: str = DEFAULT_HOLDOUT, seed: int = 1, 
         chosen = resolve_split(holdout, data.screen.perturbations, seed)
         gears = GearsPredictor(config, go, progress)
         scored = evaluate_split([gears, *(cls() for cls in BASELINES.values())], data, chosen, seed)
-        evaluation, calibration, uncalibrated = Evaluation(holdout, (seed,), with_discrimination([scored], data)), None, ()
+        evaluation, calibration, uncalibrated = (
+            Evaluation(holdout, (seed,), with_discrimination([scored], data)),
+            None,
+            (),
+        )
     stopping = with_validation(chosen, seed)
     metadata = {
-        "data": {"source": screen.source, "sha256": data_sha256(Path(screen.source)), "condition_col": screen.condition_col, "control_labels": list(screen.control_labels),
-                 "mudata_mod": screen.mudata_mod},
+        "data": {
+            "source": screen.source,
+            "sha256": data_sha256(Path(screen.source)),
+            "condition_col": screen.condition_col,
+            "control_labels": list(screen.control_labels),
+            "mudata_mod": screen.mudata_mod,
+        },
         "screen": describe(screen),
-        "split": {"spec": holdout, "name": chosen.name, "train": list(chosen.train), "val": list(chosen.val), "test": list(chosen.test),
-                  "early_stopping": list(stopping.val)},
+        "split": {
+            "spec": holdout,
+            "name": chosen.name,
+            "train": list(chosen.train),
+            "val": list(chosen.val),
+            "test": list(chosen.test),
+            "early_stopping": list(stopping.val),
+        },
         "seed": seed,
         "train_seconds": round(time.perf_counter() - start, 2),
         "evaluation": None if evaluation is None else evaluation.to_json(),
         "calibration": calibration,
     }
-    unwatched = () if stopping.val else (
-        f"only {counted(len(chosen.train), 'perturbation')} to train on, too few to lend some to early stopping: each member trained all "
-        f"{config.epochs} epochs without it" + ("" if holdout == DEFAULT_HOLDOUT else " (a split file can name a 'val' part)"),)
+    unwatched = (
+        ()
+        if stopping.val
+        else (
+            f"only {counted(len(chosen.train), 'perturbation')} to train on, too few to lend some to early stopping: each member trained all "
+            f"{config.epochs} epochs without it"
+            + ("" if holdout == DEFAULT_HOLDOUT else " (a split file can name a 'val' part)"),
+        )
+    )
     modality = gears.model.modality.warning
     bundle = Bundle(gears.model, config, metadata, bulk=data.bulk, de=data.de)
     return TrainingRun(bundle, evaluation, unwatched + uncalibrated + ((modality,) if modality else ()))
 
 
-def _calibration(data: PreparedScreen, seed: int, config: TrainConfig, go: GeneGraph, progress: TrainingProgress | None) -> tuple[dict | None, tuple[str, ...]]:
+def _calibration(
+    data: PreparedScreen, seed: int, config: TrainConfig, go: GeneGraph, progress: TrainingProgress | None
+) -> tuple[dict | None, tuple[str, ...]]:
     """The ``evaluate --json`` document of an ensemble trained as the model is on the :data:`CALIBRATION_SPLIT` split
     of ``data`` and scored on its held-out perturbations, or None with a warning where that split holds none out or trains on none."""
     split = simulation_split(data.screen.perturbations, seed)
     if not split.train or not split.test:
-        return None, (f"the {CALIBRATION_SPLIT} split of {counted(len(data.screen.perturbations), 'perturbation')} leaves none to "
-                      f"{'hold out' if split.train else 'train on'}: the model's confidence is uncalibrated",)
+        return None, (
+            f"the {CALIBRATION_SPLIT} split of {counted(len(data.screen.perturbations), 'perturbation')} leaves none to "
+            f"{'hold out' if split.train else 'train on'}: the model's confidence is uncalibrated",
+        )
     offset = (lambda member, *rest: progress(config.ensemble + member, *rest)) if progress else None
     scored = evaluate_split([GearsPredictor(config, go, offset)], data, split, seed)
     return Evaluation(CALIBRATION_SPLIT, (seed,), with_discrimination([scored], data)).to_json(), ()
 
 
-def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] = lambda _: None, progress: TrainingProgress | None = None) -> Bundle:
+def ensure_model(
+    path: str | Path | None = None,
+    notify: Callable[[str], None] = lambda _: None,
+    progress: TrainingProgress | None = None,
+) -> Bundle:
     """The bundle at ``path``, else the default model; with neither, or a default another version
     of gearsplan wrote, train the default on the embedded data, learning from every perturbation.
 
@@ -134,7 +169,9 @@ def ensure_model(path: str | Path | None = None, notify: Callable[[str], None] =
             return load_bundle(target)
         except OutdatedBundle as error:
             why = error.message
-    notify(f"{why}: training one on the embedded Norman 2019 data (every perturbation, seed 1; its calibration on the {CALIBRATION_SPLIT} split) first")
+    notify(
+        f"{why}: training one on the embedded Norman 2019 data (every perturbation, seed 1; its calibration on the {CALIBRATION_SPLIT} split) first"
+    )
     run = train_bundle(read_screen(), progress=progress)
     save_bundle(run.bundle, target)
     return replace(run.bundle, source=target)
@@ -186,7 +223,16 @@ class ModelScreen:
         facts = bundle.metadata.get("data") or {}
         if bundle.bulk is None or "screen" not in bundle.metadata:
             raise GearsplanError("this model bundle carries no screen to compose with", "name one with --data")
-        return cls(facts.get("source", ""), facts.get("mudata_mod"), bundle.bulk, [], True, None, bundle.de, bundle.metadata["screen"])
+        return cls(
+            facts.get("source", ""),
+            facts.get("mudata_mod"),
+            bundle.bulk,
+            [],
+            True,
+            None,
+            bundle.de,
+            bundle.metadata["screen"],
+        )
 
     @cached_property
     def de(self) -> DEGenes:
@@ -199,7 +245,13 @@ class ModelScreen:
         return self.carried_summary if self.screen is None else describe(self.screen)
 
 
-def bundle_screen(bundle: Bundle, data: str | Path | None = None, condition_col: str | None = None, control: str | None = None, mudata_mod: str | None = None) -> ModelScreen:
+def bundle_screen(
+    bundle: Bundle,
+    data: str | Path | None = None,
+    condition_col: str | None = None,
+    control: str | None = None,
+    mudata_mod: str | None = None,
+) -> ModelScreen:
     """``data`` if given, else the screen the bundle carries (its file, moved or deleted since, is not read).
 
     ``data`` that is not the file the bundle was trained on (by SHA-256) is read with a warning: its
@@ -220,8 +272,10 @@ def bundle_screen(bundle: Bundle, data: str | Path | None = None, condition_col:
     screen = read_screen(data, condition_col, control, mudata_mod)
     if facts.get("sha256") not in (None, data_sha256(Path(screen.source))):
         named = "" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}"
-        screen.warnings.append(f"{data} is not the screen this model was trained on ({Path(facts['source']).name}): its measured perturbations "
-                               f"are used as measurements, but the network never learned from them (retrain with: gearsplan train --data {data}{named})")
+        screen.warnings.append(
+            f"{data} is not the screen this model was trained on ({Path(facts['source']).name}): its measured perturbations "
+            f"are used as measurements, but the network never learned from them (retrain with: gearsplan train --data {data}{named})"
+        )
     return ModelScreen.read(screen)
 
 
@@ -237,8 +291,10 @@ def screen_cells(bundle: Bundle, screen: ModelScreen) -> Screen:
     if screen.screen is not None:
         return screen.screen
     if not Path(screen.source).exists():
-        raise GearsplanError(f"this needs the screen's cells, and the model carries its measurements only: {screen.source} is not there",
-                             "name the screen with --data")
+        raise GearsplanError(
+            f"this needs the screen's cells, and the model carries its measurements only: {screen.source} is not there",
+            "name the screen with --data",
+        )
     facts = bundle.metadata.get("data") or {}
     return read_screen(screen.source, facts.get("condition_col"), None, screen.mudata_mod)
 
@@ -250,8 +306,15 @@ def calibration_source(metadata: dict) -> dict:
     for name in ("evaluation", "calibration"):
         document = metadata.get(name)
         if document:
-            held = next((float(r["n"]) for r in document["rows"] if r["model"] == "gearsplan" and r["stratum"] == "all"), 0.0)
-            return {"from": name, "split": document["split"], "seeds": document["seeds"], "n_held_out": int(held) if held.is_integer() else held}
+            held = next(
+                (float(r["n"]) for r in document["rows"] if r["model"] == "gearsplan" and r["stratum"] == "all"), 0.0
+            )
+            return {
+                "from": name,
+                "split": document["split"],
+                "seeds": document["seeds"],
+                "n_held_out": int(held) if held.is_integer() else held,
+            }
     return {"from": None, "split": None, "seeds": [], "n_held_out": 0}
 
 
@@ -269,7 +332,11 @@ def describe_bundle(bundle: Bundle) -> dict:
         "training": asdict(bundle.training),
         "data": meta.get("data"),
         "carries_screen": bundle.bulk is not None,
-        "split": {"spec": split.get("spec"), "name": split.get("name"), **{f"n_{part}": len(split.get(part, [])) for part in ("train", "val", "test", "early_stopping")}},
+        "split": {
+            "spec": split.get("spec"),
+            "name": split.get("name"),
+            **{f"n_{part}": len(split.get(part, [])) for part in ("train", "val", "test", "early_stopping")},
+        },
         "seed": meta.get("seed"),
         "train_seconds": meta.get("train_seconds"),
         "evaluation": meta.get("evaluation"),

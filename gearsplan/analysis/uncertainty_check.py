@@ -34,8 +34,16 @@ def uncertainty_check(bundle: Bundle, data: ModelScreen) -> UncertaintyCheck | N
     if len(keys) < 3:
         return None
     prediction = bundle.model.predict(list(keys))
-    mse = perturbation_metrics(prediction.mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys))["mse_top20"]
+    mse = perturbation_metrics(prediction.mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys))[
+        "mse_top20"
+    ]
     uncertainty = ensemble_uncertainty(prediction)
     held_out = Split("bundle", tuple(split.get("train", ())), tuple(split.get("val", ())), keys)
-    return UncertaintyCheck(keys, tuple(held_out.stratum(k) for k in keys), uncertainty, on_top_genes(prediction.sd, prediction.mean, TOP_GENES), mse,
-                            float(spearmanr(uncertainty, mse).statistic))
+    return UncertaintyCheck(
+        keys,
+        tuple(held_out.stratum(k) for k in keys),
+        uncertainty,
+        on_top_genes(prediction.sd, prediction.mean, TOP_GENES),
+        mse,
+        float(spearmanr(uncertainty, mse).statistic),
+    )

@@ -9,7 +9,18 @@ from gearsplan.errors import GearsplanError
 
 #: Labels that mean "no perturbation", compared case-insensitively.
 CONTROL_LABELS: frozenset[str] = frozenset(
-    {"ctrl", "control", "non-targeting", "nontargeting", "non_targeting", "non-target", "nt", "safe-targeting", "negative_control", "neg_ctrl"}
+    {
+        "ctrl",
+        "control",
+        "non-targeting",
+        "nontargeting",
+        "non_targeting",
+        "non-target",
+        "nt",
+        "safe-targeting",
+        "negative_control",
+        "neg_ctrl",
+    }
 )
 
 #: The canonical key of control cells.
@@ -38,7 +49,10 @@ def parse_condition(label: str, control_labels: Iterable[str] = ()) -> Perturbat
         return ()
     tokens = [t for t in _SEPARATORS.split(text) if t]
     if not tokens:
-        raise GearsplanError(f"empty perturbation label {label!r}", "label control cells 'ctrl' and perturbed cells by gene, e.g. 'KLF1' or 'KLF1+MAP2K6'")
+        raise GearsplanError(
+            f"empty perturbation label {label!r}",
+            "label control cells 'ctrl' and perturbed cells by gene, e.g. 'KLF1' or 'KLF1+MAP2K6'",
+        )
     return tuple(sorted({t for t in tokens if t.lower() not in controls}))
 
 

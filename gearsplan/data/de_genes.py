@@ -44,7 +44,13 @@ def rank_genes(screen: Screen) -> dict[str, np.ndarray]:
         import scanpy as sc  # imported here: it costs seconds, and only this step needs it
 
         sc.tl.rank_genes_groups(
-            cells, groupby=KEY_COLUMN, reference=CONTROL_KEY, method="t-test", rankby_abs=True, n_genes=cells.n_vars, use_raw=False
+            cells,
+            groupby=KEY_COLUMN,
+            reference=CONTROL_KEY,
+            method="t-test",
+            rankby_abs=True,
+            n_genes=cells.n_vars,
+            use_raw=False,
         )
     names = cells.uns["rank_genes_groups"]["names"]
     index = pd.Index(screen.genes)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -89,11 +89,17 @@ class GeneTable:
             raise GearsplanError(f"{name!r} names no gene", "name one or more genes, e.g. FOSB or FOSB+CEBPB") from None
         if not genes:
             ctrl = next((ensembl for ensembl, symbol in self.ensembl.items() if symbol == "CTRL"), "its Ensembl ID")
-            raise GearsplanError(f"{name!r} names the control cells, not a gene", f"name the genes to perturb; the gene CTRL goes by {ctrl}")
+            raise GearsplanError(
+                f"{name!r} names the control cells, not a gene",
+                f"name the genes to perturb; the gene CTRL goes by {ctrl}",
+            )
         resolved = tuple(self.resolve(gene, extra_symbols) for gene in genes)
         twice = sorted(gene for gene, count in Counter(resolved).items() if count > 1)
         if twice:  # MLL+KMT2A is not a pair: say so rather than quietly read one gene
-            raise GearsplanError(f"{', '.join(twice)} named more than once in {name!r}", "name each gene of a set once; an alias and its symbol are the same gene")
+            raise GearsplanError(
+                f"{', '.join(twice)} named more than once in {name!r}",
+                "name each gene of a set once; an alias and its symbol are the same gene",
+            )
         return resolved
 
     def did_you_mean(self, name: str, extra_symbols: frozenset[str] = frozenset()) -> str:

@@ -27,6 +27,8 @@ def gene_types(path: Path | str = GENE_TYPES) -> Mapping[str, str]:
 @lru_cache(maxsize=2)
 def _cached_types(path: str) -> Mapping[str, str]:
     table = pd.read_csv(path, sep="\t", usecols=["symbol", "gene_type"], dtype=str).dropna()
-    table = table.assign(coding=table["gene_type"] == PROTEIN_CODING).sort_values("coding", ascending=False, kind="stable")
+    table = table.assign(coding=table["gene_type"] == PROTEIN_CODING).sort_values(
+        "coding", ascending=False, kind="stable"
+    )
     table = table.drop_duplicates("symbol")
     return MappingProxyType(dict(zip(table["symbol"], table["gene_type"])))

@@ -80,8 +80,15 @@ def resolve_modality(bulk: Pseudobulk, train: Iterable[str], named: str | None, 
         name = "activation"
     else:
         name = None
-        warning = ("the perturbation modality is unknown: " + ("the measured targets fall, as under interference or knockout" if direction
-                   else "no perturbed gene is measured") + "; name it with --modality activation|interference|knockout")
+        warning = (
+            "the perturbation modality is unknown: "
+            + (
+                "the measured targets fall, as under interference or knockout"
+                if direction
+                else "no perturbed gene is measured"
+            )
+            + "; name it with --modality activation|interference|knockout"
+        )
     sign = MODALITY_SIGNS[name] if name else direction
     trained = target_changes(bulk, list(train))
     typical = float(max(np.median(sign * trained), 0.0)) if trained.size and sign else 0.0

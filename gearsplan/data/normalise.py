@@ -34,7 +34,9 @@ def check_log_expression(X) -> None:
     """
     values = stored_values(X)
     if not np.all(np.isfinite(values)):
-        raise GearsplanError("the expression matrix holds NaN or infinite values", "remove or impute them before loading")
+        raise GearsplanError(
+            "the expression matrix holds NaN or infinite values", "remove or impute them before loading"
+        )
     if values.size and values.min() < 0:
         raise GearsplanError(
             "the expression matrix holds negative values, which log-normalised expression cannot",

@@ -103,7 +103,9 @@ def group_means(X, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.nd
     else:
         sums = np.zeros((n_groups, X.shape[1]), dtype=np.float64)
         for start in range(0, X.shape[0], _DENSE_CHUNK):
-            sums += _indicator(groups[start : start + _DENSE_CHUNK], n_groups) @ np.asarray(X[start : start + _DENSE_CHUNK])
+            sums += _indicator(groups[start : start + _DENSE_CHUNK], n_groups) @ np.asarray(
+                X[start : start + _DENSE_CHUNK]
+            )
     return sums / np.maximum(counts, 1)[:, None], counts
 
 
@@ -124,4 +126,11 @@ def pseudobulk(screen: Screen) -> Pseudobulk:
     spread = np.maximum(squares - means**2, 0.0) / np.maximum(counts - 1, 1)[:, None]
     control = categories.get_loc(CONTROL_KEY)
     rows = np.array([categories.get_loc(k) for k in screen.perturbations])
-    return Pseudobulk(tuple(screen.perturbations), screen.genes, means[rows], means[control], counts[rows], spread[rows] + spread[control])
+    return Pseudobulk(
+        tuple(screen.perturbations),
+        screen.genes,
+        means[rows],
+        means[control],
+        counts[rows],
+        spread[rows] + spread[control],
+    )

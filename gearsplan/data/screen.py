@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from gearsplan.data.conditions import CONTROL_KEY, Perturbation, genes_of, is_control_label, parse_condition, perturbation_key
+from gearsplan.data.conditions import (
+    CONTROL_KEY,
+    Perturbation,
+    genes_of,
+    is_control_label,
+    parse_condition,
+    perturbation_key,
+)
 from gearsplan.data.embedded import NORMAN2019, SCREENS
 from gearsplan.data.gene_names import GeneTable, UnknownGene, gene_table, is_ensembl_id
 from gearsplan.data.normalise import ensure_log_normalised
@@ -19,7 +26,18 @@ from gearsplan.errors import GearsplanError
 from gearsplan.wording import counted
 
 #: Column names searched, in this order, for the perturbation of each cell.
-CONDITION_COLUMNS = ("condition", "perturbation", "perturbations", "gene", "genes", "target_gene", "target_genes", "guide_target", "perturbation_name", "target")
+CONDITION_COLUMNS = (
+    "condition",
+    "perturbation",
+    "perturbations",
+    "gene",
+    "genes",
+    "target_gene",
+    "target_genes",
+    "guide_target",
+    "perturbation_name",
+    "target",
+)
 #: ``var`` columns searched for gene symbols when ``var_names`` are not symbols.
 SYMBOL_COLUMNS = ("gene_name", "gene_symbols", "gene_symbol", "symbol", "feature_name")
 #: The ``obs`` column that holds each cell's canonical perturbation key.
@@ -84,7 +102,12 @@ class Screen:
         return sorted(k for k in self.perturbations if "+" not in k)
 
 
-def read_screen(path: str | Path | None = None, condition_col: str | None = None, control: str | None = None, mudata_mod: str | None = None) -> Screen:
+def read_screen(
+    path: str | Path | None = None,
+    condition_col: str | None = None,
+    control: str | None = None,
+    mudata_mod: str | None = None,
+) -> Screen:
     """Read, validate and canonicalise a screen; the embedded Norman 2019 subset by default.
 
     Parameters
@@ -110,20 +133,28 @@ def read_screen(path: str | Path | None = None, condition_col: str | None = None
     notes: list[str] = []
     notes.append(_use_symbols(adata))
     column, why = _detect_condition_column(adata, condition_col, control)
-    adata, unlabelled = _without_missing_labels(adata, column)  # before normalising: counts are scaled to the kept cells' median
+    adata, unlabelled = _without_missing_labels(
+        adata, column
+    )  # before normalising: counts are scaled to the kept cells' median
     notes.append(ensure_log_normalised(adata))
     notes.append(why)
     labels = adata.obs[column].astype(str)
     controls = _control_labels(labels, control, column)
-    notes.append(f"control cells: label {' / '.join(repr(c) for c in controls)} ({(labels.isin(controls)).sum()} cells)")
+    notes.append(
+        f"control cells: label {' / '.join(repr(c) for c in controls)} ({(labels.isin(controls)).sum()} cells)"
+    )
     keys, renamed, unknown = _canonical_keys(labels, controls, frozenset(adata.var_names))
     notes.extend(renamed)
     if (keys == CONTROL_KEY).sum() < 2:
-        raise GearsplanError(f"{path.name} holds {(keys == CONTROL_KEY).sum()} control cell; gearsplan needs at least two",
-                             "every change is measured against the control cells: the DE t-test needs two or more")
+        raise GearsplanError(
+            f"{path.name} holds {(keys == CONTROL_KEY).sum()} control cell; gearsplan needs at least two",
+            "every change is measured against the control cells: the DE t-test needs two or more",
+        )
     adata, keys, single = _without_single_cells(adata, keys)
     adata.obs[KEY_COLUMN] = pd.Categorical(keys)
-    screen = Screen(adata, str(path.resolve()), column, controls, mudata_mod, [n for n in notes if n], unlabelled + unknown + single)
+    screen = Screen(
+        adata, str(path.resolve()), column, controls, mudata_mod, [n for n in notes if n], unlabelled + unknown + single
+    )
     if len(screen.perturbations) < 2:
         raise GearsplanError(
             f"{path.name} holds {counted(len(screen.perturbations), 'perturbation')}; gearsplan needs at least two",
@@ -155,10 +186,16 @@ def _read_cells(path: Path, mudata_mod: str | None) -> tuple[AnnData, str | None
     The cells, and the MuData modality they were read from (``None`` for an AnnData file or store).
     """
     if not path.exists():
-        raise GearsplanError(f"no such file: {path}", f"give the path of an .h5ad or .h5mu file or a .zarr store, an embedded screen's name ({' or '.join(SCREENS)}), or none, for the embedded Norman 2019 subset")
+        raise GearsplanError(
+            f"no such file: {path}",
+            f"give the path of an .h5ad or .h5mu file or a .zarr store, an embedded screen's name ({' or '.join(SCREENS)}), or none, for the embedded Norman 2019 subset",
+        )
     is_mudata = not path.is_dir() and path.suffix.lower() == ".h5mu"
     if mudata_mod is not None and not is_mudata:
-        raise GearsplanError(f"--mudata-mod {mudata_mod} names a modality of an .h5mu file, and {path.name} is none", "leave out --mudata-mod, or give the .h5mu file")
+        raise GearsplanError(
+            f"--mudata-mod {mudata_mod} names a modality of an .h5mu file, and {path.name} is none",
+            "leave out --mudata-mod, or give the .h5mu file",
+        )
     if path.is_dir():
         adata = _read_zarr(path)
     elif is_mudata:
@@ -173,8 +210,10 @@ def _read_cells(path: Path, mudata_mod: str | None) -> tuple[AnnData, str | None
 def _read_zarr(path: Path) -> AnnData:
     """An AnnData zarr store: a directory holding zarr metadata."""
     if not any((path / marker).is_file() for marker in ZARR_MARKERS):
-        raise GearsplanError(f"cannot read {path}: a directory, but no zarr store (no {' or '.join(ZARR_MARKERS)} in it)",
-                             "give an .h5ad or .h5mu file, or a zarr store written by AnnData.write_zarr")
+        raise GearsplanError(
+            f"cannot read {path}: a directory, but no zarr store (no {' or '.join(ZARR_MARKERS)} in it)",
+            "give an .h5ad or .h5mu file, or a zarr store written by AnnData.write_zarr",
+        )
     return _quietly(ad.read_zarr, path, "an AnnData zarr store", "write the screen with AnnData.write_zarr")
 
 
@@ -187,9 +226,13 @@ def _read_h5mu(path: Path, modality: str) -> AnnData:
     with h5py.File(path, "r") as handle:
         held = sorted(handle["mod"].keys()) if isinstance(handle.get("mod"), h5py.Group) else []
     if modality not in held:
-        raise GearsplanError(f"{path.name} holds no modality {modality!r}; it holds: {', '.join(held) or 'none'}",
-                             "name the modality of gene expression with --mudata-mod" if held else "save the screen with MuData.write")
-    return _quietly(mudata.read_h5ad, path, f"modality {modality!r} of an .h5mu file", "save the screen with MuData.write", modality)
+        raise GearsplanError(
+            f"{path.name} holds no modality {modality!r}; it holds: {', '.join(held) or 'none'}",
+            "name the modality of gene expression with --mudata-mod" if held else "save the screen with MuData.write",
+        )
+    return _quietly(
+        mudata.read_h5ad, path, f"modality {modality!r} of an .h5mu file", "save the screen with MuData.write", modality
+    )
 
 
 def _check_hdf5(path: Path, kind: str, writer: str) -> None:
@@ -208,9 +251,14 @@ def _check_hdf5(path: Path, kind: str, writer: str) -> None:
     import h5py
 
     if path.stat().st_size == 0:
-        raise GearsplanError(f"cannot read {path}: the file is empty", f"it was not written completely: write it again with {writer}")
+        raise GearsplanError(
+            f"cannot read {path}: the file is empty", f"it was not written completely: write it again with {writer}"
+        )
     if not h5py.is_hdf5(path):
-        raise GearsplanError(f"cannot read {path}: it is no HDF5 file, as an {kind} file is (a CSV or other table is loaded into an AnnData first)", f"save the screen with {writer}")
+        raise GearsplanError(
+            f"cannot read {path}: it is no HDF5 file, as an {kind} file is (a CSV or other table is loaded into an AnnData first)",
+            f"save the screen with {writer}",
+        )
 
 
 def _quietly(reader, path: Path, kind: str, hint: str, *args) -> AnnData:
@@ -250,7 +298,13 @@ def _without_single_cells(adata: AnnData, keys: np.ndarray) -> tuple[AnnData, np
     if not single:
         return adata, keys, []
     kept = ~np.isin(keys, single)
-    return adata[kept].copy(), keys[kept], [f"{counted(len(single), 'perturbation')} with a single cell left out (the DE t-test needs at least two cells): {', '.join(single)}"]
+    return (
+        adata[kept].copy(),
+        keys[kept],
+        [
+            f"{counted(len(single), 'perturbation')} with a single cell left out (the DE t-test needs at least two cells): {', '.join(single)}"
+        ],
+    )
 
 
 def _use_symbols(adata: AnnData) -> str:
@@ -262,7 +316,10 @@ def _use_symbols(adata: AnnData) -> str:
     elif np.mean([is_ensembl_id(n) for n in names]) > 0.5:
         table = gene_table()
         mapped = [table.ensembl.get(n.upper().split(".")[0], n) for n in names]
-        names, why = _unique_or_original(mapped, list(names)), "var_names are Ensembl IDs: mapped to symbols with the NCBI gene table"
+        names, why = (
+            _unique_or_original(mapped, list(names)),
+            "var_names are Ensembl IDs: mapped to symbols with the NCBI gene table",
+        )
     else:
         why = "var_names are gene symbols"
     duplicated = names[names.duplicated()].unique()
@@ -284,13 +341,18 @@ def _unique_or_original(mapped: list[str], original: list[str]) -> pd.Index:
 def _detect_condition_column(adata: AnnData, condition_col: str | None, control: str | None) -> tuple[str, str]:
     if condition_col is not None:
         if condition_col not in adata.obs.columns:
-            raise GearsplanError(f"no column {condition_col!r} in obs", f"obs has: {', '.join(map(str, adata.obs.columns[:12]))}")
+            raise GearsplanError(
+                f"no column {condition_col!r} in obs", f"obs has: {', '.join(map(str, adata.obs.columns[:12]))}"
+            )
         return condition_col, f"perturbation column {condition_col!r} (given with --condition-col)"
     by_lower = {str(c).lower(): c for c in adata.obs.columns}
     for name in CONDITION_COLUMNS:
         column = by_lower.get(name)
         if column is not None and _has_control(adata.obs[column], control):
-            return column, f"perturbation column {column!r}: the first of the known names ({', '.join(CONDITION_COLUMNS[:4])}, ...) that holds control cells"
+            return (
+                column,
+                f"perturbation column {column!r}: the first of the known names ({', '.join(CONDITION_COLUMNS[:4])}, ...) that holds control cells",
+            )
     raise GearsplanError(
         "no perturbation column with control cells found in obs",
         f"name it with --condition-col (obs has: {', '.join(map(str, adata.obs.columns[:12]))}) and the control label with --control",
@@ -306,15 +368,23 @@ def _control_labels(labels: pd.Series, control: str | None, column: str) -> tupl
     unique = labels.unique()
     if control is not None:
         if control not in set(unique):
-            raise GearsplanError(f"no cells labelled {control!r} in obs[{column!r}]", f"labels include: {', '.join(map(str, unique[:8]))}")
+            raise GearsplanError(
+                f"no cells labelled {control!r} in obs[{column!r}]",
+                f"labels include: {', '.join(map(str, unique[:8]))}",
+            )
         return (control,)
     found = tuple(sorted(v for v in unique if is_control_label(v)))
     if not found:
-        raise GearsplanError(f"no control cells in obs[{column!r}]", "name the control label with --control (e.g. --control non-targeting)")
+        raise GearsplanError(
+            f"no control cells in obs[{column!r}]",
+            "name the control label with --control (e.g. --control non-targeting)",
+        )
     return found
 
 
-def _canonical_keys(labels: pd.Series, controls: tuple[str, ...], measured: frozenset[str]) -> tuple[np.ndarray, list[str], list[str]]:
+def _canonical_keys(
+    labels: pd.Series, controls: tuple[str, ...], measured: frozenset[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
     """Each cell's perturbation key, with every gene resolved to a current symbol; notes on renamed genes, warnings on unknown ones."""
     table = gene_table()
     unique = labels.unique()
@@ -334,5 +404,7 @@ def _symbol_or_as_written(table: GeneTable, gene: str, measured: frozenset[str],
     try:
         return table.resolve(gene, measured)
     except UnknownGene as error:
-        unknown.append(f"perturbed gene {gene!r} is no known human gene ({error.hint}): kept as written, learned from its own cells only (no GO terms)")
+        unknown.append(
+            f"perturbed gene {gene!r} is no known human gene ({error.hint}): kept as written, learned from its own cells only (no GO terms)"
+        )
         return gene

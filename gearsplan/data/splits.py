@@ -68,7 +68,9 @@ def loo_splits(perturbations: Iterable[str]) -> list[Split]:
     return [Split(f"loo:{k}", tuple(x for x in keys if x != k), (), (k,)) for k in keys]
 
 
-def simulation_split(perturbations: Iterable[str], seed: int, train_gene_frac: float = 0.75, pair_train_frac: float = 0.75) -> Split:
+def simulation_split(
+    perturbations: Iterable[str], seed: int, train_gene_frac: float = 0.75, pair_train_frac: float = 0.75
+) -> Split:
     """GEARS's "simulation" split, seeded.
 
     A fraction of the perturbed genes is drawn as training genes; singles of training genes
@@ -82,7 +84,9 @@ def simulation_split(perturbations: Iterable[str], seed: int, train_gene_frac: f
     return Split(f"simulation:seed{seed}", tuple(train), tuple(val), tuple(test))
 
 
-def _simulation_partition(keys: list[str], rng: np.random.Generator, gene_frac: float, pair_frac: float) -> tuple[list[str], list[str]]:
+def _simulation_partition(
+    keys: list[str], rng: np.random.Generator, gene_frac: float, pair_frac: float
+) -> tuple[list[str], list[str]]:
     genes = sorted({g for k in keys for g in genes_of(k)})
     seen = set(rng.choice(genes, int(len(genes) * gene_frac), replace=False)) if genes else set()
     n_seen = {k: sum(g in seen for g in genes_of(k)) for k in keys}
@@ -109,13 +113,22 @@ def read_split(path: str | Path, perturbations: Iterable[str]) -> Split:
     path = Path(path)
     try:
         sets = json.loads(path.read_text())["set2conditions"]
-        named = {part: [perturbation_key(parse_condition(c)) for c in sets.get(part, [])] for part in ("train", "val", "test")}
+        named = {
+            part: [perturbation_key(parse_condition(c)) for c in sets.get(part, [])]
+            for part in ("train", "val", "test")
+        }
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise GearsplanError(f"cannot read split file {path} ({type(error).__name__}: {error})", 'a split file is GEARS JSON: {"set2conditions": {"train": [...], "val": [...], "test": [...]}}') from None
+        raise GearsplanError(
+            f"cannot read split file {path} ({type(error).__name__}: {error})",
+            'a split file is GEARS JSON: {"set2conditions": {"train": [...], "val": [...], "test": [...]}}',
+        ) from None
     known = set(perturbations)
     missing = sorted({k for part in named.values() for k in part if k != "ctrl"} - known)
     if missing:
-        raise GearsplanError(f"split file {path.name} names perturbations not in the data: {', '.join(missing[:5])}", "use a split drawn on this data set")
+        raise GearsplanError(
+            f"split file {path.name} names perturbations not in the data: {', '.join(missing[:5])}",
+            "use a split drawn on this data set",
+        )
     clean = {part: tuple(sorted({k for k in keys if k != "ctrl"})) for part, keys in named.items()}
     _check_parts(path.name, clean)
     return Split(f"file:{path.name}", clean["train"], clean["val"], clean["test"])
@@ -131,11 +144,18 @@ def _check_parts(name: str, parts: dict[str, tuple[str, ...]]) -> None:
     """
     for part in ("train", "test"):
         if not parts[part]:
-            raise GearsplanError(f"split file {name} has no {part} perturbations", f"name them under set2conditions.{part}")
+            raise GearsplanError(
+                f"split file {name} has no {part} perturbations", f"name them under set2conditions.{part}"
+            )
     shared = [(a, b, sorted(set(parts[a]) & set(parts[b]))) for a, b in combinations(parts, 2)]
-    overlaps = "; ".join(f"{a} and {b} share {', '.join(keys[:5])}" + (", ..." if len(keys) > 5 else "") for a, b, keys in shared if keys)
+    overlaps = "; ".join(
+        f"{a} and {b} share {', '.join(keys[:5])}" + (", ..." if len(keys) > 5 else "") for a, b, keys in shared if keys
+    )
     if overlaps:
-        raise GearsplanError(f"split file {name} puts perturbations in two parts ({overlaps})", "a perturbation belongs to one of train, val and test")
+        raise GearsplanError(
+            f"split file {name} puts perturbations in two parts ({overlaps})",
+            "a perturbation belongs to one of train, val and test",
+        )
 
 
 def resolve_splits(spec: str, perturbations: Iterable[str], seed: int) -> list[Split]:
@@ -159,10 +179,17 @@ def check_holdout(spec: str) -> str:
     if spec in HOLDOUTS or Path(spec).is_file():
         return spec
     if spec == "loo":
-        raise GearsplanError("--holdout loo gives one split per perturbation; training needs one", "use none, simulation, reference or a split file (evaluate --split loo holds out each perturbation in turn)")
+        raise GearsplanError(
+            "--holdout loo gives one split per perturbation; training needs one",
+            "use none, simulation, reference or a split file (evaluate --split loo holds out each perturbation in turn)",
+        )
     if spec.endswith(".json"):
-        raise GearsplanError(f"no split file at {spec}", "check the path; a GEARS split JSON maps train/val/test to perturbation labels")
-    raise GearsplanError(f"unknown --holdout {spec!r}", "use none, simulation, reference, or the path of a GEARS split JSON file")
+        raise GearsplanError(
+            f"no split file at {spec}", "check the path; a GEARS split JSON maps train/val/test to perturbation labels"
+        )
+    raise GearsplanError(
+        f"unknown --holdout {spec!r}", "use none, simulation, reference, or the path of a GEARS split JSON file"
+    )
 
 
 def resolve_split(spec: str, perturbations: Iterable[str], seed: int, choices: str = "simulation, reference") -> Split:
@@ -175,10 +202,15 @@ def resolve_split(spec: str, perturbations: Iterable[str], seed: int, choices: s
         return simulation_split(perturbations, seed)
     if spec == "reference":
         if not reference_split(seed).exists():
-            raise GearsplanError(f"no reference split for seed {seed}", "the reference GEARS splits exist for seeds 1-5 of the embedded data")
+            raise GearsplanError(
+                f"no reference split for seed {seed}",
+                "the reference GEARS splits exist for seeds 1-5 of the embedded data",
+            )
         return read_split(reference_split(seed), perturbations)
     if Path(spec).is_file():
         return read_split(spec, perturbations)
     if spec.endswith(".json"):
-        raise GearsplanError(f"no split file at {spec}", "check the path; a GEARS split JSON maps train/val/test to perturbation labels")
+        raise GearsplanError(
+            f"no split file at {spec}", "check the path; a GEARS split JSON maps train/val/test to perturbation labels"
+        )
     raise GearsplanError(f"unknown split {spec!r}", f"use {choices}, or the path of a GEARS split JSON file")

@@ -23,7 +23,14 @@ def unit_profiles(profiles: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
     return np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 1e-6)
 
 
-def greedy_select(error: UntestedError, profiles: np.ndarray, kinds: Sequence[str], budget: int, quotas: dict[str, int] | None = None, seed: int = 0) -> list[int]:
+def greedy_select(
+    error: UntestedError,
+    profiles: np.ndarray,
+    kinds: Sequence[str],
+    budget: int,
+    quotas: dict[str, int] | None = None,
+    seed: int = 0,
+) -> list[int]:
     """Pick ``budget`` candidates (``error``'s singles, then its pairs) one by one.
 
     Each pick maximises the error it removes given the picks before it (:meth:`UntestedError.after`:

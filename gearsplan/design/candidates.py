@@ -46,7 +46,9 @@ def read_gene_file(path: str | Path, known: frozenset[str] = frozenset(), pairs:
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # Excel writes a byte-order mark first
     except (OSError, UnicodeDecodeError) as error:
-        raise GearsplanError(f"cannot read gene file {path} ({type(error).__name__})", f"give a text file with {what} per line") from None
+        raise GearsplanError(
+            f"cannot read gene file {path} ({type(error).__name__})", f"give a text file with {what} per line"
+        ) from None
     entries = [(number, line.split("#", 1)[0].strip()) for number, line in enumerate(lines, start=1)]
     entries = [(number, entry) for number, entry in entries if entry]
     if not entries:
@@ -59,8 +61,12 @@ def read_gene_file(path: str | Path, known: frozenset[str] = frozenset(), pairs:
         except GearsplanError as error:
             raise GearsplanError(f"{path.name}: line {number}: {error.message}", error.hint) from None
         if len(genes) > (2 if pairs else 1):
-            raise GearsplanError(f"{path.name}: line {number}: {entry!r} names {len(genes)} genes, but this file takes {what} per line",
-                                 "suggest plans single genes and pairs: list the pairs of the set you can make, one per line" if pairs else "write each gene on its own line")
+            raise GearsplanError(
+                f"{path.name}: line {number}: {entry!r} names {len(genes)} genes, but this file takes {what} per line",
+                "suggest plans single genes and pairs: list the pairs of the set you can make, one per line"
+                if pairs
+                else "write each gene on its own line",
+            )
         keys.append(perturbation_key(genes))
     return tuple(dict.fromkeys(keys))
 
@@ -71,7 +77,13 @@ def candidate_singles(genes: Sequence[str], measured: Measured, exclude: Iterabl
     return tuple(g for g in dict.fromkeys(genes) if g not in excluded)
 
 
-def candidate_pairs(measured: Measured, genes: Sequence[str], allow_unseen_pairs: bool, exclude: Iterable[str] = (), listed: Sequence[str] = ()) -> tuple[str, ...]:
+def candidate_pairs(
+    measured: Measured,
+    genes: Sequence[str],
+    allow_unseen_pairs: bool,
+    exclude: Iterable[str] = (),
+    listed: Sequence[str] = (),
+) -> tuple[str, ...]:
     """Untested pairs of ``genes`` (the genes of interest) that hold a gene measured alone (any two if
     ``allow_unseen_pairs``), then the ``listed`` pairs (a guide library's ``A+B`` lines) as they are.
 

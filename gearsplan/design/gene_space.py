@@ -53,7 +53,9 @@ EXPAND = 100
 GO_WEIGHT = 1.0
 STRING_WEIGHT = 1.0
 #: Symbols never added by expansion: olfactory and taste receptors, immunoglobulin and T-cell-receptor loci and segments.
-NEVER_EXPANDED = re.compile(r"^OR\d+[A-Z]+\d+|^TAS[12]R\d+|^(IG[HKL]|TR[ABDG])($|[VJC]|D($|\d))|^IGH[MEAG]\d*$|^IGLL\d+$")
+NEVER_EXPANDED = re.compile(
+    r"^OR\d+[A-Z]+\d+|^TAS[12]R\d+|^(IG[HKL]|TR[ABDG])($|[VJC]|D($|\d))|^IGH[MEAG]\d*$|^IGLL\d+$"
+)
 
 
 @dataclass(frozen=True)
@@ -90,18 +92,24 @@ class GeneSpace:
     def describe(self) -> str:
         """The space in words: how many genes came from where."""
         candidates = self.of(CANDIDATES)
-        parts = [f"the screen's {counted(len(self.of(SCREEN)), 'perturbed gene')}",
-                 f"{counted(len(candidates), 'gene')} of the guide library (--candidates)" if candidates else "",
-                 f"{counted(len(self.pairs), 'pair')} it lists" if self.pairs else "",
-                 f"the {counted(len(self.of(EXPANSION)), 'protein-coding gene')} nearest to them in GO and STRING (--expand {self.expand})"
-                 if self.expand else "no genes added by expansion (--expand 0)"]
+        parts = [
+            f"the screen's {counted(len(self.of(SCREEN)), 'perturbed gene')}",
+            f"{counted(len(candidates), 'gene')} of the guide library (--candidates)" if candidates else "",
+            f"{counted(len(self.pairs), 'pair')} it lists" if self.pairs else "",
+            f"the {counted(len(self.of(EXPANSION)), 'protein-coding gene')} nearest to them in GO and STRING (--expand {self.expand})"
+            if self.expand
+            else "no genes added by expansion (--expand 0)",
+        ]
         return ", ".join(p for p in parts if p)
 
 
 def check_expand(expand: int) -> None:
     """Refuse a negative number of genes to add by expansion."""
     if expand < 0:
-        raise GearsplanError(f"--expand must be 0 or more, got {expand}", "give how many genes nearest to the screen's to add, e.g. --expand 100, or --expand 0 for the screen's genes alone")
+        raise GearsplanError(
+            f"--expand must be 0 or more, got {expand}",
+            "give how many genes nearest to the screen's to add, e.g. --expand 100, or --expand 0 for the screen's genes alone",
+        )
 
 
 def expandable(symbol: str, types: Mapping[str, str]) -> bool:
@@ -112,7 +120,11 @@ def expandable(symbol: str, types: Mapping[str, str]) -> bool:
 def closeness(genes: Sequence[str], anchors: Sequence[str]) -> np.ndarray:
     """Each gene's closeness to ``anchors``: summed GO-profile cosine and STRING association (module docstring)."""
     profiles = go_profiles()
-    go = profiles.cosine([[g] for g in genes], profiles.of([[a] for a in anchors])).sum(axis=1) if len(genes) and len(anchors) else np.zeros(len(genes))
+    go = (
+        profiles.cosine([[g] for g in genes], profiles.of([[a] for a in anchors])).sum(axis=1)
+        if len(genes) and len(anchors)
+        else np.zeros(len(genes))
+    )
     graph = string_graph()
     adjacency = graph.to_csr()
     association = adjacency.maximum(adjacency.T).tocsr()
@@ -125,8 +137,13 @@ def closeness(genes: Sequence[str], anchors: Sequence[str]) -> np.ndarray:
     return GO_WEIGHT * go + STRING_WEIGHT * string
 
 
-def genes_of_interest(measured: Measured, perturbable: Iterable[str], library: Sequence[str] = (), expand: int = EXPAND,
-                      exclude: Iterable[str] = ()) -> GeneSpace:
+def genes_of_interest(
+    measured: Measured,
+    perturbable: Iterable[str],
+    library: Sequence[str] = (),
+    expand: int = EXPAND,
+    exclude: Iterable[str] = (),
+) -> GeneSpace:
     """The genes of interest of a screen that measured ``measured``.
 
     Parameters

@@ -46,7 +46,9 @@ def annotation_family_ids(graph: GeneGraph) -> np.ndarray:
     through its GO terms and so treats the whole family alike. A gene with no GO terms is alone in its own.
     """
     terms = graph_terms(graph)
-    keys = np.array([terms.indices[terms.indptr[i] : terms.indptr[i + 1]].tobytes() for i in range(graph.n_genes)], dtype=object)
+    keys = np.array(
+        [terms.indices[terms.indptr[i] : terms.indptr[i + 1]].tobytes() for i in range(graph.n_genes)], dtype=object
+    )
     _, family = np.unique(keys, return_inverse=True)
     return np.where(np.diff(terms.indptr) > 0, family.ravel(), family.max() + 1 + np.arange(graph.n_genes))
 
@@ -95,8 +97,19 @@ class GraphReach:
             nearest = np.where(coverage > 0, columns[np.asarray(towards.argmax(axis=1)).ravel()], -1)
             coverage[columns], nearest[columns] = 1.0, columns
         untested = 1.0 - coverage
-        wanted = np.ones(graph.n_genes) if targets is None else np.isin(np.array(graph.genes), np.array(list(targets), dtype=str)).astype(float)
-        return cls(graph, perturbed, similarity, coverage, nearest, untested + annotation_specificity(graph) * (adjacency @ (untested * wanted)))
+        wanted = (
+            np.ones(graph.n_genes)
+            if targets is None
+            else np.isin(np.array(graph.genes), np.array(list(targets), dtype=str)).astype(float)
+        )
+        return cls(
+            graph,
+            perturbed,
+            similarity,
+            coverage,
+            nearest,
+            untested + annotation_specificity(graph) * (adjacency @ (untested * wanted)),
+        )
 
     def single(self, genes: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Reach, distance to the measured genes (1 - coverage) and region (nearest perturbed gene) of each gene.
@@ -110,5 +123,8 @@ class GraphReach:
         reach = np.where(inside, self.reach[index], outside)
         distance = np.where(inside, 1.0 - self.coverage[index], outside)
         nearest = np.where(inside, self.nearest[index], -1)
-        region = [self.graph.genes[n] if n >= 0 else gene if gene in self.perturbed else UNEXPLORED for gene, n in zip(genes, nearest)]
+        region = [
+            self.graph.genes[n] if n >= 0 else gene if gene in self.perturbed else UNEXPLORED
+            for gene, n in zip(genes, nearest)
+        ]
         return reach, distance, region

@@ -71,9 +71,11 @@ class ReplayResult:
 
     def areas(self, metric: str = ERRORS[0]) -> pd.DataFrame:
         """Area under each error curve (trapezoid over perturbations measured, divided by their range): strategies x seeds."""
+
         def area(rows: pd.DataFrame) -> float:
             x, y = rows["n_measured"].to_numpy(float), rows[metric].to_numpy(float)
             return float(np.trapezoid(y, x) / (x[-1] - x[0])) if len(x) > 1 else float(y[0])
+
         return self.curves.groupby(["strategy", "seed"]).apply(area, include_groups=False).unstack("seed")
 
     def summary(self) -> pd.DataFrame:
@@ -82,7 +84,16 @@ class ReplayResult:
         for metric in ERRORS:
             for strategy, values in self.areas(metric).iterrows():
                 low, high = mean_interval(values.to_numpy())
-                rows.append({"strategy": strategy, "metric": metric, "auc_mean": float(values.mean()), "auc_low": low, "auc_high": high, "n_seeds": int(values.size)})
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "metric": metric,
+                        "auc_mean": float(values.mean()),
+                        "auc_low": low,
+                        "auc_high": high,
+                        "n_seeds": int(values.size),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def comparison(self, strategy: str, baseline: str = "random", metric: str = ERRORS[0]) -> dict | None:
@@ -96,10 +107,15 @@ class ReplayResult:
         sd = difference.std(ddof=1) if difference.size > 1 else float("nan")
         mean_curves = self.curves.groupby(["strategy", "n_measured"])[metric].mean()
         return {
-            "baseline": baseline, "metric": metric, "auc_difference_mean": float(difference.mean()), "auc_difference_ci": [finite_or_none(low), finite_or_none(high)],
+            "baseline": baseline,
+            "metric": metric,
+            "auc_difference_mean": float(difference.mean()),
+            "auc_difference_ci": [finite_or_none(low), finite_or_none(high)],
             "cohens_d": float(difference.mean() / sd) if sd > 0 else None,
             "final_error": float(mean_curves.loc[strategy].iloc[-1]),
-            "baseline_needs": perturbations_to_reach(mean_curves.loc[baseline], float(mean_curves.loc[strategy].iloc[-1])),
+            "baseline_needs": perturbations_to_reach(
+                mean_curves.loc[baseline], float(mean_curves.loc[strategy].iloc[-1])
+            ),
             "strategy_uses": int(mean_curves.loc[strategy].index[-1]),
         }
 
@@ -119,18 +135,33 @@ class ReplayResult:
         strategies = {}
         for strategy in self.config.strategies:
             curve = mean_curves.loc[strategy].reset_index()
-            row = {"curve": [{"n_measured": int(r["n_measured"]), **{m: float(r[m]) for m in ERRORS}} for _, r in curve.iterrows()], "auc_metric": ERRORS[0]}
+            row = {
+                "curve": [
+                    {"n_measured": int(r["n_measured"]), **{m: float(r[m]) for m in ERRORS}}
+                    for _, r in curve.iterrows()
+                ],
+                "auc_metric": ERRORS[0],
+            }
             for metric, prefix in prefixes.items():
                 area = summary.loc[(metric, strategy)]
                 row[f"{prefix}auc_mean"] = float(area["auc_mean"])
                 row[f"{prefix}auc_ci"] = [finite_or_none(area["auc_low"]), finite_or_none(area["auc_high"])]
             row["versus_random"] = None if strategy == "random" else self.comparison(strategy)
-            row["versus_random_by_metric"] = None if strategy == "random" else {m: self.comparison(strategy, metric=m) for m in ERRORS}
+            row["versus_random_by_metric"] = (
+                None if strategy == "random" else {m: self.comparison(strategy, metric=m) for m in ERRORS}
+            )
             strategies[strategy] = row
         config = self.config
-        return {"data": self.data, "seeds": list(config.seeds), "strategies": strategies,
-                "initial": config.initial, "rounds": config.rounds, "batch": config.batch, "holdout": config.holdout,
-                "training": {"ensemble": config.training.ensemble, "epochs": config.training.epochs}}
+        return {
+            "data": self.data,
+            "seeds": list(config.seeds),
+            "strategies": strategies,
+            "initial": config.initial,
+            "rounds": config.rounds,
+            "batch": config.batch,
+            "holdout": config.holdout,
+            "training": {"ensemble": config.training.ensemble, "epochs": config.training.epochs},
+        }
 
 
 def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -154,10 +185,14 @@ def perturbations_to_reach(curve: pd.Series, target: float) -> float | None:
     return float(x[i - 1] + (x[i] - x[i - 1]) * (y[i - 1] - target) / (y[i - 1] - y[i]))
 
 
-def hidden_error(model: GearsModel, data: PreparedScreen, hidden: Sequence[str], heldout: Sequence[str]) -> dict[str, float]:
+def hidden_error(
+    model: GearsModel, data: PreparedScreen, hidden: Sequence[str], heldout: Sequence[str]
+) -> dict[str, float]:
     """Mean top-20-DE MSE and 1 - Pearson of change over control on the still-hidden perturbations, and on the held-out ones among them."""
     keys = list(hidden)
-    metrics = perturbation_metrics(model.predict(keys).mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys))
+    metrics = perturbation_metrics(
+        model.predict(keys).mean, data.bulk.delta[data.bulk.rows(keys)], data.de.matrix(keys)
+    )
     kept = np.isin(keys, list(heldout))
     errors = {}
     for prefix, rows in (("", np.ones(len(keys), dtype=bool)), ("heldout_", kept)):
@@ -166,15 +201,31 @@ def hidden_error(model: GearsModel, data: PreparedScreen, hidden: Sequence[str],
     return errors
 
 
-def pool_signals(model: GearsModel, revealed: Sequence[str], hidden: Sequence[str], data: PreparedScreen, seed: int) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+def pool_signals(
+    model: GearsModel, revealed: Sequence[str], hidden: Sequence[str], data: PreparedScreen, seed: int
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """Keys, uncertainty and reach of every hidden perturbation (pairs predicted exactly)."""
     singles = [k for k in hidden if "+" not in k]
     pairs = [k for k in hidden if "+" in k]
-    _, single, pair = score_candidates(model, Measured(frozenset(revealed)), singles, pairs, data.bulk.control, seed=seed)
-    return single.keys + pair.keys, np.concatenate([single.uncertainty, pair.uncertainty]), np.concatenate([single.reach, pair.reach])
+    _, single, pair = score_candidates(
+        model, Measured(frozenset(revealed)), singles, pairs, data.bulk.control, seed=seed
+    )
+    return (
+        single.keys + pair.keys,
+        np.concatenate([single.uncertainty, pair.uncertainty]),
+        np.concatenate([single.reach, pair.reach]),
+    )
 
 
-def pick(strategy: str, model: GearsModel, revealed: Sequence[str], hidden: Sequence[str], batch: int, data: PreparedScreen, seed: int) -> list[str]:
+def pick(
+    strategy: str,
+    model: GearsModel,
+    revealed: Sequence[str],
+    hidden: Sequence[str],
+    batch: int,
+    data: PreparedScreen,
+    seed: int,
+) -> list[str]:
     """The ``batch`` hidden perturbations a strategy reveals next."""
     if strategy == "random":
         return list(np.random.default_rng(seed).choice(sorted(hidden), batch, replace=False))
@@ -191,14 +242,22 @@ def check_config(config: ReplayConfig, n_perturbations: int) -> None:
     """Refuse strategies, sizes or seeds that cannot be replayed on ``n_perturbations``."""
     unknown = [s for s in config.strategies if s not in STRATEGIES]
     if unknown or not config.strategies:
-        raise GearsplanError(f"unknown strategy {', '.join(unknown) or '(none given)'}", f"choose from {', '.join(STRATEGIES)}")
+        raise GearsplanError(
+            f"unknown strategy {', '.join(unknown) or '(none given)'}", f"choose from {', '.join(STRATEGIES)}"
+        )
     if min(config.initial, config.rounds, config.batch, len(config.seeds)) < 1:
-        raise GearsplanError("--initial, --rounds, --batch and --seeds must all be at least 1", "e.g. --initial 8 --rounds 4 --batch 4 --seeds 10")
+        raise GearsplanError(
+            "--initial, --rounds, --batch and --seeds must all be at least 1",
+            "e.g. --initial 8 --rounds 4 --batch 4 --seeds 10",
+        )
     needed = config.initial + config.rounds * config.batch
     held = n_heldout(config, n_perturbations)
     if held < 1 or needed + held > n_perturbations:
-        raise GearsplanError(f"{config.initial} initial + {counted(config.rounds, 'round')} x {config.batch} = {needed} perturbations, but the screen has {n_perturbations} "
-                             f"and {max(held, 1)} must stay hidden as the held-out set", "lower --initial, --rounds or --batch")
+        raise GearsplanError(
+            f"{config.initial} initial + {counted(config.rounds, 'round')} x {config.batch} = {needed} perturbations, but the screen has {n_perturbations} "
+            f"and {max(held, 1)} must stay hidden as the held-out set",
+            "lower --initial, --rounds or --batch",
+        )
 
 
 def n_heldout(config: ReplayConfig, n_perturbations: int) -> int:
@@ -206,7 +265,12 @@ def n_heldout(config: ReplayConfig, n_perturbations: int) -> int:
     return int(round(config.holdout * n_perturbations))
 
 
-def replay(data: PreparedScreen, config: ReplayConfig = ReplayConfig(), go: GeneGraph | None = None, progress: Callable[[int, int], None] | None = None) -> ReplayResult:
+def replay(
+    data: PreparedScreen,
+    config: ReplayConfig = ReplayConfig(),
+    go: GeneGraph | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplayResult:
     """Replay ``config.strategies`` on ``data`` over ``config.seeds``; training runs on one thread (:func:`~gearsplan.model.threads.fast_cpu`).
 
     Parameters
@@ -225,7 +289,12 @@ def replay(data: PreparedScreen, config: ReplayConfig = ReplayConfig(), go: Gene
             initial = sorted(drawn[len(heldout) : len(heldout) + config.initial])
             start = fit_gears(data, Split("replay", tuple(initial), (), ()), seed, config.training, go)
             done += 1
-            first = {"seed": seed, "round": 0, "n_measured": len(initial), **hidden_error(start, data, [k for k in keys if k not in initial], heldout)}
+            first = {
+                "seed": seed,
+                "round": 0,
+                "n_measured": len(initial),
+                **hidden_error(start, data, [k for k in keys if k not in initial], heldout),
+            }
             for strategy in config.strategies:
                 rows.append({"strategy": strategy, **first})
                 revealed, model = list(initial), start
@@ -233,8 +302,15 @@ def replay(data: PreparedScreen, config: ReplayConfig = ReplayConfig(), go: Gene
                     pool = [k for k in keys if k not in revealed and k not in heldout]
                     revealed += pick(strategy, model, revealed, pool, config.batch, data, seed * 1000 + round_)
                     model = fit_gears(data, Split("replay", tuple(sorted(revealed)), (), ()), seed, config.training, go)
-                    rows.append({"strategy": strategy, "seed": seed, "round": round_, "n_measured": len(revealed),
-                                 **hidden_error(model, data, [k for k in keys if k not in revealed], heldout)})
+                    rows.append(
+                        {
+                            "strategy": strategy,
+                            "seed": seed,
+                            "round": round_,
+                            "n_measured": len(revealed),
+                            **hidden_error(model, data, [k for k in keys if k not in revealed], heldout),
+                        }
+                    )
                     done += 1
                     if progress:
                         progress(done, total)

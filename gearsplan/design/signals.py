@@ -63,10 +63,21 @@ class Signals:
         """The candidates at ``rows``."""
         rows = np.asarray(rows, dtype=np.int64)
         pick = lambda values: tuple(values[i] for i in rows)  # noqa: E731
-        return replace(self, keys=pick(self.keys), uncertainty=self.uncertainty[rows], reach=self.reach[rows], distance=self.distance[rows],
-                       region=pick(self.region), non_additivity=self.non_additivity[rows], gi_disagreement=self.gi_disagreement[rows],
-                       gi_call=pick(self.gi_call), profiles=self.profiles[rows], exact=self.exact[rows], interaction=self.interaction[rows],
-                       expected_gain=self.expected_gain[rows])
+        return replace(
+            self,
+            keys=pick(self.keys),
+            uncertainty=self.uncertainty[rows],
+            reach=self.reach[rows],
+            distance=self.distance[rows],
+            region=pick(self.region),
+            non_additivity=self.non_additivity[rows],
+            gi_disagreement=self.gi_disagreement[rows],
+            gi_call=pick(self.gi_call),
+            profiles=self.profiles[rows],
+            exact=self.exact[rows],
+            interaction=self.interaction[rows],
+            expected_gain=self.expected_gain[rows],
+        )
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -84,9 +95,15 @@ def equivalent_singles(model: GearsModel, genes: Sequence[str]) -> tuple[list[st
     if free and model.members:
         rows = model.encode([genes[i] for i in free])[:, 0]
         with torch.no_grad():
-            states = np.ascontiguousarray(torch.cat([member.perturbation_states(rows) for member in model.members], dim=1).numpy())
+            states = np.ascontiguousarray(
+                torch.cat([member.perturbation_states(rows) for member in model.members], dim=1).numpy()
+            )
         # Rows as opaque byte strings: a 1-D unique, much faster than unique(axis=0) on floats.
-        _, first, inverse = np.unique(states.view(np.dtype((np.void, states.shape[1] * states.itemsize))).ravel(), return_index=True, return_inverse=True)
+        _, first, inverse = np.unique(
+            states.view(np.dtype((np.void, states.shape[1] * states.itemsize))).ravel(),
+            return_index=True,
+            return_inverse=True,
+        )
         owner[free] = np.asarray(free)[first[inverse.ravel()]]
     representatives = np.unique(owner)
     position = np.searchsorted(representatives, owner)
@@ -110,7 +127,13 @@ def pairs_informed(genes: Sequence[str], open_pairs: Sequence[str]) -> np.ndarra
     return np.array([counts[g] for g in genes])
 
 
-def single_signals(model: GearsModel, genes: Sequence[str], reach: GraphReach, progress: Progress | None = None, open_pairs: Sequence[str] = ()) -> Signals:
+def single_signals(
+    model: GearsModel,
+    genes: Sequence[str],
+    reach: GraphReach,
+    progress: Progress | None = None,
+    open_pairs: Sequence[str] = (),
+) -> Signals:
     """Signals of single-gene candidates (every gene predicted exactly, equivalent genes once).
 
     Reach adds to the GO reach the ``open_pairs`` (untested pairs of interest) containing each gene.
@@ -122,8 +145,21 @@ def single_signals(model: GearsModel, genes: Sequence[str], reach: GraphReach, p
     reached, distance, region = reach.single(genes)
     reached = reached + pairs_informed(genes, open_pairs)
     n = len(genes)
-    return Signals("single", tuple(genes), spread[position], reached, distance, tuple(region), np.full(n, np.nan), np.full(n, np.nan),
-                   ("",) * n, profiles[position], np.ones(n, dtype=bool), np.zeros(n), spread[position] ** 2 * reached)
+    return Signals(
+        "single",
+        tuple(genes),
+        spread[position],
+        reached,
+        distance,
+        tuple(region),
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        ("",) * n,
+        profiles[position],
+        np.ones(n, dtype=bool),
+        np.zeros(n),
+        spread[position] ** 2 * reached,
+    )
 
 
 def member_changes(model: GearsModel, keys: Sequence[str], priors: bool = True) -> np.ndarray:
@@ -142,7 +178,14 @@ def member_singles(model: GearsModel, genes: Sequence[str], priors: bool = True)
     return member_changes(model, representatives, priors)[:, position]
 
 
-def pair_signals(model: GearsModel, pairs: Sequence[str], reach: GraphReach, control_mean: np.ndarray, refine: int | None, seed: int = 0) -> Signals:
+def pair_signals(
+    model: GearsModel,
+    pairs: Sequence[str],
+    reach: GraphReach,
+    control_mean: np.ndarray,
+    refine: int | None,
+    seed: int = 0,
+) -> Signals:
     """Signals of pair candidates: screened additively, the ``refine`` most promising (all if None) predicted exactly and GI-scored."""
     genes = sorted({g for k in pairs for g in genes_of(k)})
     column = {g: i for i, g in enumerate(genes)}
@@ -156,10 +199,29 @@ def pair_signals(model: GearsModel, pairs: Sequence[str], reach: GraphReach, con
         profiles[part], spread[part] = summarise(singles[:, a[part]] + singles[:, b[part]])
     reached, distance, region = pair_reach(pairs, reach)
     n = len(pairs)
-    screened = Signals("pair", tuple(pairs), spread, reached, distance, tuple(region), np.full(n, np.nan), np.full(n, np.nan), ("",) * n,
-                       profiles, np.zeros(n, dtype=bool), np.zeros(n), spread**2)
-    chosen = np.arange(n) if refine is None else spread_over_genes(np.argsort(-screened.expected_gain, kind="stable"), a, b, refine)
-    refined = refine_pairs(model, screened, chosen, singles[:, a[chosen]], singles[:, b[chosen]], well_expressed(control_mean), seed)
+    screened = Signals(
+        "pair",
+        tuple(pairs),
+        spread,
+        reached,
+        distance,
+        tuple(region),
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        ("",) * n,
+        profiles,
+        np.zeros(n, dtype=bool),
+        np.zeros(n),
+        spread**2,
+    )
+    chosen = (
+        np.arange(n)
+        if refine is None
+        else spread_over_genes(np.argsort(-screened.expected_gain, kind="stable"), a, b, refine)
+    )
+    refined = refine_pairs(
+        model, screened, chosen, singles[:, a[chosen]], singles[:, b[chosen]], well_expressed(control_mean), seed
+    )
     return replace(refined, expected_gain=refined.uncertainty**2 + refined.interaction)
 
 
@@ -170,6 +232,7 @@ def spread_over_genes(order: np.ndarray, a: np.ndarray, b: np.ndarray, wanted: i
     spread), so the best screened pairs can all hold one gene; capped, every gene gets its best
     pairs predicted exactly before any gets more.
     """
+
     def capped(cap: int) -> list[int]:
         held = np.zeros(max(a.max(initial=-1), b.max(initial=-1)) + 1, dtype=np.int64)
         kept = []
@@ -216,7 +279,15 @@ def pair_reach(pairs: Sequence[str], reach: GraphReach) -> tuple[np.ndarray, np.
     return total, distance.max(axis=1), ["/".join(region[2 * i : 2 * i + 2]) for i in range(len(pairs))]
 
 
-def refine_pairs(model: GearsModel, screened: Signals, rows: np.ndarray, delta_a: np.ndarray, delta_b: np.ndarray, scored: np.ndarray, seed: int) -> Signals:
+def refine_pairs(
+    model: GearsModel,
+    screened: Signals,
+    rows: np.ndarray,
+    delta_a: np.ndarray,
+    delta_b: np.ndarray,
+    scored: np.ndarray,
+    seed: int,
+) -> Signals:
     """Exact predictions of pairs ``rows``: uncertainty, non-additivity, interaction variance, GI call of the ensemble mean and members' disagreement on it.
 
     ``delta_a``, ``delta_b``: members x len(rows) x genes predictions of each pair's single genes, as parts of pairs.
@@ -230,18 +301,27 @@ def refine_pairs(model: GearsModel, screened: Signals, rows: np.ndarray, delta_a
     excess = members - delta_a - delta_b
     strongest = np.argsort(-np.abs(profiles), axis=1)[:, :TOP_GENES]
     calls, disagreement = gi_consensus(delta_a[..., scored], delta_b[..., scored], members[..., scored], seed)
-    updated = {name: getattr(screened, name).copy() for name in ("uncertainty", "profiles", "exact", "non_additivity", "gi_disagreement", "interaction")}
+    updated = {
+        name: getattr(screened, name).copy()
+        for name in ("uncertainty", "profiles", "exact", "non_additivity", "gi_disagreement", "interaction")
+    }
     updated["uncertainty"][rows], updated["profiles"][rows], updated["exact"][rows] = spread, profiles, True
-    updated["non_additivity"][rows] = np.sqrt((np.take_along_axis(excess.mean(axis=0), strongest, axis=1) ** 2).mean(axis=1))
+    updated["non_additivity"][rows] = np.sqrt(
+        (np.take_along_axis(excess.mean(axis=0), strongest, axis=1) ** 2).mean(axis=1)
+    )
     updated["gi_disagreement"][rows] = disagreement
-    updated["interaction"][rows] = np.take_along_axis(excess.std(axis=0), strongest, axis=1).mean(axis=1) ** 2 * (1.0 + disagreement)
+    updated["interaction"][rows] = np.take_along_axis(excess.std(axis=0), strongest, axis=1).mean(axis=1) ** 2 * (
+        1.0 + disagreement
+    )
     gi_call = list(screened.gi_call)
     for row, fired in zip(rows, calls):
         gi_call[row] = "+".join(name for name, on in zip(GI_CALLS, fired) if on) or "none"
     return replace(screened, gi_call=tuple(gi_call), **updated)
 
 
-def gi_consensus(delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def gi_consensus(
+    delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """GI calls of the ensemble-mean prediction (pairs x 6) and how far the members' calls are from them (mean |share - call|)."""
     called = ensemble_calls(delta_a, delta_b, delta_ab, seed)
     calls = called.scores.call_matrix()

@@ -17,7 +17,16 @@ from gearsplan.design.batch_selection import greedy_select, unit_profiles
 from gearsplan.design.candidates import Measured, candidate_pairs, candidate_singles
 from gearsplan.design.gene_space import EXPAND, GeneSpace, genes_of_interest
 from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
-from gearsplan.design.signals import TOP_GENES, Progress, Signals, member_singles, pair_signals, single_signals, summarise, top_shares
+from gearsplan.design.signals import (
+    TOP_GENES,
+    Progress,
+    Signals,
+    member_singles,
+    pair_signals,
+    single_signals,
+    summarise,
+    top_shares,
+)
 from gearsplan.design.untested_error import UntestedError
 from gearsplan.errors import GearsplanError
 from gearsplan.json_numbers import finite_or_none
@@ -86,9 +95,14 @@ class SuggestionPlan:
 
     def to_json(self) -> dict:
         """The ``suggest --json`` document."""
-        return {"budget": self.budget, "suggestions": [s.to_json() for s in self.suggestions], "n_candidates": self.n_candidates,
-                "split_by_gain": self.split_by_gain, "summary": self.summary,
-                "genes_of_interest": None if self.space is None else self.space.to_json()}
+        return {
+            "budget": self.budget,
+            "suggestions": [s.to_json() for s in self.suggestions],
+            "n_candidates": self.n_candidates,
+            "split_by_gain": self.split_by_gain,
+            "summary": self.summary,
+            "genes_of_interest": None if self.space is None else self.space.to_json(),
+        }
 
     def write_csv(self, path: str | Path) -> Path:
         """Write the suggestions as CSV (genes joined by ``+``), atomically."""
@@ -109,8 +123,10 @@ def require_positive(budget: int) -> None:
 def require_ensemble(bundle: Bundle) -> None:
     """Refuse a one-member model: its disagreement, which the expected gain is built on, is zero for every candidate."""
     if len(bundle.model.members) < 2:
-        raise GearsplanError("this model has one ensemble member, so it cannot say where its members disagree: every expected gain would be zero",
-                             "train one with gearsplan train --ensemble 5 (the default) and pass it with --model")
+        raise GearsplanError(
+            "this model has one ensemble member, so it cannot say where its members disagree: every expected gain would be zero",
+            "train one with gearsplan train --ensemble 5 (the default) and pass it with --model",
+        )
 
 
 def quotas_for(budget: int, n_singles: int | None, n_pairs: int | None) -> dict[str, int] | None:
@@ -120,11 +136,16 @@ def quotas_for(budget: int, n_singles: int | None, n_pairs: int | None) -> dict[
         return None
     for name, value in (("--singles", n_singles), ("--pairs", n_pairs)):
         if value is not None and not 0 <= value <= budget:
-            raise GearsplanError(f"{name} {value} is outside 0..{budget} (the budget)", "give counts that fit in --budget")
+            raise GearsplanError(
+                f"{name} {value} is outside 0..{budget} (the budget)", "give counts that fit in --budget"
+            )
     singles = budget - n_pairs if n_singles is None else n_singles
     pairs = budget - singles if n_pairs is None else n_pairs
     if singles + pairs != budget:
-        raise GearsplanError(f"--singles {singles} and --pairs {pairs} do not add up to --budget {budget}", "give one of them, or make them add up")
+        raise GearsplanError(
+            f"--singles {singles} and --pairs {pairs} do not add up to --budget {budget}",
+            "give one of them, or make them add up",
+        )
     return {"single": singles, "pair": pairs}
 
 
@@ -141,16 +162,34 @@ def reason(signals: Signals, shares: dict[str, np.ndarray], row: int) -> str:
     """Why candidate ``row`` was chosen: the signal in which it stands highest among its kind (``shares``, :func:`top_shares`),
     of those where it is in the top half and above its floor (:func:`floors`); noting genes with no measured GO neighbour."""
     floor = floors(signals, row)
-    notable = {name: share[row] for name, share in shares.items() if share[row] <= NOTABLE_SHARE and getattr(signals, name)[row] > floor[name]}
+    notable = {
+        name: share[row]
+        for name, share in shares.items()
+        if share[row] <= NOTABLE_SHARE and getattr(signals, name)[row] > floor[name]
+    }
     best = min(notable, key=notable.get, default=None)
-    text = _NO_STANDOUT.format(kind=signals.kind) if best is None else f"{_PHRASES[best]} (top {max(1, round(100 * notable[best]))}% of {signals.kind}s)"
-    lonely = [gene for gene, region in zip(genes_of(signals.keys[row]), signals.region[row].split("/")) if region == UNEXPLORED]
+    text = (
+        _NO_STANDOUT.format(kind=signals.kind)
+        if best is None
+        else f"{_PHRASES[best]} (top {max(1, round(100 * notable[best]))}% of {signals.kind}s)"
+    )
+    lonely = [
+        gene
+        for gene, region in zip(genes_of(signals.keys[row]), signals.region[row].split("/"))
+        if region == UNEXPLORED
+    ]
     if lonely and best != "reach":
-        text += "; no measured GO neighbour" if signals.kind == "single" else f"; {' and '.join(lonely)} {'have' if len(lonely) > 1 else 'has'} no measured GO neighbour"
+        text += (
+            "; no measured GO neighbour"
+            if signals.kind == "single"
+            else f"; {' and '.join(lonely)} {'have' if len(lonely) > 1 else 'has'} no measured GO neighbour"
+        )
     return text
 
 
-def choose(singles: Signals, pairs: Signals, error: UntestedError, budget: int, quotas: dict[str, int] | None, seed: int) -> list[tuple[Signals, int, str]]:
+def choose(
+    singles: Signals, pairs: Signals, error: UntestedError, budget: int, quotas: dict[str, int] | None, seed: int
+) -> list[tuple[Signals, int, str]]:
     """Greedy batch from every single and every exactly predicted pair (``error`` holds every candidate, singles first):
     (signals, row, reason) in pick order, each reason from the candidate's standing among every candidate of its kind."""
     full = (singles, pairs)
@@ -169,21 +208,40 @@ def choose(singles: Signals, pairs: Signals, error: UntestedError, budget: int, 
     return located
 
 
-def with_untested_error(model: GearsModel, reach: GraphReach, measured: Measured, single: Signals, pair: Signals,
-                        target_pairs: Sequence[str]) -> tuple[UntestedError, Signals, Signals]:
+def with_untested_error(
+    model: GearsModel,
+    reach: GraphReach,
+    measured: Measured,
+    single: Signals,
+    pair: Signals,
+    target_pairs: Sequence[str],
+) -> tuple[UntestedError, Signals, Signals]:
     """The error model of the candidates over the untested space (the candidate singles and ``target_pairs``), and
     the candidates' signals with the error each would remove as their expected gain."""
     variance = dict(zip(single.keys, single.uncertainty**2))
     others = sorted({g for k in pair.keys for g in genes_of(k)} - set(variance) - set(measured.single_genes))
     if others:
         variance.update(zip(others, summarise(member_singles(model, others))[1] ** 2))
-    error = UntestedError.build(reach, measured.single_genes, variance, single.keys, pair.keys, pair.interaction, target_pairs)
+    error = UntestedError.build(
+        reach, measured.single_genes, variance, single.keys, pair.keys, pair.interaction, target_pairs
+    )
     gains = error.gains()
     return error, replace(single, expected_gain=gains[: len(single)]), replace(pair, expected_gain=gains[len(single) :])
 
 
-def plan_batch(model: GearsModel, measured: Measured, singles: Sequence[str], pairs: Sequence[str], control_mean: np.ndarray, budget: int, *,
-               quotas: dict[str, int] | None = None, refine: int | None = None, seed: int = 0, progress: Progress | None = None) -> SuggestionPlan:
+def plan_batch(
+    model: GearsModel,
+    measured: Measured,
+    singles: Sequence[str],
+    pairs: Sequence[str],
+    control_mean: np.ndarray,
+    budget: int,
+    *,
+    quotas: dict[str, int] | None = None,
+    refine: int | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> SuggestionPlan:
     """Score ``singles`` and ``pairs`` (keys ``A+B``) and choose ``budget`` of them.
 
     The candidates are the untested space (:func:`score_candidates`).
@@ -201,12 +259,22 @@ def plan_batch(model: GearsModel, measured: Measured, singles: Sequence[str], pa
     return assemble(single, pair, error, budget, quotas, n_candidates, seed)
 
 
-def score_candidates(model: GearsModel, measured: Measured, singles: Sequence[str], pairs: Sequence[str], control_mean: np.ndarray,
-                     refine: int | None = None, seed: int = 0, progress: Progress | None = None) -> tuple[UntestedError, Signals, Signals]:
+def score_candidates(
+    model: GearsModel,
+    measured: Measured,
+    singles: Sequence[str],
+    pairs: Sequence[str],
+    control_mean: np.ndarray,
+    refine: int | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> tuple[UntestedError, Signals, Signals]:
     """Error model and signals of explicit candidates, which are also the untested space (GO neighbours among their genes, candidate pairs)."""
     reach = GraphReach.build(model.go, measured.perturbed_genes, {g for k in (*singles, *pairs) for g in genes_of(k)})
     single = single_signals(model, singles, reach, progress, pairs)
-    return with_untested_error(model, reach, measured, single, pair_signals(model, pairs, reach, control_mean, refine, seed), pairs)
+    return with_untested_error(
+        model, reach, measured, single, pair_signals(model, pairs, reach, control_mean, refine, seed), pairs
+    )
 
 
 def check_budget(budget: int, n_candidates: dict[str, int], quotas: dict[str, int] | None) -> None:
@@ -214,35 +282,74 @@ def check_budget(budget: int, n_candidates: dict[str, int], quotas: dict[str, in
     require_positive(budget)
     total = sum(n_candidates.values())
     if total == 0:
-        raise GearsplanError("no candidate left: every gene and pair allowed is measured or excluded",
-                             "give unmeasured genes or A+B pairs in --candidates, raise --expand, or exclude fewer")
+        raise GearsplanError(
+            "no candidate left: every gene and pair allowed is measured or excluded",
+            "give unmeasured genes or A+B pairs in --candidates, raise --expand, or exclude fewer",
+        )
     if budget > total:
-        raise GearsplanError(f"a budget of {budget} exceeds the {total} candidate experiments", "lower --budget, or widen --candidates / --expand / --allow-unseen-pairs")
+        raise GearsplanError(
+            f"a budget of {budget} exceeds the {total} candidate experiments",
+            "lower --budget, or widen --candidates / --expand / --allow-unseen-pairs",
+        )
     for kind, wanted in (quotas or {}).items():
         if wanted > n_candidates[kind]:
-            raise GearsplanError(f"{wanted} {kind}s asked for, but only {n_candidates[kind]} {kind} candidates", f"lower --{kind}s")
+            raise GearsplanError(
+                f"{wanted} {kind}s asked for, but only {n_candidates[kind]} {kind} candidates", f"lower --{kind}s"
+            )
 
 
-def assemble(single: Signals, pair: Signals, error: UntestedError, budget: int, quotas: dict[str, int] | None, n_candidates: dict[str, int], seed: int,
-             space: GeneSpace | None = None) -> SuggestionPlan:
+def assemble(
+    single: Signals,
+    pair: Signals,
+    error: UntestedError,
+    budget: int,
+    quotas: dict[str, int] | None,
+    n_candidates: dict[str, int],
+    seed: int,
+    space: GeneSpace | None = None,
+) -> SuggestionPlan:
     """Choose the batch and build its rows and summary (``space``: the genes of interest the candidates came from)."""
     rows = []
     for rank, (signals, i, reason) in enumerate(choose(single, pair, error, budget, quotas, seed), start=1):
-        rows.append(Suggestion(
-            rank, tuple(signals.keys[i].split("+")), signals.kind, reason, float(signals.uncertainty[i]), float(signals.reach[i]),
-            float(signals.distance[i]), signals.region[i], finite_or_none(signals.non_additivity[i]), finite_or_none(signals.gi_disagreement[i]),
-            signals.gi_call[i] or None, float(signals.expected_gain[i]),
-        ))
-    return SuggestionPlan(budget, tuple(rows), n_candidates, quotas is None, summarise_plan(rows, quotas is None, n_candidates, space), space)
+        rows.append(
+            Suggestion(
+                rank,
+                tuple(signals.keys[i].split("+")),
+                signals.kind,
+                reason,
+                float(signals.uncertainty[i]),
+                float(signals.reach[i]),
+                float(signals.distance[i]),
+                signals.region[i],
+                finite_or_none(signals.non_additivity[i]),
+                finite_or_none(signals.gi_disagreement[i]),
+                signals.gi_call[i] or None,
+                float(signals.expected_gain[i]),
+            )
+        )
+    return SuggestionPlan(
+        budget,
+        tuple(rows),
+        n_candidates,
+        quotas is None,
+        summarise_plan(rows, quotas is None, n_candidates, space),
+        space,
+    )
 
 
-def summarise_plan(rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict[str, int], space: GeneSpace | None = None) -> str:
+def summarise_plan(
+    rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict[str, int], space: GeneSpace | None = None
+) -> str:
     """One paragraph: how many singles and pairs, how the split was decided, where their genes lie in GO, the commonest
     reason, and the genes of interest the candidates came from (``space``, if given)."""
     kinds = Counter(r.kind for r in rows)
     how = "decided by expected gain" if by_gain else "as asked"
     dominant = Counter(r.reason.split(";")[0].split(" (")[0] for r in rows).most_common(1)
-    among = "" if space is None else f" The candidates are the untested singles and pairs of {counted(len(space.genes), 'gene')} of interest: {space.describe()}."
+    among = (
+        ""
+        if space is None
+        else f" The candidates are the untested singles and pairs of {counted(len(space.genes), 'gene')} of interest: {space.describe()}."
+    )
     return (
         f"{len(rows)} experiments chosen from {n_candidates['single']:,} single-gene and {n_candidates['pair']:,} pair candidates: "
         f"{counted(kinds['single'], 'single')} and {counted(kinds['pair'], 'pair')} (split {how}). {where_genes_lie(rows)} "
@@ -262,9 +369,13 @@ def where_genes_lie(rows: Sequence[Suggestion]) -> str:
     lonely = sum(part == UNEXPLORED for part in region.values())
     nearest = Counter(part for gene, part in region.items() if part not in (UNEXPLORED, gene))
     screened = [gene for gene, part in region.items() if part == gene]
-    parts = [f"{lonely} new with no measured GO neighbour" if lonely else "",
-             f"{nearest.total()} new, nearest by GO similarity to a measured gene: {_listed([f'{gene} for {n}' for gene, n in nearest.most_common()])}" if nearest else "",
-             f"{len(screened)} already in the screen ({_listed(screened)})" if screened else ""]
+    parts = [
+        f"{lonely} new with no measured GO neighbour" if lonely else "",
+        f"{nearest.total()} new, nearest by GO similarity to a measured gene: {_listed([f'{gene} for {n}' for gene, n in nearest.most_common()])}"
+        if nearest
+        else "",
+        f"{len(screened)} already in the screen ({_listed(screened)})" if screened else "",
+    ]
     return f"Of their {len(region)} genes, " + "; ".join(p for p in parts if p) + "."
 
 
@@ -273,9 +384,20 @@ def _listed(names: Sequence[str], shown: int = 5) -> str:
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
-def suggest(bundle: Bundle, bulk: Pseudobulk, budget: int = 50, *, n_singles: int | None = None, n_pairs: int | None = None,
-            library: Iterable[str] | None = None, exclude: Iterable[str] = (), allow_unseen_pairs: bool = False, seed: int = 0,
-            progress: Progress | None = None, expand: int = EXPAND) -> SuggestionPlan:
+def suggest(
+    bundle: Bundle,
+    bulk: Pseudobulk,
+    budget: int = 50,
+    *,
+    n_singles: int | None = None,
+    n_pairs: int | None = None,
+    library: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+    allow_unseen_pairs: bool = False,
+    seed: int = 0,
+    progress: Progress | None = None,
+    expand: int = EXPAND,
+) -> SuggestionPlan:
     """The next ``budget`` experiments for the screen ``bulk`` with the model ``bundle``.
 
     The candidates are the untested singles and pairs of the genes of interest

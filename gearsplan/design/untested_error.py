@@ -52,8 +52,16 @@ class UntestedError:
     pair_open: np.ndarray
 
     @classmethod
-    def build(cls, reach: GraphReach, measured_singles: Sequence[str], variance: Mapping[str, float], singles: Sequence[str],
-              pairs: Sequence[str], interaction: np.ndarray, target_pairs: Sequence[str]) -> "UntestedError":
+    def build(
+        cls,
+        reach: GraphReach,
+        measured_singles: Sequence[str],
+        variance: Mapping[str, float],
+        singles: Sequence[str],
+        pairs: Sequence[str],
+        interaction: np.ndarray,
+        target_pairs: Sequence[str],
+    ) -> "UntestedError":
         """The error model of candidate ``singles`` (each also a target) and ``pairs`` (keys ``A+B``) over ``target_pairs``.
 
         ``variance``: per unmeasured gene of the candidates, its single's ensemble variance.
@@ -70,38 +78,70 @@ class UntestedError:
         np.add.at(demand, positions([g for k in target_pairs for g in genes_of(k)]), 1.0)
         families = annotation_families(graph)
         measured = np.array([graph.index[g] for g in measured_singles if g in graph.index], dtype=np.int64)
-        covered = np.maximum(GraphReach.build(graph, measured_singles).coverage, families[:, measured].max(axis=1).toarray().ravel() if measured.size else 0.0)
+        covered = np.maximum(
+            GraphReach.build(graph, measured_singles).coverage,
+            families[:, measured].max(axis=1).toarray().ravel() if measured.size else 0.0,
+        )
         coverage = np.concatenate([covered, np.isin(extra, list(measured_singles)).astype(float)])
         own = positions(singles)
         # Each single's GO neighbours (its own list and its annotation family, weighted by its annotation specificity); a gene outside GO has none.
         similar = graph.to_csr().maximum(families)
-        neighbours = sp.vstack([sp.diags(annotation_specificity(graph)) @ similar, sp.csr_matrix((1, graph.n_genes))]).tocsr()
+        neighbours = sp.vstack(
+            [sp.diags(annotation_specificity(graph)) @ similar, sp.csr_matrix((1, graph.n_genes))]
+        ).tocsr()
         rows = sp.hstack([neighbours[np.minimum(own, graph.n_genes)], sp.csr_matrix((len(own), len(extra)))]).tocsr()
-        teaches = rows.maximum(sp.csr_matrix((np.ones(len(own)), (np.arange(len(own)), own)), shape=(len(own), n))).tocsr()
+        teaches = rows.maximum(
+            sp.csr_matrix((np.ones(len(own)), (np.arange(len(own)), own)), shape=(len(own), n))
+        ).tocsr()
         pair_genes = np.array([[index[g] for g in genes_of(k)] for k in pairs], dtype=np.int64).reshape(-1, 2)
-        is_target = np.isin(np.array(pairs, dtype=str), np.array(list(target_pairs), dtype=str)) if len(pairs) else np.zeros(0, dtype=bool)
+        is_target = (
+            np.isin(np.array(pairs, dtype=str), np.array(list(target_pairs), dtype=str))
+            if len(pairs)
+            else np.zeros(0, dtype=bool)
+        )
         # The model tells a measured gene (and one outside GO) by itself, an unmeasured GO gene only by its annotation family.
         alone = np.concatenate([measured, np.arange(graph.n_genes, n)])
         kind = np.concatenate([annotation_family_ids(graph), np.zeros(len(extra), dtype=np.int64)])
         kind[alone] = -1 - alone
-        return cls(values, demand, coverage, teaches, pair_genes, np.asarray(interaction, dtype=float), is_target,
-                   pair_classes(kind[pair_genes]), np.ones(len(pair_genes)))
+        return cls(
+            values,
+            demand,
+            coverage,
+            teaches,
+            pair_genes,
+            np.asarray(interaction, dtype=float),
+            is_target,
+            pair_classes(kind[pair_genes]),
+            np.ones(len(pair_genes)),
+        )
 
     def take(self, singles: np.ndarray, pairs: np.ndarray) -> "UntestedError":
         """The same space with only the candidates at rows ``singles`` and ``pairs``."""
-        return replace(self, teaches=self.teaches[singles], pair_genes=self.pair_genes[pairs], interaction=self.interaction[pairs],
-                       pair_is_target=self.pair_is_target[pairs], pair_class=self.pair_class[pairs], pair_open=self.pair_open[pairs])
+        return replace(
+            self,
+            teaches=self.teaches[singles],
+            pair_genes=self.pair_genes[pairs],
+            interaction=self.interaction[pairs],
+            pair_is_target=self.pair_is_target[pairs],
+            pair_class=self.pair_class[pairs],
+            pair_open=self.pair_open[pairs],
+        )
 
     def single_gains(self) -> np.ndarray:
         """Error each single's measurement removes: over its own gene and GO neighbours, the coverage it adds x variance x demand."""
         teaches = self.teaches
         rows = np.repeat(np.arange(teaches.shape[0]), np.diff(teaches.indptr))
-        lift = np.maximum(teaches.data - self.coverage[teaches.indices], 0.0) * (self.demand * self.variance)[teaches.indices]
+        lift = (
+            np.maximum(teaches.data - self.coverage[teaches.indices], 0.0)
+            * (self.demand * self.variance)[teaches.indices]
+        )
         return np.bincount(rows, lift, minlength=teaches.shape[0])
 
     def pair_gains(self) -> np.ndarray:
         """Each pair's own error: its genes' open variance plus its interaction variance (none once its class is measured)."""
-        return ((self.variance * (1.0 - self.coverage))[self.pair_genes].sum(axis=1) + self.interaction) * self.pair_open
+        return (
+            (self.variance * (1.0 - self.coverage))[self.pair_genes].sum(axis=1) + self.interaction
+        ) * self.pair_open
 
     def gains(self) -> np.ndarray:
         """Gains of every candidate, singles first."""
@@ -120,7 +160,9 @@ class UntestedError:
         demand = self.demand.copy()
         if self.pair_is_target[pair]:
             np.subtract.at(demand, self.pair_genes[pair], 1.0)
-        return replace(self, demand=demand, pair_open=np.where(self.pair_class == self.pair_class[pair], 0.0, self.pair_open))
+        return replace(
+            self, demand=demand, pair_open=np.where(self.pair_class == self.pair_class[pair], 0.0, self.pair_open)
+        )
 
 
 def pair_classes(kinds: np.ndarray) -> np.ndarray:

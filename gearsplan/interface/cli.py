@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import inspect
 import sys
-from enum import Enum
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
@@ -14,9 +14,9 @@ from rich.markup import escape
 
 from gearsplan import __version__
 from gearsplan.errors import GearsplanError
-from gearsplan.paths import output_target
-from gearsplan.model.train_config import TrainConfig
 from gearsplan.interface.console import err, out, print_json, progress_bar, training_bar
+from gearsplan.model.train_config import TrainConfig
+from gearsplan.paths import output_target
 
 
 class _FlagsTakeNoValue:
@@ -60,29 +60,62 @@ model_app = typer.Typer(cls=_Group, help="Inspect the trained model that the oth
 app.add_typer(model_app, name="model")
 
 DataOption = Annotated[
-    Optional[Path], typer.Option("--data", help="A screen of cells x genes (.h5ad, a .zarr store, or .h5mu), or an embedded one by name: norman, papalexi (unless a file of that name exists); default: norman.", show_default=False)
+    Optional[Path],
+    typer.Option(
+        "--data",
+        help="A screen of cells x genes (.h5ad, a .zarr store, or .h5mu), or an embedded one by name: norman, papalexi (unless a file of that name exists); default: norman.",
+        show_default=False,
+    ),
 ]
 ConditionColOption = Annotated[
-    Optional[str], typer.Option("--condition-col", help="obs column naming each cell's perturbation (default: detected: condition, perturbation, gene, ...).")
+    Optional[str],
+    typer.Option(
+        "--condition-col",
+        help="obs column naming each cell's perturbation (default: detected: condition, perturbation, gene, ...).",
+    ),
 ]
-ControlOption = Annotated[Optional[str], typer.Option("--control", help="Label of control cells in that column (default: detected: ctrl, control, non-targeting, ...).")]
-MudataModOption = Annotated[Optional[str], typer.Option("--mudata-mod", help="The modality of an .h5mu screen to read (default: rna).", show_default=False)]
+ControlOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--control",
+        help="Label of control cells in that column (default: detected: ctrl, control, non-targeting, ...).",
+    ),
+]
+MudataModOption = Annotated[
+    Optional[str],
+    typer.Option("--mudata-mod", help="The modality of an .h5mu screen to read (default: rna).", show_default=False),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document instead of tables.")]
 ModelDataOption = Annotated[
     Optional[Path],
-    typer.Option("--data", help="The screen so far (.h5ad, .zarr or .h5mu), or norman / papalexi (embedded, unless a file of that name exists): its measurements and control means (default: the screen the model was trained on; another is read with a warning, as the network never learned from it).", show_default=False),
+    typer.Option(
+        "--data",
+        help="The screen so far (.h5ad, .zarr or .h5mu), or norman / papalexi (embedded, unless a file of that name exists): its measurements and control means (default: the screen the model was trained on; another is read with a warning, as the network never learned from it).",
+        show_default=False,
+    ),
 ]
 CandidatesOption = Annotated[
     Optional[Path],
-    typer.Option("--candidates", help="Text file, one gene or A+B pair per line: your guide library. Its genes join the genes of interest whatever their type (default: the screen's perturbed genes and --expand); the pairs it lists are candidates as they are.", show_default=False),
+    typer.Option(
+        "--candidates",
+        help="Text file, one gene or A+B pair per line: your guide library. Its genes join the genes of interest whatever their type (default: the screen's perturbed genes and --expand); the pairs it lists are candidates as they are.",
+        show_default=False,
+    ),
 ]
 ExpandOption = Annotated[
     int,
-    typer.Option("--expand", help="Add the N protein-coding genes nearest to the screen's and the library's genes in GO and STRING to the genes of interest, the candidate space (0: those genes alone; never olfactory or taste receptors or immunoglobulin or T-cell-receptor segments)."),
+    typer.Option(
+        "--expand",
+        help="Add the N protein-coding genes nearest to the screen's and the library's genes in GO and STRING to the genes of interest, the candidate space (0: those genes alone; never olfactory or taste receptors or immunoglobulin or T-cell-receptor segments).",
+    ),
 ]
 ModelOption = Annotated[
     Optional[Path],
-    typer.Option("--model", help="A model bundle directory (default: the default model; trained on the embedded data first if there is none).", show_default=False),
+    typer.Option(
+        "--model",
+        help="A model bundle directory (default: the default model; trained on the embedded data first if there is none).",
+        show_default=False,
+    ),
 ]
 
 
@@ -118,7 +151,10 @@ def _directory_output(path: Optional[Path]) -> Optional[Path]:
 def _renamed_split(value: Optional[str]) -> None:
     """``train --split``, which ``--holdout`` replaced: refused with the new name."""
     if value is not None:
-        raise GearsplanError("train --split is now --holdout (and learns from every perturbation by default: --holdout none)", f"use --holdout {value}")
+        raise GearsplanError(
+            "train --split is now --holdout (and learns from every perturbation by default: --holdout none)",
+            f"use --holdout {value}",
+        )
 
 
 def _version(value: bool) -> None:
@@ -128,7 +164,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """Plan Perturb-seq screens with GEARS."""
 
 
@@ -139,10 +179,14 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         for part in filter(None, (p.strip() for p in text.split(","))):
             low, _, high = part.partition("-")
             if int(high or low) < int(low):
-                raise GearsplanError(f"the seed range {part!r} is empty", f"put the lower seed first: --seeds {high}-{low}")
+                raise GearsplanError(
+                    f"the seed range {part!r} is empty", f"put the lower seed first: --seeds {high}-{low}"
+                )
             seeds.extend(range(int(low), int(high or low) + 1))
     except ValueError:
-        raise GearsplanError(f"cannot read seeds {text!r}", "give whole numbers, e.g. --seeds 1,2,3 or --seeds 1-5") from None
+        raise GearsplanError(
+            f"cannot read seeds {text!r}", "give whole numbers, e.g. --seeds 1,2,3 or --seeds 1-5"
+        ) from None
     if not seeds:
         raise GearsplanError("no seeds given", "e.g. --seeds 1,2,3")
     if max(seeds) > MAX_SEED:
@@ -158,7 +202,9 @@ def _load(data: Optional[Path], condition_col: Optional[str], control: Optional[
     return _warned(screen)
 
 
-def _model_screen(bundle, data: Optional[Path], condition_col: Optional[str], control: Optional[str], mudata_mod: Optional[str]):
+def _model_screen(
+    bundle, data: Optional[Path], condition_col: Optional[str], control: Optional[str], mudata_mod: Optional[str]
+):
     """``--data``, or the screen the model carries (:class:`~gearsplan.analysis.training_run.ModelScreen`)."""
     from gearsplan.analysis.training_run import bundle_screen
 
@@ -203,8 +249,16 @@ def evaluate(
             help="loo (leave one perturbation out), simulation (GEARS's seeded split), reference (the reference GEARS's own splits, seeds 1-5), or a GEARS split JSON file.",
         ),
     ] = "loo",
-    seeds: Annotated[str, typer.Option("--seeds", help="Seeds, e.g. 1,2,3 or 1-5: one evaluation each, reported as mean ± sd.")] = "1",
-    gi: Annotated[bool, typer.Option("--gi", help="Instead: hold out each measured pair (with both singles measured) in turn, train gearsplan on the rest, and compare its predicted GI calls with the measured ones.")] = False,
+    seeds: Annotated[
+        str, typer.Option("--seeds", help="Seeds, e.g. 1,2,3 or 1-5: one evaluation each, reported as mean ± sd.")
+    ] = "1",
+    gi: Annotated[
+        bool,
+        typer.Option(
+            "--gi",
+            help="Instead: hold out each measured pair (with both singles measured) in turn, train gearsplan on the rest, and compare its predicted GI calls with the measured ones.",
+        ),
+    ] = False,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
@@ -237,13 +291,18 @@ def evaluate(
     seed_list = parse_seeds(seeds)
     if gi:
         if split != "loo" or model != "baselines" or len(seed_list) > 1:
-            raise GearsplanError("--gi holds out each measured pair in turn with one gearsplan ensemble: it takes no --split, --model or second seed",
-                                 "run evaluate --gi alone, or with one --seeds value")
+            raise GearsplanError(
+                "--gi holds out each measured pair in turn with one gearsplan ensemble: it takes no --split, --model or second seed",
+                "run evaluate --gi alone, or with one --seeds value",
+            )
         return _evaluate_gi(_load(data, condition_col, control, mudata_mod), seed_list[0], json)
     models = [m.strip() for m in model.split(",") if m.strip()]
     models = models if "baselines" in models or not models else [*models, "baselines"]
     screen = _load(data, condition_col, control, mudata_mod)
-    with progress_bar(f"evaluating on {split} splits") as progress, training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training:
+    with (
+        progress_bar(f"evaluating on {split} splits") as progress,
+        training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training,
+    ):
         result = run_evaluation(screen, models, split, seed_list, progress, training)
     if json:
         print_json(result.to_json())
@@ -251,7 +310,9 @@ def evaluate(
     for table in evaluation_tables(result.summary(), split, seed_list):
         out.print(table)
     if result.uncertainty_spearman() is not None:
-        out.print(f"Spearman of uncertainty (members and base) with top-20-DE MSE over held-out perturbations: {result.uncertainty_spearman():.3f}")
+        out.print(
+            f"Spearman of uncertainty (members and base) with top-20-DE MSE over held-out perturbations: {result.uncertainty_spearman():.3f}"
+        )
 
 
 def _evaluate_gi(screen, seed: int, json: bool) -> None:
@@ -259,7 +320,10 @@ def _evaluate_gi(screen, seed: int, json: bool) -> None:
     from gearsplan.data.prepared import prepare
     from gearsplan.interface.tables import gi_evaluation_tables
 
-    with progress_bar("holding out measured pairs") as progress, training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training:
+    with (
+        progress_bar("holding out measured pairs") as progress,
+        training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training,
+    ):
         result = evaluate_gi(prepare(screen), seed=seed, progress=progress, training=training)
     if json:
         print_json({"gi": result.to_json()})
@@ -271,18 +335,52 @@ def _evaluate_gi(screen, seed: int, json: bool) -> None:
 @app.command()
 def train(
     data: DataOption = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="The directory to write the model bundle to: a new or empty one, or a bundle to replace (default: the default model location, used by every command).")] = None,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Most epochs per member (early stopping on validation top-20-DE MSE may stop sooner).")] = TrainConfig().epochs,
-    ensemble: Annotated[int, typer.Option("--ensemble", min=1, help="Members, each from its own seed; their disagreement is the uncertainty, with the spread of the base under unmeasured genes (suggest and report need 2 or more).")] = TrainConfig().ensemble,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the split, the control pairing and every member.")] = 1,
-    holdout: Annotated[str, typer.Option("--holdout", help="none (learn from every perturbation; the confidence is calibrated on a twin trained on the simulation split), "
-                                         "or perturbations to hold out and score: simulation (GEARS's seeded split), reference (the reference GEARS's split for --seed 1-5), or a GEARS split JSON file.")] = "none",
-    _split: Annotated[Optional[str], typer.Option("--split", hidden=True, callback=_renamed_split, expose_value=False)] = None,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            help="The directory to write the model bundle to: a new or empty one, or a bundle to replace (default: the default model location, used by every command).",
+        ),
+    ] = None,
+    epochs: Annotated[
+        int,
+        typer.Option(
+            "--epochs",
+            min=1,
+            help="Most epochs per member (early stopping on validation top-20-DE MSE may stop sooner).",
+        ),
+    ] = TrainConfig().epochs,
+    ensemble: Annotated[
+        int,
+        typer.Option(
+            "--ensemble",
+            min=1,
+            help="Members, each from its own seed; their disagreement is the uncertainty, with the spread of the base under unmeasured genes (suggest and report need 2 or more).",
+        ),
+    ] = TrainConfig().ensemble,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the split, the control pairing and every member.")
+    ] = 1,
+    holdout: Annotated[
+        str,
+        typer.Option(
+            "--holdout",
+            help="none (learn from every perturbation; the confidence is calibrated on a twin trained on the simulation split), "
+            "or perturbations to hold out and score: simulation (GEARS's seeded split), reference (the reference GEARS's split for --seed 1-5), or a GEARS split JSON file.",
+        ),
+    ] = "none",
+    _split: Annotated[
+        Optional[str], typer.Option("--split", hidden=True, callback=_renamed_split, expose_value=False)
+    ] = None,
     modality: Annotated[
         Optional[ModalityChoice],
-        typer.Option("--modality", help="How the screen perturbs its targets: activation (CRISPRa), interference (CRISPRi) or knockout. "
-                     "Default: read from the perturbed genes that are measured (rising: activation), or the embedded screen's; "
-                     "one that contradicts them is refused. A perturbed gene that is measured is then predicted to change its way.", show_default=False),
+        typer.Option(
+            "--modality",
+            help="How the screen perturbs its targets: activation (CRISPRa), interference (CRISPRi) or knockout. "
+            "Default: read from the perturbed genes that are measured (rising: activation), or the embedded screen's; "
+            "one that contradicts them is refused. A perturbed gene that is measured is then predicted to change its way.",
+            show_default=False,
+        ),
     ] = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
@@ -302,10 +400,10 @@ def train(
     """
     from gearsplan.analysis.training_run import members_trained, train_bundle
     from gearsplan.data.splits import check_holdout
-    from gearsplan.wording import counted
     from gearsplan.interface.tables import evaluation_tables
     from gearsplan.model.bundle import check_bundle_target, save_bundle
     from gearsplan.paths import default_model_dir
+    from gearsplan.wording import counted
 
     check_holdout(holdout)
     target = check_bundle_target(out_dir or default_model_dir())  # before training, not after
@@ -317,22 +415,39 @@ def train(
     _warn(run.warnings)
     evaluation = None if run.evaluation is None else run.evaluation.to_json()
     if json:
-        print_json({"model": str(target), "seed": seed, "holdout": holdout, "split": holdout, "perturbations_learned": len(run.bundle.model.measured),
-                    "train_seconds": run.bundle.metadata["train_seconds"], "evaluation": evaluation})
+        print_json(
+            {
+                "model": str(target),
+                "seed": seed,
+                "holdout": holdout,
+                "split": holdout,
+                "perturbations_learned": len(run.bundle.model.measured),
+                "train_seconds": run.bundle.metadata["train_seconds"],
+                "evaluation": evaluation,
+            }
+        )
         return
     if run.evaluation is not None:
         for table in evaluation_tables(run.evaluation.summary(), holdout, (seed,)):
             out.print(table)
     else:
-        out.print(f"learned from all {counted(len(run.bundle.model.measured), 'perturbation')}; nothing held out (score the procedure with gearsplan evaluate --model {target})")
-    out.print(f"trained {counted(ensemble, 'member')} in {run.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]")
+        out.print(
+            f"learned from all {counted(len(run.bundle.model.measured), 'perturbation')}; nothing held out (score the procedure with gearsplan evaluate --model {target})"
+        )
+    out.print(
+        f"trained {counted(ensemble, 'member')} in {run.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]"
+    )
 
 
 def _library(bundle, path: Optional[Path]) -> Optional[tuple[str, ...]]:
     """The genes and A+B pairs of a --candidates or --exclude file, as the model knows them; None without a file."""
     from gearsplan.design.candidates import read_gene_file
 
-    return None if path is None else read_gene_file(path, frozenset(bundle.model.go.genes) | frozenset(bundle.model.genes), pairs=True)
+    return (
+        None
+        if path is None
+        else read_gene_file(path, frozenset(bundle.model.go.genes) | frozenset(bundle.model.genes), pairs=True)
+    )
 
 
 def _wrote(path: Path, what: str) -> None:
@@ -342,22 +457,53 @@ def _wrote(path: Path, what: str) -> None:
 
 @app.command()
 def predict(
-    genes: Annotated[list[str], typer.Argument(help="One or more genes (symbols, aliases or Ensembl IDs), perturbed together; A+B names a set too.", show_default=False)],
+    genes: Annotated[
+        list[str],
+        typer.Argument(
+            help="One or more genes (symbols, aliases or Ensembl IDs), perturbed together; A+B names a set too.",
+            show_default=False,
+        ),
+    ],
     model: ModelOption = None,
     data: ModelDataOption = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the top-DE table.")] = 20,
-    csv: Annotated[Optional[Path], typer.Option("--csv", callback=_file_output, help="Also write the top-DE table to this CSV file.", show_default=False)] = None,
+    csv: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--csv", callback=_file_output, help="Also write the top-DE table to this CSV file.", show_default=False
+        ),
+    ] = None,
     out_h5ad: Annotated[
         Optional[Path],
-        typer.Option("--out", callback=_h5ad_output, help="Also write the set's predicted cells to this .h5ad file, as Arc Institute's cell-eval run reads them "
-                     "(obs column target_gene, control cells labelled non-targeting), to score against the measured cells.", show_default=False),
+        typer.Option(
+            "--out",
+            callback=_h5ad_output,
+            help="Also write the set's predicted cells to this .h5ad file, as Arc Institute's cell-eval run reads them "
+            "(obs column target_gene, control cells labelled non-targeting), to score against the measured cells.",
+            show_default=False,
+        ),
     ] = None,
-    cells: Annotated[int, typer.Option("--cells", min=1, help="Cells in --out for the set and for control: the screen's control cells (drawn by --seed), "
-                                       "each moved by the predicted change.")] = 100,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the Theil–Sen sampling of the GI scores and the control cells of --out.")] = 0,
+    cells: Annotated[
+        int,
+        typer.Option(
+            "--cells",
+            min=1,
+            help="Cells in --out for the set and for control: the screen's control cells (drawn by --seed), "
+            "each moved by the predicted change.",
+        ),
+    ] = 100,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed",
+            min=0,
+            max=MAX_SEED,
+            help="Seeds the Theil–Sen sampling of the GI scores and the control cells of --out.",
+        ),
+    ] = 0,
     json: JsonOption = False,
 ) -> None:
     """Predict what perturbing GENES together does: the top DE genes, the genetic interaction, and how far to trust it.
@@ -414,15 +560,36 @@ def predict(
 
 @app.command()
 def gimap(
-    genes: Annotated[Optional[Path], typer.Option("--genes", help="A text file of genes, one per line: score every pair of them.", show_default=False)] = None,
-    measured: Annotated[bool, typer.Option("--measured", help="Score every pair of the genes measured alone in the screen (the default without --genes).")] = False,
+    genes: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--genes", help="A text file of genes, one per line: score every pair of them.", show_default=False
+        ),
+    ] = None,
+    measured: Annotated[
+        bool,
+        typer.Option(
+            "--measured",
+            help="Score every pair of the genes measured alone in the screen (the default without --genes).",
+        ),
+    ] = False,
     model: ModelOption = None,
     data: ModelDataOption = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
-    out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Write every pair's scores and calls to this CSV file.", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the Theil–Sen sampling of the GI scores.")] = 0,
+    out_csv: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            callback=_file_output,
+            help="Write every pair's scores and calls to this CSV file.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the Theil–Sen sampling of the GI scores.")
+    ] = 0,
     json: JsonOption = False,
 ) -> None:
     """Score the genetic interaction of every pair of a gene set (the paper's map is 5,460 pairs of 105 genes).
@@ -436,8 +603,8 @@ def gimap(
     from gearsplan.analysis.training_run import ensure_model
     from gearsplan.design.candidates import read_gene_file
     from gearsplan.interface.tables import gi_map_tables
-    from gearsplan.wording import counted
     from gearsplan.paths import atomic_path
+    from gearsplan.wording import counted
 
     if genes is not None and measured:
         raise GearsplanError("--genes and --measured both given", "choose one gene set")
@@ -447,8 +614,10 @@ def gimap(
     model = screen_model(bundle, bulk)
     names = read_gene_file(genes, frozenset(model.genes)) if genes is not None else measured_genes(bulk)
     if genes is None and len(names) < 2:
-        raise GearsplanError(f"the screen measures {counted(len(names), 'gene')} alone, and --measured pairs the genes measured alone",
-                             "give the genes to pair with --genes FILE")
+        raise GearsplanError(
+            f"the screen measures {counted(len(names), 'gene')} alone, and --measured pairs the genes measured alone",
+            "give the genes to pair with --genes FILE",
+        )
     chosen = resolve_genes(names, model, bulk)
     with progress_bar(f"predicting and scoring {len(chosen) * (len(chosen) - 1) // 2:,} pairs") as progress:
         frame = build_map(model, bulk, chosen, seed, progress)
@@ -465,7 +634,13 @@ def gimap(
 
 @data_app.command("info")
 def data_info(
-    path: Annotated[Optional[Path], typer.Argument(help="A screen (.h5ad, a .zarr store, or .h5mu), or an embedded one by name: norman, papalexi (unless a file of that name exists); default: norman.", show_default=False)] = None,
+    path: Annotated[
+        Optional[Path],
+        typer.Argument(
+            help="A screen (.h5ad, a .zarr store, or .h5mu), or an embedded one by name: norman, papalexi (unless a file of that name exists); default: norman.",
+            show_default=False,
+        ),
+    ] = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
@@ -492,7 +667,9 @@ def model_info(model: ModelOption = None, json: JsonOption = False) -> None:
     from gearsplan.interface.tables import evaluation_tables, model_table
 
     with _default_training() as progress:
-        info = describe_bundle(ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress))
+        info = describe_bundle(
+            ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
+        )
     if json:
         print_json(info)
         return
@@ -513,14 +690,42 @@ def suggest(
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
-    singles: Annotated[Optional[int], typer.Option("--singles", help="Exactly this many single genes (default: expected gain decides).", show_default=False)] = None,
-    pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many pairs (default: expected gain decides).", show_default=False)] = None,
+    singles: Annotated[
+        Optional[int],
+        typer.Option(
+            "--singles", help="Exactly this many single genes (default: expected gain decides).", show_default=False
+        ),
+    ] = None,
+    pairs: Annotated[
+        Optional[int],
+        typer.Option("--pairs", help="Exactly this many pairs (default: expected gain decides).", show_default=False),
+    ] = None,
     candidates: CandidatesOption = None,
-    exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Text file, one gene or A+B pair per line, never to suggest (a gene removes every pair holding it).", show_default=False)] = None,
+    exclude: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--exclude",
+            help="Text file, one gene or A+B pair per line, never to suggest (a gene removes every pair holding it).",
+            show_default=False,
+        ),
+    ] = None,
     expand: ExpandOption = 100,
-    allow_unseen_pairs: Annotated[bool, typer.Option("--allow-unseen-pairs", help="Also pair two genes of interest neither of which was measured alone (by default a pair holds one that was).")] = False,
-    out_csv: Annotated[Optional[Path], typer.Option("--out", callback=_file_output, help="Also write the suggestions to this CSV file.", show_default=False)] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds tie-breaking and the GI scores' sampling.")] = 0,
+    allow_unseen_pairs: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unseen-pairs",
+            help="Also pair two genes of interest neither of which was measured alone (by default a pair holds one that was).",
+        ),
+    ] = False,
+    out_csv: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out", callback=_file_output, help="Also write the suggestions to this CSV file.", show_default=False
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds tie-breaking and the GI scores' sampling.")
+    ] = 0,
     json: JsonOption = False,
 ) -> None:
     """Choose the next BUDGET experiments that teach the model most, each with the reason it was chosen.
@@ -547,8 +752,19 @@ def suggest(
     excluded = _library(bundle, exclude) or ()
     bulk = _model_screen(bundle, data, condition_col, control, mudata_mod).bulk
     with progress_bar("scoring candidates") as progress:
-        plan = choose_next(bundle, bulk, budget, n_singles=singles, n_pairs=pairs, library=library, exclude=excluded,
-                           allow_unseen_pairs=allow_unseen_pairs, seed=seed, progress=progress, expand=expand)
+        plan = choose_next(
+            bundle,
+            bulk,
+            budget,
+            n_singles=singles,
+            n_pairs=pairs,
+            library=library,
+            exclude=excluded,
+            allow_unseen_pairs=allow_unseen_pairs,
+            seed=seed,
+            progress=progress,
+            expand=expand,
+        )
     if out_csv is not None:
         plan.write_csv(out_csv)
         _wrote(out_csv, f"{len(plan.suggestions)} suggestions")
@@ -561,12 +777,26 @@ def suggest(
 @app.command()
 def replay(
     data: DataOption = None,
-    strategies: Annotated[str, typer.Option("--strategies", help="Comma-separated: random, uncertainty, reach, gearsplan.")] = "random,uncertainty,reach,gearsplan",
-    initial: Annotated[int, typer.Option("--initial", help="Perturbations revealed before the first round (seeded).")] = 8,
+    strategies: Annotated[
+        str, typer.Option("--strategies", help="Comma-separated: random, uncertainty, reach, gearsplan.")
+    ] = "random,uncertainty,reach,gearsplan",
+    initial: Annotated[
+        int, typer.Option("--initial", help="Perturbations revealed before the first round (seeded).")
+    ] = 8,
     rounds: Annotated[int, typer.Option("--rounds", help="Rounds of picking, revealing and retraining.")] = 4,
     batch: Annotated[int, typer.Option("--batch", help="Perturbations each strategy reveals per round.")] = 4,
-    seeds: Annotated[int, typer.Option("--seeds", help="Replays per strategy (seeds 1..S): the intervals are over them.")] = 10,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", callback=_directory_output, help="Directory for replay.json, curves.csv and learning_curves.png.", show_default=False)] = None,
+    seeds: Annotated[
+        int, typer.Option("--seeds", help="Replays per strategy (seeds 1..S): the intervals are over them.")
+    ] = 10,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            callback=_directory_output,
+            help="Directory for replay.json, curves.csv and learning_curves.png.",
+            show_default=False,
+        ),
+    ] = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
@@ -581,11 +811,19 @@ def replay(
     from dataclasses import replace as replace_config
 
     from gearsplan.data.prepared import prepare
-    from gearsplan.design.replay import ReplayConfig, replay as run_replay
+    from gearsplan.design.replay import ReplayConfig
+    from gearsplan.design.replay import replay as run_replay
     from gearsplan.interface.plots import learning_curves_png
     from gearsplan.interface.tables import replay_tables
 
-    config = replace_config(ReplayConfig(), strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()), initial=initial, rounds=rounds, batch=batch, seeds=tuple(range(1, seeds + 1)))
+    config = replace_config(
+        ReplayConfig(),
+        strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
+        initial=initial,
+        rounds=rounds,
+        batch=batch,
+        seeds=tuple(range(1, seeds + 1)),
+    )
     if out_dir is not None:
         # Every output is checked before the replay, which takes minutes: one of the wrong kind fails first, with nothing written.
         for name in ("replay.json", "curves.csv", "learning_curves.png"):
@@ -608,17 +846,35 @@ def replay(
 
 @app.command()
 def report(
-    out_file: Annotated[Path, typer.Option("--out", callback=_file_output, help="The Markdown plan to write; its figures go to a folder beside it (plan.md → plan_files/).")] = Path("plan.md"),
+    out_file: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            callback=_file_output,
+            help="The Markdown plan to write; its figures go to a folder beside it (plan.md → plan_files/).",
+        ),
+    ] = Path("plan.md"),
     model: ModelOption = None,
     data: ModelDataOption = None,
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
-    budget: Annotated[int, typer.Option("--budget", help="How many experiments (singles + pairs) the plan suggests.")] = 50,
-    pairs: Annotated[Optional[int], typer.Option("--pairs", help="Exactly this many of them pairs, the rest singles (default: expected gain decides); the closer look reads the first three.", show_default=False)] = None,
+    budget: Annotated[
+        int, typer.Option("--budget", help="How many experiments (singles + pairs) the plan suggests.")
+    ] = 50,
+    pairs: Annotated[
+        Optional[int],
+        typer.Option(
+            "--pairs",
+            help="Exactly this many of them pairs, the rest singles (default: expected gain decides); the closer look reads the first three.",
+            show_default=False,
+        ),
+    ] = None,
     candidates: CandidatesOption = None,
     expand: ExpandOption = 100,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the suggestions and the GI scores' sampling.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the suggestions and the GI scores' sampling.")
+    ] = 0,
     json: JsonOption = False,
 ) -> None:
     """Write a plan the lab can read and act on: what was analysed, how good the model is, what to do next, predicted interactions, a closer look, caveats.
@@ -640,12 +896,25 @@ def report(
     library = _library(bundle, candidates)
     screen = _model_screen(bundle, data, condition_col, control, mudata_mod)
     with progress_bar("writing the report (data, uncertainty, suggestions, GI map, closer look, files)") as progress:
-        written = write_report(bundle, screen, out_file, budget=budget, seed=seed, command="gearsplan " + shlex.join(sys.argv[1:]),
-                               progress=progress, pairs=pairs, library=library, expand=expand)
+        written = write_report(
+            bundle,
+            screen,
+            out_file,
+            budget=budget,
+            seed=seed,
+            command="gearsplan " + shlex.join(sys.argv[1:]),
+            progress=progress,
+            pairs=pairs,
+            library=library,
+            expand=expand,
+        )
     if json:
         print_json(written.to_json())
         return
-    out.print(f"wrote [bold]{written.path}[/] with {len(written.figures)} figures in {written.path.with_name(written.path.stem + '_files')}", highlight=False)
+    out.print(
+        f"wrote [bold]{written.path}[/] with {len(written.figures)} figures in {written.path.with_name(written.path.stem + '_files')}",
+        highlight=False,
+    )
 
 
 def _tidy_help(*groups: typer.Typer) -> None:
@@ -671,7 +940,11 @@ _ClickException = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__
 
 
 def _fail(message: str, hint: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}" + (f" [dim](hint: {escape(hint)})[/]" if hint else ""), highlight=False, soft_wrap=True)
+    err.print(
+        f"[bold red]error:[/] {escape(message)}" + (f" [dim](hint: {escape(hint)})[/]" if hint else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
     sys.exit(2)
 
 
@@ -685,7 +958,9 @@ def main() -> None:
         if type(error).__name__ == "NoArgsIsHelpError":  # the help it carries is already printed
             sys.exit(2)
         context = getattr(error, "ctx", None)
-        _fail(" ".join(error.format_message().split()), f"see {context.command_path if context else 'gearsplan'} --help")
+        _fail(
+            " ".join(error.format_message().split()), f"see {context.command_path if context else 'gearsplan'} --help"
+        )
     except typer.Abort:
         err.print("aborted")
         sys.exit(1)

@@ -21,7 +21,14 @@ LINE_INTERVAL = 10.0
 
 def _bar() -> Progress:
     """A transient bar on stderr, for a terminal (where Rich redraws it in place)."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def elapsed(seconds: float) -> str:
@@ -130,12 +137,18 @@ def training_bar(members: int, epochs: int) -> Iterator[Callable[[int, int, int,
             task = bar.add_task("training", total=members * epochs)
 
             def update(member: int, epoch: int, _epochs: int, loss: float, score: float | None) -> None:
-                bar.update(task, completed=member * epochs + epoch + 1, description=_training_state(members, member, epoch, loss, score))
+                bar.update(
+                    task,
+                    completed=member * epochs + epoch + 1,
+                    description=_training_state(members, member, epoch, loss, score),
+                )
 
             yield update
     else:
         with _plain_lines() as line:
-            yield lambda member, epoch, _epochs, loss, score: line(f"training: {_training_state(members, member, epoch, loss, score)}")
+            yield lambda member, epoch, _epochs, loss, score: line(
+                f"training: {_training_state(members, member, epoch, loss, score)}"
+            )
 
 
 def print_json(document: dict) -> None:

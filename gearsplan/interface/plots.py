@@ -14,8 +14,12 @@ from gearsplan.paths import atomic_path  # noqa: E402
 
 #: Okabe–Ito colours: distinguishable with every common colour-vision deficiency.
 PALETTE = {"random": "#999999", "uncertainty": "#E69F00", "reach": "#56B4E9", "gearsplan": "#009E73"}
-_PANELS = (("mse_top20", "top-20-DE MSE, still hidden"), ("one_minus_pearson", "1 − Pearson Δ, still hidden"),
-           ("heldout_mse_top20", "top-20-DE MSE, held out"), ("heldout_one_minus_pearson", "1 − Pearson Δ, held out"))
+_PANELS = (
+    ("mse_top20", "top-20-DE MSE, still hidden"),
+    ("one_minus_pearson", "1 − Pearson Δ, still hidden"),
+    ("heldout_mse_top20", "top-20-DE MSE, held out"),
+    ("heldout_one_minus_pearson", "1 − Pearson Δ, held out"),
+)
 
 
 def learning_curves_png(result: ReplayResult, path: str | Path) -> Path:
@@ -28,13 +32,22 @@ def learning_curves_png(result: ReplayResult, path: str | Path) -> Path:
             x = grouped.mean().index.to_numpy()
             bounds = [mean_interval(values.to_numpy()) for _, values in grouped]
             colour = PALETTE.get(strategy)
-            axis.plot(x, grouped.mean().to_numpy(), marker="o", color=colour, label=strategy, linestyle="--" if strategy == "random" else "-")
+            axis.plot(
+                x,
+                grouped.mean().to_numpy(),
+                marker="o",
+                color=colour,
+                label=strategy,
+                linestyle="--" if strategy == "random" else "-",
+            )
             axis.fill_between(x, [b[0] for b in bounds], [b[1] for b in bounds], color=colour, alpha=0.15, linewidth=0)
         axis.set_xlabel("perturbations measured")
         axis.set_ylabel(label)
         axis.grid(alpha=0.3)
     axes[0].legend(title="strategy", frameon=False)
-    figure.suptitle(f"replay on {Path(result.data).name}: {len(result.config.seeds)} seeds, batch {result.config.batch} per round (band: 95% CI)")
+    figure.suptitle(
+        f"replay on {Path(result.data).name}: {len(result.config.seeds)} seeds, batch {result.config.batch} per round (band: 95% CI)"
+    )
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=120)
     plt.close(figure)

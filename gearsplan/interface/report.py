@@ -32,15 +32,28 @@ from gearsplan.paths import check_replaceable, output_target, temporary_beside
 from gearsplan.wording import counted
 
 #: Section titles, in order (every report has all six).
-SECTIONS = ("What was analysed", "How good the model is", "What to do next", "What is predicted to interact", "Closer look", "Caveats")
+SECTIONS = (
+    "What was analysed",
+    "How good the model is",
+    "What to do next",
+    "What is predicted to interact",
+    "Closer look",
+    "Caveats",
+)
 #: Distributions whose versions the report records, so a rerun can match them.
 PACKAGES = ("gearsplan", "torch", "torch-geometric", "numpy", "scipy", "pandas", "anndata", "scanpy", "matplotlib")
 #: Pairs of the closer look, and rows per GI subtype.
 CLOSER_LOOK_PAIRS = 3
 TOP_PAIRS = 10
 #: Per GI call, the score that orders its pairs and whether the smallest comes first (strongest instance of the call on top).
-SUBTYPE_ORDER = {"synergy": ("magnitude", False), "suppression": ("magnitude", True), "additive": ("additivity_gap", True),
-                 "neomorphism": ("model_fit", True), "redundancy": ("similarity", False), "epistasis": ("equality_of_contribution", True)}
+SUBTYPE_ORDER = {
+    "synergy": ("magnitude", False),
+    "suppression": ("magnitude", True),
+    "additive": ("additivity_gap", True),
+    "neomorphism": ("model_fit", True),
+    "redundancy": ("similarity", False),
+    "epistasis": ("equality_of_contribution", True),
+}
 #: Fewer held-out perturbations than this in a stratum makes its row anecdotal.
 SMALL_STRATUM = 5
 #: Fewer perturbations than this makes the screen small for a graph model (GEARS's Norman data has 284).
@@ -63,7 +76,12 @@ class Report:
 
     def to_json(self) -> dict:
         """The ``report --json`` document."""
-        return {"report": str(self.path), "figures": [str(f) for f in self.figures], "sections": list(self.sections), **self.facts}
+        return {
+            "report": str(self.path),
+            "figures": [str(f) for f in self.figures],
+            "sections": list(self.sections),
+            **self.facts,
+        }
 
 
 def figures_dir(out: Path) -> Path:
@@ -71,9 +89,19 @@ def figures_dir(out: Path) -> Path:
     return out.with_name(f"{out.stem}_files")
 
 
-def write_report(bundle: Bundle, screen: ModelScreen, out: str | Path = "plan.md", *, budget: int = 50, seed: int = 0,
-                 command: str | None = None, progress: Progress | None = None, pairs: int | None = None,
-                 library: Sequence[str] | None = None, expand: int = EXPAND) -> Report:
+def write_report(
+    bundle: Bundle,
+    screen: ModelScreen,
+    out: str | Path = "plan.md",
+    *,
+    budget: int = 50,
+    seed: int = 0,
+    command: str | None = None,
+    progress: Progress | None = None,
+    pairs: int | None = None,
+    library: Sequence[str] | None = None,
+    expand: int = EXPAND,
+) -> Report:
     """Write the plan for the next round of ``screen`` with ``bundle``: ``out`` and its ``<stem>_files/`` folder of PNGs.
 
     Both are built in a temporary directory beside ``out`` and renamed into place at the end (an
@@ -113,7 +141,9 @@ def write_report(bundle: Bundle, screen: ModelScreen, out: str | Path = "plan.md
     check_expand(expand)
     require_ensemble(bundle)
     out = output_target(Path(out).absolute())
-    check_replaceable(figures_dir(out), lambda name: name.endswith(".png"), "a report's figures", "move them, or choose another --out")
+    check_replaceable(
+        figures_dir(out), lambda name: name.endswith(".png"), "a report's figures", "move them, or choose another --out"
+    )
     step = _stepper(progress)
     command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed, library, expand)
     # Staged first: an unwritable target fails before the work, and anything drawn so far goes if a step fails.
@@ -142,15 +172,28 @@ def write_report(bundle: Bundle, screen: ModelScreen, out: str | Path = "plan.md
             next_section(plan),
             interaction_section(frame, info, gi_genes, link),
             closer_section(closer, link),
-            caveats_section(info, evaluation, check, plan, closer, frame, sorted(set(measured_genes(screen.bulk)) - set(gi_genes)), bundle),
+            caveats_section(
+                info,
+                evaluation,
+                check,
+                plan,
+                closer,
+                frame,
+                sorted(set(measured_genes(screen.bulk)) - set(gi_genes)),
+                bundle,
+            ),
         )
         title = f"# Plan for the next round of {Path(screen.source).name}\n\n_Written by gearsplan on {date.today().isoformat()}._\n"
         (staging / out.name).write_text("\n".join([title, *sections]), encoding="utf-8")
     step()
     facts = {
-        "n_cells": info["n_cells"], "n_perturbations": info["n_perturbations"], "budget": budget, "seed": seed,
+        "n_cells": info["n_cells"],
+        "n_perturbations": info["n_perturbations"],
+        "budget": budget,
+        "seed": seed,
         "uncertainty_spearman": None if check is None else check.spearman,
-        "suggestions": len(plan.suggestions), "closer_look": ["+".join(r.genes) for r in closer],
+        "suggestions": len(plan.suggestions),
+        "closer_look": ["+".join(r.genes) for r in closer],
     }
     return Report(out, tuple(figures_dir(out) / name for name in drawn), SECTIONS, facts)
 
@@ -186,8 +229,16 @@ def _stepper(progress: Progress | None) -> Callable[[], None]:
     return step
 
 
-def _equivalent_command(bundle: Bundle, screen: ModelScreen, out: Path, budget: int, pairs: int | None, seed: int, library: Sequence[str] | None,
-                        expand: int) -> str:
+def _equivalent_command(
+    bundle: Bundle,
+    screen: ModelScreen,
+    out: Path,
+    budget: int,
+    pairs: int | None,
+    seed: int,
+    library: Sequence[str] | None,
+    expand: int,
+) -> str:
     model = f"--model {bundle.source}" if bundle.source else "--model <the bundle, which was not saved>"
     quota = "" if pairs is None else f" --pairs {pairs}"
     candidates = "" if library is None else f" --candidates <a file of the library's {len(library)} lines>"
@@ -195,7 +246,9 @@ def _equivalent_command(bundle: Bundle, screen: ModelScreen, out: Path, budget: 
     if screen.carried:  # the bundle carries it: no file to name
         data = ""
     else:  # an embedded screen by its name, not by this installation's path
-        data = f" --data {screen_name(screen.source) or _shown_path(screen.source)}" + ("" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}")
+        data = f" --data {screen_name(screen.source) or _shown_path(screen.source)}" + (
+            "" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}"
+        )
     return f"gearsplan report --out {out} {model}{data} --budget {budget}{quota}{candidates}{expansion} --seed {seed}"
 
 
@@ -226,7 +279,15 @@ def _draw_quality(folder: Path, evaluation: dict | None, check: UncertaintyCheck
     if evaluation:
         drawn.append(figures.strata_bars_png(pd.DataFrame(evaluation["rows"]), folder / "model_quality.png").name)
     if check is not None:
-        drawn.append(figures.uncertainty_error_png(check.uncertainty, check.mse_top20, list(check.strata), check.spearman, folder / "uncertainty_vs_error.png").name)
+        drawn.append(
+            figures.uncertainty_error_png(
+                check.uncertainty,
+                check.mse_top20,
+                list(check.strata),
+                check.spearman,
+                folder / "uncertainty_vs_error.png",
+            ).name
+        )
     return drawn
 
 
@@ -267,7 +328,11 @@ def package_versions() -> dict[str, str]:
 def _shown_screen(source: str) -> str:
     """A screen as a reader can find it: an embedded one by the name ``--data`` takes, a file by its path."""
     name = screen_name(source)
-    return f"the embedded `{name}` screen (`{Path(source).name}`, shipped with gearsplan)" if name else f"`{_shown_path(source)}`"
+    return (
+        f"the embedded `{name}` screen (`{Path(source).name}`, shipped with gearsplan)"
+        if name
+        else f"`{_shown_path(source)}`"
+    )
 
 
 def _shown_path(path: str) -> str:
@@ -276,66 +341,121 @@ def _shown_path(path: str) -> str:
     return f"~/{Path(path).relative_to(home)}" if Path(path).is_relative_to(home) else path
 
 
-def analysed_section(info: dict, bundle: Bundle, seed: int, budget: int, command: str, space: GeneSpace, carried: bool = False) -> str:
+def analysed_section(
+    info: dict, bundle: Bundle, seed: int, budget: int, command: str, space: GeneSpace, carried: bool = False
+) -> str:
     """Section 1: the data set (``carried``: as the model bundle carries it), the model bundle, the versions, the seed,
     the genes of interest and the command."""
     model = describe_bundle(bundle)
     data_rows = [
-        ("screen", _shown_screen(info["source"]) + (" as the model bundle carries it (means, cell counts and DE genes; the file is not read)" if carried else "")),
+        (
+            "screen",
+            _shown_screen(info["source"])
+            + (
+                " as the model bundle carries it (means, cell counts and DE genes; the file is not read)"
+                if carried
+                else ""
+            ),
+        ),
         *screen_rows(info),
         ("model bundle", f"`{_shown_path(model['path'])}`" if model["path"] else "in memory (not saved)"),
-        ("model", f"{counted(model['members'], 'ensemble member')}, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes"),
+        (
+            "model",
+            f"{counted(model['members'], 'ensemble member')}, {model['n_genes']} genes predicted, {model['n_perturbable_genes']:,} perturbable (GO) genes",
+        ),
         ("learned from", learned_from(model)),
         ("confidence calibrated on", calibrated_from(model["calibration"])),
         ("report seed, budget", f"{seed}, {budget}"),
-        ("candidates", f"untested singles and pairs of {counted(len(space.genes), 'gene')} of interest: {space.describe()}"),
+        (
+            "candidates",
+            f"untested singles and pairs of {counted(len(space.genes), 'gene')} of interest: {space.describe()}",
+        ),
     ]
     versions = markdown_table(("package", "version"), list(package_versions().items()))
-    return (f"{_heading(0)}\n{markdown_table(('', ''), data_rows)}\nPackage versions:\n\n{versions}\nTo rerun exactly this report:\n\n"
-            f"```bash\n{command}\n```\n")
+    return (
+        f"{_heading(0)}\n{markdown_table(('', ''), data_rows)}\nPackage versions:\n\n{versions}\nTo rerun exactly this report:\n\n"
+        f"```bash\n{command}\n```\n"
+    )
 
 
-def quality_section(evaluation: dict | None, check: UncertaintyCheck | None, link: Callable[[str], str], calibration: dict) -> str:
+def quality_section(
+    evaluation: dict | None, check: UncertaintyCheck | None, link: Callable[[str], str], calibration: dict
+) -> str:
     """Section 2: per-stratum table and bar plot against the baselines; uncertainty against error; without an
     evaluation, where the confidence is calibrated from (``calibration``, :func:`~gearsplan.analysis.training_run.calibration_source`)."""
     parts = [_heading(1)]
     if not evaluation:
-        parts.append("This model learned from every perturbation of the screen, so it holds none out to score it on; "
-                     "`gearsplan evaluate --model DIR` scores the way it was trained on held-out splits, beside the baselines. "
-                     + (f"Its confidence is calibrated on {calibrated_from(calibration)}.\n" if calibration["from"] else "Its confidence is uncalibrated.\n"))
+        parts.append(
+            "This model learned from every perturbation of the screen, so it holds none out to score it on; "
+            "`gearsplan evaluate --model DIR` scores the way it was trained on held-out splits, beside the baselines. "
+            + (
+                f"Its confidence is calibrated on {calibrated_from(calibration)}.\n"
+                if calibration["from"]
+                else "Its confidence is uncalibrated.\n"
+            )
+        )
     else:
         rows = pd.DataFrame(evaluation["rows"])
-        parts.append(f"Scored on the bundle's held-out perturbations (split `{evaluation['split']}`, seeds {', '.join(map(str, evaluation['seeds']))}); "
-                     "metrics of GEARS: Pearson of predicted vs true change over control (all genes, top-20 DE genes), MSE on the top-20 DE genes, "
-                     "fraction of top-20 DE genes predicted in the wrong direction; and three that look past the shift every perturbation shares: "
-                     "Pearson of predicted vs true change each less the training perturbations' mean change, discrimination (the share of the other held-out "
-                     "perturbations whose true change lies farther from the prediction than its own; 0.5 is chance) and the share of top-20-DE values "
-                     "within the predicted ± 2 sd (0.95 is calibrated). Best per stratum in bold.\n")
+        parts.append(
+            f"Scored on the bundle's held-out perturbations (split `{evaluation['split']}`, seeds {', '.join(map(str, evaluation['seeds']))}); "
+            "metrics of GEARS: Pearson of predicted vs true change over control (all genes, top-20 DE genes), MSE on the top-20 DE genes, "
+            "fraction of top-20 DE genes predicted in the wrong direction; and three that look past the shift every perturbation shares: "
+            "Pearson of predicted vs true change each less the training perturbations' mean change, discrimination (the share of the other held-out "
+            "perturbations whose true change lies farther from the prediction than its own; 0.5 is chance) and the share of top-20-DE values "
+            "within the predicted ± 2 sd (0.95 is calibrated). Best per stratum in bold.\n"
+        )
         parts.append(_evaluation_table(rows))
         parts.append(_verdict(rows))
         parts.append(f"\n![Per-stratum MSE and Pearson of every model]({link('model_quality.png')})\n")
     if check is None and evaluation:
-        parts.append("\nFewer than three held-out perturbations are in this screen, so uncertainty cannot be checked against error.\n")
+        parts.append(
+            "\nFewer than three held-out perturbations are in this screen, so uncertainty cannot be checked against error.\n"
+        )
     elif check is None:
-        parts.append("\nWith nothing held out, uncertainty cannot be checked against error here; `evaluate` reports their Spearman.\n")
+        parts.append(
+            "\nWith nothing held out, uncertainty cannot be checked against error here; `evaluate` reports their Spearman.\n"
+        )
     else:
-        parts.append(f"\nUncertainty against error on the {len(check.keys)} held-out perturbations: Spearman ρ = **{check.spearman:.3f}** "
-                     f"between the spread of each prediction (the members' disagreement and, for unmeasured genes, the base's spread) and the real top-20-DE MSE "
-                     f"({'a useful' if check.spearman >= WEAK_SPEARMAN else 'a weak'} guide to which predictions to trust).\n")
+        parts.append(
+            f"\nUncertainty against error on the {len(check.keys)} held-out perturbations: Spearman ρ = **{check.spearman:.3f}** "
+            f"between the spread of each prediction (the members' disagreement and, for unmeasured genes, the base's spread) and the real top-20-DE MSE "
+            f"({'a useful' if check.spearman >= WEAK_SPEARMAN else 'a weak'} guide to which predictions to trust).\n"
+        )
         parts.append(f"\n![Uncertainty against real error]({link('uncertainty_vs_error.png')})\n")
     return "\n".join(parts)
 
 
 def _evaluation_table(rows: pd.DataFrame) -> str:
-    metrics = ("pearson_delta", "pearson_delta_top20", "mse_top20", "frac_opposite_top20", "pearson_delta_centroid", "discrimination", "coverage_2sd")
+    metrics = (
+        "pearson_delta",
+        "pearson_delta_top20",
+        "mse_top20",
+        "frac_opposite_top20",
+        "pearson_delta_centroid",
+        "discrimination",
+        "coverage_2sd",
+    )
     body = []
     for _, group in rows.groupby("stratum", sort=False):
         best = best_as_shown(group)
         for index, row in group.iterrows():
             cells = [f"**{_number(row[m])}**" if best.at[index, m] else _number(row[m]) for m in metrics]
             body.append((row["stratum"], row["model"], f"{row['n']:g}", *cells))
-    return markdown_table(("stratum", "model", "n", "Pearson Δ all genes", "Pearson Δ top-20 DE", "MSE top-20 DE", "opposite direction",
-                           "Pearson Δ − train mean", "discrimination", "within ± 2 sd"), body)
+    return markdown_table(
+        (
+            "stratum",
+            "model",
+            "n",
+            "Pearson Δ all genes",
+            "Pearson Δ top-20 DE",
+            "MSE top-20 DE",
+            "opposite direction",
+            "Pearson Δ − train mean",
+            "discrimination",
+            "within ± 2 sd",
+        ),
+        body,
+    )
 
 
 def _verdict(rows: pd.DataFrame) -> str:
@@ -348,19 +468,37 @@ def _verdict(rows: pd.DataFrame) -> str:
         group = rows[rows["stratum"] == stratum].set_index("model")["mse_top20"].astype(float)
         if group["gearsplan"] <= group.drop("gearsplan").min():
             wins.append(stratum)
-    return (f"\ngearsplan has the lowest top-20-DE MSE in {len(wins)} of {len(strata)} {'stratum' if len(strata) == 1 else 'strata'}"
-            + (f" ({', '.join(wins)})" if wins else "") + "; where a baseline wins, prefer it for that kind of perturbation.\n")
+    return (
+        f"\ngearsplan has the lowest top-20-DE MSE in {len(wins)} of {len(strata)} {'stratum' if len(strata) == 1 else 'strata'}"
+        + (f" ({', '.join(wins)})" if wins else "")
+        + "; where a baseline wins, prefer it for that kind of perturbation.\n"
+    )
 
 
 def next_section(plan: SuggestionPlan) -> str:
     """Section 3: the suggestions with their reasons, and the budget split in words."""
-    rows = [(s.rank, " + ".join(s.genes), s.kind, s.reason, f"{s.uncertainty:.4f}", f"{s.reach:.1f}", s.gi_call or "", f"{s.expected_gain:.2e}")
-            for s in plan.suggestions]
-    table = markdown_table(("rank", "perturbation", "kind", "reason", "uncertainty", "reach", "GI subtype", "expected gain"), rows)
+    rows = [
+        (
+            s.rank,
+            " + ".join(s.genes),
+            s.kind,
+            s.reason,
+            f"{s.uncertainty:.4f}",
+            f"{s.reach:.1f}",
+            s.gi_call or "",
+            f"{s.expected_gain:.2e}",
+        )
+        for s in plan.suggestions
+    ]
+    table = markdown_table(
+        ("rank", "perturbation", "kind", "reason", "uncertainty", "reach", "GI subtype", "expected gain"), rows
+    )
     singles = sum(s.kind == "single" for s in plan.suggestions)
-    return (f"{_heading(2)}\nThe next {plan.budget} experiments, best first: **{counted(singles, 'single gene')} and {counted(len(plan.suggestions) - singles, 'pair')}**. "
-            "Uncertainty: the members' sd on the top-20 predicted genes (log-normalised expression); reach: untested GO neighbours informed; "
-            "GI subtype: the predicted call for pairs.\n\n" + table + f"\n{plan.summary}\n")
+    return (
+        f"{_heading(2)}\nThe next {plan.budget} experiments, best first: **{counted(singles, 'single gene')} and {counted(len(plan.suggestions) - singles, 'pair')}**. "
+        "Uncertainty: the members' sd on the top-20 predicted genes (log-normalised expression); reach: untested GO neighbours informed; "
+        "GI subtype: the predicted call for pairs.\n\n" + table + f"\n{plan.summary}\n"
+    )
 
 
 def subtype_tables(frame: pd.DataFrame, top: int = TOP_PAIRS) -> dict[str, pd.DataFrame]:
@@ -375,30 +513,56 @@ def subtype_tables(frame: pd.DataFrame, top: int = TOP_PAIRS) -> dict[str, pd.Da
     return tables
 
 
-def interaction_section(frame: pd.DataFrame | None, info: dict, genes: Sequence[str], link: Callable[[str], str]) -> str:
+def interaction_section(
+    frame: pd.DataFrame | None, info: dict, genes: Sequence[str], link: Callable[[str], str]
+) -> str:
     """Section 4: the GI map heatmap of the measured genes and the top predicted pairs per subtype."""
     if frame is None:
         return f"{_heading(3)}\nFewer than two measured single genes can be predicted, so there is no GI map.\n"
     predicted = frame[frame["source"] == "predicted"]
     measured = frame[frame["source"] == "measured"].set_index(["gene_a", "gene_b"])["calls"]
-    parts = [_heading(3), f"Every pair of the {len(genes)} genes measured alone in the screen ({len(predicted)} pairs) predicted and scored as in Norman et al. 2019 "
-             "(magnitude > 1.15 synergy, < 1.0 suppression; model fit < 0.88 neomorphism; similarity > 0.85 redundancy; "
-             "equality of contribution < 0.28 epistasis). An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41, "
-             "where the map's colours are centred, and these thresholds call it synergy. "
-             f"A call marked ? is uncertain: fewer than {CERTAIN_SHARE:.0%} of the ensemble's members make it, or their spread of its score straddles its threshold. "
-             + ("Boxed cells were measured too.\n" if len(measured) else "No pair of these genes was measured in the screen, so no call here is checked against a measurement.\n"),
-             f"![Clustered GI map of the measured genes]({link('gi_map.png')})\n"]
+    parts = [
+        _heading(3),
+        f"Every pair of the {len(genes)} genes measured alone in the screen ({len(predicted)} pairs) predicted and scored as in Norman et al. 2019 "
+        "(magnitude > 1.15 synergy, < 1.0 suppression; model fit < 0.88 neomorphism; similarity > 0.85 redundancy; "
+        "equality of contribution < 0.28 epistasis). An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41, "
+        "where the map's colours are centred, and these thresholds call it synergy. "
+        f"A call marked ? is uncertain: fewer than {CERTAIN_SHARE:.0%} of the ensemble's members make it, or their spread of its score straddles its threshold. "
+        + (
+            "Boxed cells were measured too.\n"
+            if len(measured)
+            else "No pair of these genes was measured in the screen, so no call here is checked against a measurement.\n"
+        ),
+        f"![Clustered GI map of the measured genes]({link('gi_map.png')})\n",
+    ]
     for call, table in subtype_tables(frame).items():
         count = int(predicted["calls"].str.split(";").apply(lambda c, call=call: call in c).sum())
         parts.append(f"### {call} ({count} of {len(predicted)} pairs)\n")
         if table.empty:
             parts.append("No pair is predicted to have this call.\n")
             continue
-        header = ("pair", "magnitude", "model fit", "similarity", "equality of contribution", "predicted calls", "measured calls")
+        header = (
+            "pair",
+            "magnitude",
+            "model fit",
+            "similarity",
+            "equality of contribution",
+            "predicted calls",
+            "measured calls",
+        )
         header = header if len(measured) else header[:-1]  # no column of "not measured" where no pair was
-        rows = [(f"{r.gene_a} + {r.gene_b}", _number(r.magnitude), _number(r.model_fit), _number(r.similarity), _number(r.equality_of_contribution),
-                 marked_calls(r.calls, r.uncertain).replace("\n", ", "), measured.get((r.gene_a, r.gene_b), "not measured").replace(";", ", ") or "none")[:len(header)]
-                for r in table.itertuples()]
+        rows = [
+            (
+                f"{r.gene_a} + {r.gene_b}",
+                _number(r.magnitude),
+                _number(r.model_fit),
+                _number(r.similarity),
+                _number(r.equality_of_contribution),
+                marked_calls(r.calls, r.uncertain).replace("\n", ", "),
+                measured.get((r.gene_a, r.gene_b), "not measured").replace(";", ", ") or "none",
+            )[: len(header)]
+            for r in table.itertuples()
+        ]
         parts.append(markdown_table(header, rows))
     return "\n".join(parts)
 
@@ -407,8 +571,11 @@ def closer_section(closer: Sequence[PerturbationReport], link: Callable[[str], s
     """Section 5: the top-20 DE genes of the best suggested pairs, predicted against additive."""
     if not closer:
         return f"{_heading(4)}\nThe plan holds no pair, so there is no pair to look at closely.\n"
-    parts = [_heading(4), f"The {len(closer)} highest-ranked suggested pairs: the 20 genes with the largest predicted change, the ensemble's spread, "
-             "and what adding the two single changes would give.\n"]
+    parts = [
+        _heading(4),
+        f"The {len(closer)} highest-ranked suggested pairs: the 20 genes with the largest predicted change, the ensemble's spread, "
+        "and what adding the two single changes would give.\n",
+    ]
     for report in closer:
         top = report.top_de
         departure = (top["predicted_change"] - top["additive_change"]).abs()
@@ -416,50 +583,82 @@ def closer_section(closer: Sequence[PerturbationReport], link: Callable[[str], s
         gi = report.gi[0].predicted if report.gi else {}
         agreement = report.gi[0].agreement if report.gi else {}
         certain = report.gi[0].certain if report.gi else {}
-        calls = ", ".join(f"{c} ({agreement.get(c, 0):.0%} of members{'' if certain.get(c) else ', uncertain'})" for c in gi.get("calls", [])) or "none"
+        calls = (
+            ", ".join(
+                f"{c} ({agreement.get(c, 0):.0%} of members{'' if certain.get(c) else ', uncertain'})"
+                for c in gi.get("calls", [])
+            )
+            or "none"
+        )
         parts.append(f"### {' + '.join(report.genes)}\n")
-        parts.append(f"Spread {report.uncertainty.spread:.3f} on its top-20 genes, its changes {report.uncertainty.signal:.1f}× out of it once calibrated on held-out perturbations (×{report.uncertainty.calibration:.1f}; confidence **{report.uncertainty.level}**); "
-                     f"members' disagreement z = {report.uncertainty.z:.2f} against the training perturbations; "
-                     f"GI magnitude {_number(gi.get('magnitude'))}, calls: {calls}. Largest departures from additive: "
-                     + ", ".join(f"{r.gene} ({r.predicted_change:+.3f} vs {r.additive_change:+.3f})" for r in strongest.itertuples()) + ".\n")
+        parts.append(
+            f"Spread {report.uncertainty.spread:.3f} on its top-20 genes, its changes {report.uncertainty.signal:.1f}× out of it once calibrated on held-out perturbations (×{report.uncertainty.calibration:.1f}; confidence **{report.uncertainty.level}**); "
+            f"members' disagreement z = {report.uncertainty.z:.2f} against the training perturbations; "
+            f"GI magnitude {_number(gi.get('magnitude'))}, calls: {calls}. Largest departures from additive: "
+            + ", ".join(
+                f"{r.gene} ({r.predicted_change:+.3f} vs {r.additive_change:+.3f})" for r in strongest.itertuples()
+            )
+            + ".\n"
+        )
         parts.append(f"![Top-20 DE genes of {' + '.join(report.genes)}]({link(top_de_name(report.genes))})\n")
     return "\n".join(parts)
 
 
-def caveats_section(info: dict, evaluation: dict | None, check: UncertaintyCheck | None, plan: SuggestionPlan,
-                    closer: Sequence[PerturbationReport], frame: pd.DataFrame | None, left_out: Sequence[str], bundle: Bundle) -> str:
+def caveats_section(
+    info: dict,
+    evaluation: dict | None,
+    check: UncertaintyCheck | None,
+    plan: SuggestionPlan,
+    closer: Sequence[PerturbationReport],
+    frame: pd.DataFrame | None,
+    left_out: Sequence[str],
+    bundle: Bundle,
+) -> str:
     """Section 6: what limits these conclusions, computed from this data and model."""
     items = []
     outside = info["perturbed_genes_not_in_go"]
     if outside:
-        items.append(f"**Genes outside the GO graph**: {len(outside)} of {info['n_perturbed_genes']} perturbed genes ({', '.join(outside)}) {'has' if len(outside) == 1 else 'have'} no GO "
-                     "annotation; the model reaches them only through their measured single, and cannot transfer what it learns about them to other genes"
-                     + (f"; left out of the GI map: {', '.join(left_out)}." if left_out else "."))
+        items.append(
+            f"**Genes outside the GO graph**: {len(outside)} of {info['n_perturbed_genes']} perturbed genes ({', '.join(outside)}) {'has' if len(outside) == 1 else 'have'} no GO "
+            "annotation; the model reaches them only through their measured single, and cannot transfer what it learns about them to other genes"
+            + (f"; left out of the GI map: {', '.join(left_out)}." if left_out else ".")
+        )
     else:
-        items.append(f"**Genes outside the GO graph**: none; all {info['n_perturbed_genes']} perturbed genes have GO annotations.")
+        items.append(
+            f"**Genes outside the GO graph**: none; all {info['n_perturbed_genes']} perturbed genes have GO annotations."
+        )
     if check is not None:
         ceiling = float(check.disagreement.max())
         beyond = [s for s in plan.suggestions if s.uncertainty > ceiling]
         worst = int(np.argmax(check.disagreement))
-        items.append(f"**High-uncertainty predictions**: {len(beyond)} of {len(plan.suggestions)} suggestions have a members' disagreement above the highest seen on a "
-                     f"held-out perturbation ({ceiling:.4f}, {check.keys[worst]}, top-20-DE MSE {check.mse_top20[worst]:.3f}): their error was never measured at that level. "
-                     f"The whole spread (the members' disagreement with the base's spread) ranks the held-out errors with Spearman {check.spearman:.2f}"
-                     + (", too weak to rank predictions by trust." if check.spearman < WEAK_SPEARMAN else "."))
-    levels = [f"{' + '.join(r.genes)}: {r.uncertainty.level} ({r.uncertainty.signal:.1f}× its calibrated spread)" for r in closer]
+        items.append(
+            f"**High-uncertainty predictions**: {len(beyond)} of {len(plan.suggestions)} suggestions have a members' disagreement above the highest seen on a "
+            f"held-out perturbation ({ceiling:.4f}, {check.keys[worst]}, top-20-DE MSE {check.mse_top20[worst]:.3f}): their error was never measured at that level. "
+            f"The whole spread (the members' disagreement with the base's spread) ranks the held-out errors with Spearman {check.spearman:.2f}"
+            + (", too weak to rank predictions by trust." if check.spearman < WEAK_SPEARMAN else ".")
+        )
+    levels = [
+        f"{' + '.join(r.genes)}: {r.uncertainty.level} ({r.uncertainty.signal:.1f}× its calibrated spread)"
+        for r in closer
+    ]
     if levels:
         items.append("Confidence of the closer-look pairs: " + "; ".join(levels) + ".")
     if frame is not None:
         predicted = frame[frame["source"] == "predicted"]
         collinear = int(predicted["singles_collinear"].sum())
-        items.append(f"**GI scores**: {collinear} of {len(predicted)} predicted pairs have near-collinear single changes, so their c₁ and c₂ (and magnitude) are unstable.")
+        items.append(
+            f"**GI scores**: {collinear} of {len(predicted)} predicted pairs have near-collinear single changes, so their c₁ and c₂ (and magnitude) are unstable."
+        )
     items.append(_small_data(info, evaluation, bundle))
     items += [f"**Screen**: {warning}." for warning in info["warnings"]]
     return f"{_heading(5)}\n" + "\n".join(f"- {item}" for item in items) + "\n"
 
 
 def _small_data(info: dict, evaluation: dict | None, bundle: Bundle) -> str:
-    text = (f"**Small data**: {info['n_perturbations']} perturbations ({info['n_single']} singles, {info['n_pair']} pairs) in {info['n_cells']:,} cells, "
-            f"at least {info['cells_per_perturbation']['min']} cells per perturbation; {counted(len(bundle.model.members), 'ensemble member')}")
+    text = (
+        f"**Small data**: {info['n_perturbations']} perturbations ({info['n_single']} singles, {info['n_pair']} pairs) in {info['n_cells']:,} cells, "
+        f"at least {info['cells_per_perturbation']['min']} cells per perturbation; {counted(len(bundle.model.members), 'ensemble member')}"
+    )
     if info["n_perturbations"] < SMALL_SCREEN:
         text += f"; under {SMALL_SCREEN} perturbations, a graph model has little to learn from, so weigh it against the additive baseline"
     if evaluation:
@@ -467,5 +666,9 @@ def _small_data(info: dict, evaluation: dict | None, bundle: Bundle) -> str:
         thin = rows[(rows["stratum"] != "all")].groupby("stratum")["n"].max()
         thin = thin[thin < SMALL_STRATUM]
         if len(thin):
-            text += "; strata scored on fewer than " + f"{SMALL_STRATUM} perturbations: " + ", ".join(f"{s} (n={n:g})" for s, n in thin.items())
+            text += (
+                "; strata scored on fewer than "
+                + f"{SMALL_STRATUM} perturbations: "
+                + ", ".join(f"{s} (n={n:g})" for s, n in thin.items())
+            )
     return text + "."

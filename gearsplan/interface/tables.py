@@ -57,24 +57,33 @@ def evaluation_tables(summary: pd.DataFrame, split: str, seeds: tuple[int, ...])
         n, present = rows["n"].iloc[0], rows["n_seeds"].iloc[0] if "n_seeds" in rows else len(seeds)
         where = "" if present == len(seeds) else f", in {present:g} of {len(seeds)} seeds"
         best = best_as_shown(rows)
-        for metrics, name in ((GEARS_METRICS, _STRATUM_TITLES.get(stratum, stratum)), (SPECIFIC_METRICS, "the same, beyond the shared shift")):
+        for metrics, name in (
+            (GEARS_METRICS, _STRATUM_TITLES.get(stratum, stratum)),
+            (SPECIFIC_METRICS, "the same, beyond the shared shift"),
+        ):
             title = f"{name} [dim]({stratum}, n={n:.3g}{where})[/]"
             table = Table(title=title, title_justify="left", caption_justify="left")
             table.add_column("model", no_wrap=True)
             for metric in metrics:
                 table.add_column(_HEADERS[metric], justify="right", no_wrap=True)
             for index, row in rows.iterrows():
-                table.add_row(row["model"], *(_cell(row[m], row[f"{m}_sd"], best.at[index, m] and len(rows) > 1) for m in metrics))
+                table.add_row(
+                    row["model"], *(_cell(row[m], row[f"{m}_sd"], best.at[index, m] and len(rows) > 1) for m in metrics)
+                )
             tables.append(table)
-    over_seeds = ("mean ± sd over the seeds that hold the stratum; n: held-out perturbations per seed, on average over all seeds"
-                  if len(seeds) > 1 else "one seed")
+    over_seeds = (
+        "mean ± sd over the seeds that hold the stratum; n: held-out perturbations per seed, on average over all seeds"
+        if len(seeds) > 1
+        else "one seed"
+    )
     tables[-1].caption = (
         f"split {split}, seeds {','.join(map(str, seeds))}; {over_seeds}; best in green. "
         "Pearson Δ − train mean: of predicted and true change, each less the training perturbations' mean change "
         "(— for a prediction equal to it). Discrimination: the share of the other held-out perturbations whose true change "
         "lies farther from the prediction than its own (1 best, 0.5 chance). Truth within ± 2 sd: the share of top-20-DE "
         "values inside the predicted spread (— without one; 0.95 is calibrated). MSE vs no change: each perturbation's "
-        "top-20 MSE over no change's, averaged (so not the ratio of the MSE column's means)")
+        "top-20 MSE over no change's, averaged (so not the ratio of the MSE column's means)"
+    )
     return tables
 
 
@@ -84,7 +93,10 @@ def screen_rows(info: dict) -> list[tuple[str, str]]:
     return [
         ("cells", f"{info['n_cells']:,} ({info['n_control_cells']:,} control)"),
         ("measured genes", f"{info['n_genes']:,}"),
-        ("perturbations", f"{info['n_perturbations']} ({info['n_single']} single genes, {info['n_pair']} pairs, {info['n_higher']} larger)"),
+        (
+            "perturbations",
+            f"{info['n_perturbations']} ({info['n_single']} single genes, {info['n_pair']} pairs, {info['n_higher']} larger)",
+        ),
         ("cells per perturbation", f"min {per['min']}, median {per['median']:g}, max {per['max']}"),
     ]
 
@@ -96,7 +108,10 @@ def screen_table(info: dict) -> Table:
     table.add_column()
     rows = [
         *screen_rows(info),
-        ("perturbed genes", f"{info['n_perturbed_genes']}: {info['n_perturbed_genes_measured']} measured, {info['n_perturbed_genes_in_go']} in the GO graph"),
+        (
+            "perturbed genes",
+            f"{info['n_perturbed_genes']}: {info['n_perturbed_genes_measured']} measured, {info['n_perturbed_genes_in_go']} in the GO graph",
+        ),
         ("not in the GO graph", ", ".join(info["perturbed_genes_not_in_go"]) or "none"),
         ("detection", "\n".join(info["detection"])),
     ]
@@ -112,10 +127,23 @@ def model_table(info: dict) -> Table:
     table.add_column()
     training = info["training"]
     rows = [
-        ("members", f"{info['members']} (their disagreement, with the base's spread for unmeasured genes, is the uncertainty)"),
-        ("genes", f"{info['n_genes']:,} measured; {info['n_perturbable_genes']:,} perturbable through the GO graph; {info['n_measured_singles']} singles measured in its training split (the other commands compose with every single the screen measured)"),
-        ("trained on", (f"{info['data']['source']} (sha256 {info['data']['sha256'][:12]}…)" if info["data"] else "unknown")
-         + ("; the bundle carries its means, cell counts and DE genes, so the file may move" if info["carries_screen"] else "")),
+        (
+            "members",
+            f"{info['members']} (their disagreement, with the base's spread for unmeasured genes, is the uncertainty)",
+        ),
+        (
+            "genes",
+            f"{info['n_genes']:,} measured; {info['n_perturbable_genes']:,} perturbable through the GO graph; {info['n_measured_singles']} singles measured in its training split (the other commands compose with every single the screen measured)",
+        ),
+        (
+            "trained on",
+            (f"{info['data']['source']} (sha256 {info['data']['sha256'][:12]}…)" if info["data"] else "unknown")
+            + (
+                "; the bundle carries its means, cell counts and DE genes, so the file may move"
+                if info["carries_screen"]
+                else ""
+            ),
+        ),
         ("learned from", learned_from(info)),
         ("calibration", calibrated_from(info["calibration"])),
         ("training", f"{info['train_seconds']} s; " + ", ".join(f"{k}={v}" for k, v in training.items())),
@@ -128,11 +156,23 @@ def model_table(info: dict) -> Table:
 def learned_from(info: dict) -> str:
     """Which perturbations a model learned from, in words (``model info``)."""
     split, learned = info["split"], info["perturbations_learned"]
-    watched = f"{split['n_early_stopping']} of them watched early stopping, then joined the measured ones" if split["n_early_stopping"] else "no early stopping"
+    watched = (
+        f"{split['n_early_stopping']} of them watched early stopping, then joined the measured ones"
+        if split["n_early_stopping"]
+        else "no early stopping"
+    )
     if split["spec"] == "none":
         return f"{learned} perturbations, every one in the screen ({watched}); seed {info['seed']}"
-    held = f"{split['n_val']} validation (early stopping) and {split['n_test']} test perturbations held out" if split["n_val"] else f"{split['n_test']} test perturbations held out"
-    lent = f"; {split['n_early_stopping']} of them watched early stopping, then joined the measured ones" if split["n_early_stopping"] and not split["n_val"] else ""
+    held = (
+        f"{split['n_val']} validation (early stopping) and {split['n_test']} test perturbations held out"
+        if split["n_val"]
+        else f"{split['n_test']} test perturbations held out"
+    )
+    lent = (
+        f"; {split['n_early_stopping']} of them watched early stopping, then joined the measured ones"
+        if split["n_early_stopping"] and not split["n_val"]
+        else ""
+    )
     return f"{learned} perturbations of split {split['name']}: {held}{lent}; seed {info['seed']}"
 
 
@@ -140,10 +180,14 @@ def calibrated_from(calibration: dict) -> str:
     """Where a model's confidence is calibrated from, in words (``model info``)."""
     seeds = ", ".join(map(str, calibration["seeds"]))
     if calibration["from"] == "evaluation":
-        return f"its own {calibration['n_held_out']:g} held-out perturbations (split {calibration['split']}, seed {seeds})"
+        return (
+            f"its own {calibration['n_held_out']:g} held-out perturbations (split {calibration['split']}, seed {seeds})"
+        )
     if calibration["from"] == "calibration":
-        return (f"the {calibration['n_held_out']:g} perturbations held out by a twin ensemble trained the same way on the {calibration['split']} split "
-                f"(seed {seeds}), as this model held none out")
+        return (
+            f"the {calibration['n_held_out']:g} perturbations held out by a twin ensemble trained the same way on the {calibration['split']} split "
+            f"(seed {seeds}), as this model held none out"
+        )
     return "none: its confidence is uncalibrated"
 
 
@@ -164,7 +208,11 @@ def _signed(value: float, digits: int = 3) -> str:
 def perturbation_table(report) -> Table:
     """``predict``, part 1: each gene of the set, and how far to trust the prediction."""
     u = report.uncertainty
-    status = "measured in the data" + (", in the model's training set" if report.in_training else ", held out from training") if report.in_data else "not in the data"
+    status = (
+        "measured in the data" + (", in the model's training set" if report.in_training else ", held out from training")
+        if report.in_data
+        else "not in the data"
+    )
     if report.in_data and len(report.genes) == 1:
         status += "; a measured single is predicted as its measurement"
     table = Table(
@@ -177,8 +225,16 @@ def perturbation_table(report) -> Table:
     for column in ("gene", "measured alone", "in training", "GO neighbours", "nearest measured genes (GO Jaccard)"):
         table.add_column(column, justify="right" if column == "GO neighbours" else "left")
     for f in report.per_gene:
-        nearest = "\n".join(f"{g} {j:.2f}" for g, j in f.nearest_measured) or "[dim]none[/]"  # one a line: a wrap never parts a gene from its number
-        table.add_row(f.gene, "yes" if f.measured else "[yellow]no: unseen[/]", "yes" if f.trained else "no", str(f.go_degree) if f.in_go else "[red]not in GO[/]", nearest)
+        nearest = (
+            "\n".join(f"{g} {j:.2f}" for g, j in f.nearest_measured) or "[dim]none[/]"
+        )  # one a line: a wrap never parts a gene from its number
+        table.add_row(
+            f.gene,
+            "yes" if f.measured else "[yellow]no: unseen[/]",
+            "yes" if f.trained else "no",
+            str(f.go_degree) if f.in_go else "[red]not in GO[/]",
+            nearest,
+        )
     return table
 
 
@@ -234,7 +290,11 @@ def gi_table(report, thresholds) -> Table:
         caption="An exactly additive pair (ΔAB = ΔA + ΔB) has magnitude √2 ≈ 1.41. equality: equality of contribution. "
         "The share after a predicted call is the share of the ensemble's members making it; ?: uncertain "
         f"(made by fewer than {CERTAIN_SHARE:.0%} of the members, or the members' spread of its score straddles its threshold)."
-        + (" *: the two singles' profiles are indistinguishable, so equal contributions are assumed." if starred else ""),
+        + (
+            " *: the two singles' profiles are indistinguishable, so equal contributions are assumed."
+            if starred
+            else ""
+        ),
         caption_justify="left",
     )
     table.add_column("score")
@@ -246,13 +306,20 @@ def gi_table(report, thresholds) -> Table:
         sources = [interaction.predicted, interaction.measured] if shown_measured else [interaction.predicted]
         table.add_row(f"[bold]{' + '.join(interaction.pair)}[/]")
         for key, rule in rules.items():
-            table.add_row(f"  {_GI_LABELS[key]}", *(_score(row, key) for row in sources), f"[dim]{rule}[/]" if i == 0 else "")
+            table.add_row(
+                f"  {_GI_LABELS[key]}", *(_score(row, key) for row in sources), f"[dim]{rule}[/]" if i == 0 else ""
+            )
         calls = [_gi_calls(interaction, row, predicted=j == 0) for j, row in enumerate(sources)]
         table.add_row("  calls", *calls, "", end_section=True)
     return table
 
 
-_GI_LABELS = {"magnitude": "magnitude", "model_fit": "model fit", "similarity": "similarity", "equality_of_contribution": "equality"}
+_GI_LABELS = {
+    "magnitude": "magnitude",
+    "model_fit": "model fit",
+    "similarity": "similarity",
+    "equality_of_contribution": "equality",
+}
 
 
 def _score(row: dict | None, key: str) -> str:
@@ -263,20 +330,34 @@ def _gi_calls(interaction, row: dict | None, predicted: bool) -> str:
     """A pair's calls, one a line; a predicted call carries the share of members making it, and "?" unless it is certain."""
     if row is None:
         return "[dim]—[/]"
-    calls = [f"{c}{'' if interaction.certain[c] else '?'} {interaction.agreement[c]:.0%}" if predicted else c for c in row["calls"]] or ["none"]
+    calls = [
+        f"{c}{'' if interaction.certain[c] else '?'} {interaction.agreement[c]:.0%}" if predicted else c
+        for c in row["calls"]
+    ] or ["none"]
     return "\n".join(calls) + (" *" if row["singles_collinear"] else "")
 
 
 def suggestion_table(plan) -> Table:
     """``suggest``: the ranked batch, each perturbation with the signal that chose it beneath it."""
-    table = Table(title=f"next experiments (budget {plan.budget})", title_justify="left", caption=plan.summary, caption_justify="left")
+    table = Table(
+        title=f"next experiments (budget {plan.budget})",
+        title_justify="left",
+        caption=plan.summary,
+        caption_justify="left",
+    )
     table.add_column("rank", justify="right")
     table.add_column("perturbation: why", ratio=1)  # the reason, in words, takes the room the numbers leave
     for column in ("uncertainty", "reach", "GI subtype", "expected gain"):
         _add_uncut_column(table, column, "left" if column == "GI subtype" else "right")
     for row in plan.suggestions:
-        table.add_row(str(row.rank), f"[bold]{' + '.join(row.genes)}[/]\n[dim]{row.reason}[/]", f"{row.uncertainty:.4f}", f"{row.reach:.1f}",
-                      (row.gi_call or "").replace("+", "\n"), f"{row.expected_gain:.2e}")
+        table.add_row(
+            str(row.rank),
+            f"[bold]{' + '.join(row.genes)}[/]\n[dim]{row.reason}[/]",
+            f"{row.uncertainty:.4f}",
+            f"{row.reach:.1f}",
+            (row.gi_call or "").replace("+", "\n"),
+            f"{row.expected_gain:.2e}",
+        )
     return table
 
 
@@ -286,22 +367,35 @@ def replay_tables(document: dict) -> list[Table]:
     The intervals are Student-t, so symmetric: ± their half-width keeps a row within an 80-column console.
     """
     strategies = document["strategies"]
-    areas = Table(title=f"replay on {document['data']} ({len(document['seeds'])} seeds): area under the error curves",
-                  title_justify="left", caption_justify="left",
-                  caption="mean error over the rounds, ± 95% CI over seeds (lower is better); hidden: every still-hidden perturbation; "
-                  "held out: those no strategy may pick (free of the selection effect)")
+    areas = Table(
+        title=f"replay on {document['data']} ({len(document['seeds'])} seeds): area under the error curves",
+        title_justify="left",
+        caption_justify="left",
+        caption="mean error over the rounds, ± 95% CI over seeds (lower is better); hidden: every still-hidden perturbation; "
+        "held out: those no strategy may pick (free of the selection effect)",
+    )
     areas.add_column("strategy", no_wrap=True)
     for header in ("MSE hidden", "1 − Pearson hidden", "MSE held out", "1 − Pearson held out"):
         _add_uncut_column(areas, header)
     for name, row in strategies.items():
-        areas.add_row(name, *(_plus_minus(row[f"{p}auc_mean"], row[f"{p}auc_ci"]) for p in ("", "pearson_", "heldout_", "heldout_pearson_")))
+        areas.add_row(
+            name,
+            *(
+                _plus_minus(row[f"{p}auc_mean"], row[f"{p}auc_ci"])
+                for p in ("", "pearson_", "heldout_", "heldout_pearson_")
+            ),
+        )
     compared = {name: row for name, row in strategies.items() if row["versus_random"]}
     if not compared:
         return [areas]
-    versus = Table(title="against random, paired per seed", title_justify="left", caption_justify="left",
-                   caption="Δ: random's MSE AUC minus the strategy's, ± 95% CI (positive: the strategy learns faster); Cohen's d of "
-                   "the paired differences; random needs: perturbations random needs (mean curve) to reach the strategy's final "
-                   "still-hidden MSE, against the strategy's own")
+    versus = Table(
+        title="against random, paired per seed",
+        title_justify="left",
+        caption_justify="left",
+        caption="Δ: random's MSE AUC minus the strategy's, ± 95% CI (positive: the strategy learns faster); Cohen's d of "
+        "the paired differences; random needs: perturbations random needs (mean curve) to reach the strategy's final "
+        "still-hidden MSE, against the strategy's own",
+    )
     versus.add_column("strategy", no_wrap=True)
     for header in ("Δ MSE hidden", "Δ MSE held out", "Cohen's d", "random needs"):
         _add_uncut_column(versus, header)
@@ -310,7 +404,8 @@ def replay_tables(document: dict) -> list[Table]:
         hidden, held = row["versus_random"], (row["versus_random_by_metric"] or {}).get("heldout_mse_top20")
         needs = hidden.get("baseline_needs")
         versus.add_row(
-            name, *(_plus_minus(v["auc_difference_mean"], v["auc_difference_ci"], "+") if v else "" for v in (hidden, held)),
+            name,
+            *(_plus_minus(v["auc_difference_mean"], v["auc_difference_ci"], "+") if v else "" for v in (hidden, held)),
             f"{hidden['cohens_d']:.2f}" if hidden.get("cohens_d") is not None else "",
             f"{needs:.1f} (vs {hidden['strategy_uses']})" if needs is not None else f"> {final}",
         )
@@ -335,10 +430,17 @@ def gi_map_tables(frame, top: int = 20) -> list[Table]:
     shown = min(top, len(predicted))
     furthest = Table(
         title=f"GI map: {counted(len(predicted), 'predicted pair')}; the {shown} with the largest |magnitude − √2| (furthest from additive)",
-        title_justify="left", caption_justify="left",
-        caption="pairs per call: " + ", ".join(f"{c} {n:,}" for c, n in counts.items()) + "; an exactly additive pair has magnitude √2 ≈ 1.41; "
+        title_justify="left",
+        caption_justify="left",
+        caption="pairs per call: "
+        + ", ".join(f"{c} {n:,}" for c, n in counts.items())
+        + "; an exactly additive pair has magnitude √2 ≈ 1.41; "
         f"?: uncertain (made by fewer than {CERTAIN_SHARE:.0%} of the members, or their spread of its score straddles its threshold)"
-        + ("; measured pairs: the next table" if len(measured) else "\nno pair of these genes was measured: every call here is a prediction"),
+        + (
+            "; measured pairs: the next table"
+            if len(measured)
+            else "\nno pair of these genes was measured: every call here is a prediction"
+        ),
     )
     furthest.add_column("pair")
     for label in _GI_LABELS.values():
@@ -346,7 +448,11 @@ def gi_map_tables(frame, top: int = 20) -> list[Table]:
     furthest.add_column("calls", min_width=max(map(len, GI_CALLS)))
     order = (predicted["magnitude"] - ADDITIVE_MAGNITUDE).abs().sort_values(ascending=False).index[:top]
     for row in predicted.loc[order].itertuples():
-        furthest.add_row(f"{row.gene_a} + {row.gene_b}", *(f"{getattr(row, k):.2f}" for k in _GI_LABELS), marked_calls(row.calls, row.uncertain))
+        furthest.add_row(
+            f"{row.gene_a} + {row.gene_b}",
+            *(f"{getattr(row, k):.2f}" for k in _GI_LABELS),
+            marked_calls(row.calls, row.uncertain),
+        )
     if measured.empty:
         return [furthest]
     beside = Table(title=f"{counted(len(measured), 'measured pair')}: predicted beside measured", title_justify="left")
@@ -358,8 +464,13 @@ def gi_map_tables(frame, top: int = 20) -> list[Table]:
     scores = predicted.set_index(["gene_a", "gene_b"])
     for (a, b), truth in measured.iterrows():
         guess = scores.loc[(a, b)]
-        beside.add_row(f"{a} + {b}", f"{guess['magnitude']:.2f}", f"{truth['magnitude']:.2f}", marked_calls(guess["calls"], guess["uncertain"]),
-                       truth["calls"].replace(";", "\n"))
+        beside.add_row(
+            f"{a} + {b}",
+            f"{guess['magnitude']:.2f}",
+            f"{truth['magnitude']:.2f}",
+            marked_calls(guess["calls"], guess["uncertain"]),
+            truth["calls"].replace(";", "\n"),
+        )
     return [furthest, beside]
 
 
@@ -382,36 +493,64 @@ def gi_evaluation_tables(result) -> list[Table]:
     """``evaluate --gi``: each held-out pair's calls, per-call precision and recall, and the confusion between calls."""
     from gearsplan.analysis.gi_scores import GI_CALLS
 
-    pairs = Table(title=f"GI calls of {len(result.pairs)} measured pairs, each held out in turn (seed {result.seed})", title_justify="left")
+    pairs = Table(
+        title=f"GI calls of {len(result.pairs)} measured pairs, each held out in turn (seed {result.seed})",
+        title_justify="left",
+    )
     for column in ("pair", "predicted", "measured"):
         pairs.add_column(column)
     for pair, predicted, measured in zip(result.pairs, result.predicted, result.measured):
-        pairs.add_row(pair.replace("+", " + "), *(", ".join(c for c, on in zip(GI_CALLS, row) if on) for row in (predicted, measured)))
+        pairs.add_row(
+            pair.replace("+", " + "),
+            *(", ".join(c for c, on in zip(GI_CALLS, row) if on) for row in (predicted, measured)),
+        )
     frame = result.per_call()
     at_k = next(c for c in frame.columns if c.startswith("precision_at_"))
-    calls = Table(title="per call", title_justify="left", caption=f"{at_k.replace('_', ' ')}: pairs ranked by the share of members making the call; "
-                  "base rate: the precision of calling every pair so (the call's share among measured pairs)", caption_justify="left")
+    calls = Table(
+        title="per call",
+        title_justify="left",
+        caption=f"{at_k.replace('_', ' ')}: pairs ranked by the share of members making the call; "
+        "base rate: the precision of calling every pair so (the call's share among measured pairs)",
+        caption_justify="left",
+    )
     calls.add_column("call", no_wrap=True)
     for column in ("measured", "predicted", "precision", "recall", at_k.replace("_", " "), "base rate"):
         _add_uncut_column(calls, column)
     for row in frame.to_dict("records"):
-        calls.add_row(row["call"], str(row["n_measured"]), str(row["n_predicted"]), *(_fraction(row[k]) for k in ("precision", "recall", at_k, "base_rate")))
+        calls.add_row(
+            row["call"],
+            str(row["n_measured"]),
+            str(row["n_predicted"]),
+            *(_fraction(row[k]) for k in ("precision", "recall", at_k, "base_rate")),
+        )
     matrix = result.confusion()
     # Calls abbreviated to their first three letters in the columns, so the matrix fits 80 columns.
-    confusion = Table(title="confusion: pairs with each predicted (rows) and measured (columns) call", title_justify="left", caption_justify="left",
-                      caption="columns: " + ", ".join(f"{c[:3]} {c}" for c in matrix.columns) + "; a pair with several calls counts in several cells")
+    confusion = Table(
+        title="confusion: pairs with each predicted (rows) and measured (columns) call",
+        title_justify="left",
+        caption_justify="left",
+        caption="columns: "
+        + ", ".join(f"{c[:3]} {c}" for c in matrix.columns)
+        + "; a pair with several calls counts in several cells",
+    )
     confusion.add_column("predicted")
     for column in matrix.columns:
         confusion.add_column(column[:3], justify="right")
     for name, row in matrix.iterrows():
         confusion.add_row(name, *map(str, row))
     errors = result.magnitude_error()
-    magnitudes = Table(title="GI magnitude of the held-out pairs", title_justify="left", caption_justify="left",
-                       caption=f"mean |predicted − measured|: gearsplan {_fraction(errors['gearsplan'])}, scaled_additive {_fraction(errors['scaled_additive'])}; "
-                       "an exactly additive pair has magnitude √2 ≈ 1.41")
+    magnitudes = Table(
+        title="GI magnitude of the held-out pairs",
+        title_justify="left",
+        caption_justify="left",
+        caption=f"mean |predicted − measured|: gearsplan {_fraction(errors['gearsplan'])}, scaled_additive {_fraction(errors['scaled_additive'])}; "
+        "an exactly additive pair has magnitude √2 ≈ 1.41",
+    )
     magnitudes.add_column("pair")
     for header in ("gearsplan", "scaled additive", "measured"):
         _add_uncut_column(magnitudes, header)
-    for pair, *rows in zip(result.pairs, result.predicted_scores, result.scaled_additive_scores, result.measured_scores):
+    for pair, *rows in zip(
+        result.pairs, result.predicted_scores, result.scaled_additive_scores, result.measured_scores
+    ):
         magnitudes.add_row(pair.replace("+", " + "), *(_fraction(row["magnitude"]) for row in rows))
     return [pairs, magnitudes, calls, confusion]

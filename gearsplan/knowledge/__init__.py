@@ -17,4 +17,14 @@ from gearsplan.knowledge.go_graph import build_go_graph, go_jaccard, jaccard_to
 from gearsplan.knowledge.go_profiles import GoProfiles, go_profiles
 from gearsplan.knowledge.string_graph import string_graph
 
-__all__ = ["GeneGraph", "GoProfiles", "build_go_graph", "coexpression_graph", "connectivity", "go_jaccard", "go_profiles", "jaccard_to", "string_graph"]
+__all__ = [
+    "GeneGraph",
+    "GoProfiles",
+    "build_go_graph",
+    "coexpression_graph",
+    "connectivity",
+    "go_jaccard",
+    "go_profiles",
+    "jaccard_to",
+    "string_graph",
+]

@@ -10,8 +10,9 @@ import scipy.sparse as sp
 from gearsplan.knowledge.gene_graph import GeneGraph, name_rank, top_k_indices
 
 
-def coexpression_graph(X: np.ndarray | sp.spmatrix, genes: Sequence[str], k: int = 5,
-                       threshold: float = 0.4) -> GeneGraph:
+def coexpression_graph(
+    X: np.ndarray | sp.spmatrix, genes: Sequence[str], k: int = 5, threshold: float = 0.4
+) -> GeneGraph:
     """Each gene's ``k`` most co-expressed genes whose absolute Pearson correlation exceeds ``threshold``.
 
     Parameters

@@ -30,9 +30,11 @@ def connectivity(graph: GeneGraph, perturbed: Iterable[str]) -> pd.DataFrame:
     adjacency = graph.to_csr()
     adjacency.data = np.ones_like(adjacency.data)
     return pd.DataFrame(
-        {"degree": graph.degree(),
-         "weighted_degree": graph.weighted_degree(),
-         "n_perturbed_neighbours": (adjacency @ is_perturbed.astype(np.int64)).astype(np.int64),
-         "perturbed": is_perturbed},
+        {
+            "degree": graph.degree(),
+            "weighted_degree": graph.weighted_degree(),
+            "n_perturbed_neighbours": (adjacency @ is_perturbed.astype(np.int64)).astype(np.int64),
+            "perturbed": is_perturbed,
+        },
         index=pd.Index(genes, name="gene"),
     )

@@ -47,8 +47,12 @@ class GeneGraph:
         if ids.size and (ids.min() < 0 or ids.max() >= len(genes)):
             raise ValueError("edge node ids must lie in [0, len(genes))")
         order = np.lexsort((name_rank(genes)[neighbours], -weights, targets))
-        for name, value in [("genes", genes), ("targets", targets[order]),
-                            ("neighbours", neighbours[order]), ("weights", weights[order])]:
+        for name, value in [
+            ("genes", genes),
+            ("targets", targets[order]),
+            ("neighbours", neighbours[order]),
+            ("weights", weights[order]),
+        ]:
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
             object.__setattr__(self, name, value)
@@ -80,8 +84,9 @@ class GeneGraph:
     def neighbours_of(self, gene: str, k: int | None = None) -> list[tuple[str, float]]:
         """The ``k`` (default all) strongest neighbours of ``gene`` as (name, weight), by weight descending."""
         if gene not in self.index:
-            raise GearsplanError(f"gene '{gene}' is not in the graph",
-                                 "check the symbol; only annotated genes are graph nodes")
+            raise GearsplanError(
+                f"gene '{gene}' is not in the graph", "check the symbol; only annotated genes are graph nodes"
+            )
         node = self.index[gene]
         lo, hi = np.searchsorted(self.targets, [node, node + 1])
         hi = hi if k is None else min(hi, lo + k)
@@ -111,8 +116,9 @@ def name_rank(genes: tuple[str, ...]) -> np.ndarray:
     return rank
 
 
-def top_k_indices(targets: np.ndarray, neighbours: np.ndarray, weights: np.ndarray,
-                  k: int, rank: np.ndarray) -> np.ndarray:
+def top_k_indices(
+    targets: np.ndarray, neighbours: np.ndarray, weights: np.ndarray, k: int, rank: np.ndarray
+) -> np.ndarray:
     """Indices of the ``k`` strongest edges of each target (ties: neighbour ``rank`` ascending).
 
     Weights are compared as float32, the precision a GeneGraph stores.

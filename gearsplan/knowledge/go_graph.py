@@ -40,8 +40,9 @@ def go_term_matrix(path: Path | str = GENE2GO) -> tuple[tuple[str, ...], tuple[s
     table = pd.read_csv(path, sep="\t", usecols=["symbol", "go_id"], dtype=str)
     gene_ids, genes = pd.factorize(table["symbol"], sort=True)
     term_ids, terms = pd.factorize(table["go_id"], sort=True)
-    matrix = sp.csr_matrix((np.ones(len(table), dtype=np.float32), (gene_ids, term_ids)),
-                           shape=(len(genes), len(terms)))
+    matrix = sp.csr_matrix(
+        (np.ones(len(table), dtype=np.float32), (gene_ids, term_ids)), shape=(len(genes), len(terms))
+    )
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     return tuple(genes), tuple(terms), matrix
@@ -63,8 +64,9 @@ def jaccard_to(gene: str, others: Sequence[str], path: Path | str = GENE2GO) -> 
     index = {g: i for i, g in enumerate(genes)}
     for name in (gene, *others):
         if name not in index:
-            raise GearsplanError(f"gene '{name}' has no GO annotation",
-                                 "use the current HGNC symbol of a GO-annotated gene")
+            raise GearsplanError(
+                f"gene '{name}' has no GO annotation", "use the current HGNC symbol of a GO-annotated gene"
+            )
     rows = matrix[[index[g] for g in others]]
     query = matrix[index[gene]]
     shared = np.asarray((rows @ query.T).todense(), dtype=np.float64).ravel()
@@ -72,9 +74,13 @@ def jaccard_to(gene: str, others: Sequence[str], path: Path | str = GENE2GO) -> 
     return shared / (sizes + float(query.sum()) - shared)
 
 
-def build_go_graph(path: Path | str = GENE2GO, k: int = 20, min_jaccard: float = 0.1,
-                   cache: bool = True,
-                   progress: Callable[[int, int], None] | None = None) -> GeneGraph:
+def build_go_graph(
+    path: Path | str = GENE2GO,
+    k: int = 20,
+    min_jaccard: float = 0.1,
+    cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> GeneGraph:
     """GO graph over every annotated gene: its ``k`` most GO-similar genes with Jaccard > ``min_jaccard``.
 
     As in GEARS, an edge needs a Jaccard index strictly above ``min_jaccard``; self-loops are
@@ -111,8 +117,13 @@ def _cached_term_matrix(path: str, mtime_ns: int) -> tuple[tuple[str, ...], tupl
     return go_term_matrix(path)
 
 
-def _jaccard_top_k(genes: tuple[str, ...], matrix: sp.csr_matrix, k: int, min_jaccard: float,
-                   progress: Callable[[int, int], None] | None) -> GeneGraph:
+def _jaccard_top_k(
+    genes: tuple[str, ...],
+    matrix: sp.csr_matrix,
+    k: int,
+    min_jaccard: float,
+    progress: Callable[[int, int], None] | None,
+) -> GeneGraph:
     """Top-k Jaccard neighbours of every gene, computed in row blocks to bound memory."""
     sizes = np.asarray(matrix.sum(axis=1), dtype=np.float64).ravel()
     transposed = matrix.T.tocsr()
@@ -120,7 +131,7 @@ def _jaccard_top_k(genes: tuple[str, ...], matrix: sp.csr_matrix, k: int, min_ja
     starts = range(0, len(genes), _BLOCK_ROWS)
     parts = []
     for done, start in enumerate(starts, start=1):
-        inter = matrix[start:start + _BLOCK_ROWS] @ transposed
+        inter = matrix[start : start + _BLOCK_ROWS] @ transposed
         rows = np.repeat(np.arange(start, start + inter.shape[0]), np.diff(inter.indptr))
         cols = inter.indices.astype(np.int64)
         # float64 so that the strict "> min_jaccard" test matches exact arithmetic
@@ -145,8 +156,13 @@ def _save(graph: GeneGraph, file: Path) -> None:
     """Write atomically; an unwritable cache only costs a rebuild next time."""
     try:
         with atomic_path(file) as temporary, temporary.open("wb") as handle:
-            np.savez(handle, genes=np.array(graph.genes, dtype=str), targets=graph.targets,
-                     neighbours=graph.neighbours, weights=graph.weights)
+            np.savez(
+                handle,
+                genes=np.array(graph.genes, dtype=str),
+                targets=graph.targets,
+                neighbours=graph.neighbours,
+                weights=graph.weights,
+            )
     except (OSError, GearsplanError):
         pass
 
@@ -155,7 +171,6 @@ def _load(file: Path) -> GeneGraph | None:
     """The cached graph, or None when the file is unreadable or malformed."""
     try:
         with np.load(file, allow_pickle=False) as data:
-            return GeneGraph(tuple(data["genes"].tolist()), data["targets"],
-                             data["neighbours"], data["weights"])
+            return GeneGraph(tuple(data["genes"].tolist()), data["targets"], data["neighbours"], data["weights"])
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None

@@ -15,7 +15,6 @@ from scipy.sparse.linalg import svds
 from gearsplan.data.embedded import GENE2GO
 from gearsplan.knowledge.go_graph import cached_term_matrix
 
-
 #: Dimensions of the knowledge embedding of the linear baseline (Ahlmann-Eltze, Huber & Anders 2025 use 10).
 EMBEDDING_COMPONENTS = 10
 
@@ -50,7 +49,9 @@ class GoProfiles:
         """The top :data:`EMBEDDING_COMPONENTS` right singular vectors (components x terms) of every annotated
         gene's unit-length profile: a truncated SVD of the perturbable genes' rarity-weighted GO matrix."""
         matrix = self.of([[g] for g in self.index])
-        start = np.full(min(matrix.shape), 1.0 / np.sqrt(min(matrix.shape)))  # a fixed start vector: the same directions every run
+        start = np.full(
+            min(matrix.shape), 1.0 / np.sqrt(min(matrix.shape))
+        )  # a fixed start vector: the same directions every run
         _, values, directions = svds(matrix, k=EMBEDDING_COMPONENTS, v0=start)
         return directions[np.argsort(-values, kind="stable")]
 

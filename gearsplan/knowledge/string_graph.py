@@ -37,9 +37,13 @@ def string_graph(path: Path | str = STRING_V12, min_score: int = 400, k: int = 2
     a, b = np.split(codes.astype(np.int64), 2)
     score = table["combined_score"].to_numpy()
     keep = (score >= min_score) & (a != b)
-    edges = pd.DataFrame({"target": np.concatenate([a[keep], b[keep]]),
-                          "neighbour": np.concatenate([b[keep], a[keep]]),
-                          "weight": np.tile(score[keep] / 1000.0, 2)})
+    edges = pd.DataFrame(
+        {
+            "target": np.concatenate([a[keep], b[keep]]),
+            "neighbour": np.concatenate([b[keep], a[keep]]),
+            "weight": np.tile(score[keep] / 1000.0, 2),
+        }
+    )
     # A pair listed twice (either orientation) keeps its best score.
     edges = edges.groupby(["target", "neighbour"], as_index=False)["weight"].max()
     targets, neighbours, weights = (edges[c].to_numpy() for c in ("target", "neighbour", "weight"))

@@ -21,11 +21,11 @@ from safetensors.torch import save as weights_bytes
 
 from gearsplan import __version__
 from gearsplan.data.de_genes import DEGenes
+from gearsplan.data.modality import Modality
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
-from gearsplan.data.modality import Modality
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.network import NetworkConfig
 from gearsplan.model.train_config import TrainConfig
@@ -121,7 +121,9 @@ def check_bundle_target(path: str | Path) -> Path:
         If ``path`` is a file, or a directory holding anything but a bundle's files
         (:func:`~gearsplan.paths.check_replaceable`).
     """
-    return check_replaceable(path, BUNDLE_FILES.fullmatch, "a model bundle", "give --out a new directory, or a model bundle to replace")
+    return check_replaceable(
+        path, BUNDLE_FILES.fullmatch, "a model bundle", "give --out a new directory, or a model bundle to replace"
+    )
 
 
 def _write_files(bundle: Bundle, directory: Path) -> None:
@@ -135,14 +137,23 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "modality": asdict(model.modality),
         "spread_scale": model.spread_scale,
         "pair_law": model.pair_law,
-        "versions": {name: version(name) for name in ("torch", "torch_geometric", "numpy", "anndata", "scanpy")} | {"gearsplan": __version__},
+        "versions": {name: version(name) for name in ("torch", "torch_geometric", "numpy", "anndata", "scanpy")}
+        | {"gearsplan": __version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     measured = list(model.measured)
     screen = None if bundle.bulk is None else list(bundle.bulk.keys)
     _write_json(directory / "config.json", config)
-    _write_json(directory / "genes.json", {"genes": list(model.genes), "measured": measured, "noisy_singles": list(model.single_noise),
-                                           "go_graph_sha256": model.go.content_hash(), "screen": screen})
+    _write_json(
+        directory / "genes.json",
+        {
+            "genes": list(model.genes),
+            "measured": measured,
+            "noisy_singles": list(model.single_noise),
+            "go_graph_sha256": model.go.content_hash(),
+            "screen": screen,
+        },
+    )
     _write_json(directory / "metadata.json", bundle.metadata)
     graph = model.coexpression
     # Serialised here and written like the JSON files: safetensors' own save_file creates its
@@ -152,7 +163,9 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "consensus_change": model.consensus_change.astype(np.float64),
         "median_change": model.median_change.astype(np.float64),
         "measured": np.stack(list(model.measured.values())),
-        "single_noise": np.stack(list(model.single_noise.values())) if model.single_noise else np.zeros((0, len(model.genes))),
+        "single_noise": np.stack(list(model.single_noise.values()))
+        if model.single_noise
+        else np.zeros((0, len(model.genes))),
         "coexpression_targets": graph.targets.copy(),
         "coexpression_neighbours": graph.neighbours.copy(),
         "coexpression_weights": graph.weights.copy(),
@@ -161,7 +174,9 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         arrays |= _screen_arrays(bundle.bulk, bundle.de)
     (directory / "arrays.safetensors").write_bytes(arrays_bytes(arrays))
     for index, member in enumerate(model.members):
-        (directory / f"member_{index}.safetensors").write_bytes(weights_bytes({k: v.contiguous() for k, v in member.state_dict().items()}))
+        (directory / f"member_{index}.safetensors").write_bytes(
+            weights_bytes({k: v.contiguous() for k, v in member.state_dict().items()})
+        )
     files = sorted(p.name for p in directory.iterdir())
     _write_json(directory / CHECKSUMS, {name: file_sha256(directory / name) for name in files})
 
@@ -185,11 +200,20 @@ def _screen_arrays(bulk: Pseudobulk, de: DEGenes) -> dict[str, np.ndarray]:
     }
 
 
-def _carried_screen(keys: list[str] | None, genes: tuple[str, ...], arrays: dict[str, np.ndarray]) -> tuple[Pseudobulk | None, DEGenes | None]:
+def _carried_screen(
+    keys: list[str] | None, genes: tuple[str, ...], arrays: dict[str, np.ndarray]
+) -> tuple[Pseudobulk | None, DEGenes | None]:
     """The screen a bundle carries (:func:`_screen_arrays`), or two Nones where it carries none."""
     if keys is None:
         return None, None
-    bulk = Pseudobulk(tuple(keys), genes, arrays["screen_means"], arrays["screen_control"], arrays["screen_n_cells"], arrays["screen_noise"])
+    bulk = Pseudobulk(
+        tuple(keys),
+        genes,
+        arrays["screen_means"],
+        arrays["screen_control"],
+        arrays["screen_n_cells"],
+        arrays["screen_noise"],
+    )
     unpadded = lambda table: {k: row[row >= 0] for k, row in zip(keys, table, strict=True)}  # noqa: E731
     return bulk, DEGenes(unpadded(arrays["screen_top_de"]), unpadded(arrays["screen_top_de_non_dropout"]))
 
@@ -221,34 +245,51 @@ def load_bundle(path: str | Path, go: GeneGraph | None = None) -> Bundle:
     path = Path(path)
     hint = f"train a new one with: gearsplan train --out {path}"
     if path.is_file():
-        raise GearsplanError(f"{path} is a file, not a model bundle", "give --model the directory gearsplan train wrote")
+        raise GearsplanError(
+            f"{path} is a file, not a model bundle", "give --model the directory gearsplan train wrote"
+        )
     if not (path / CHECKSUMS).is_file():
         try:
             check_bundle_target(path)
-        except GearsplanError:  # a folder of other files: train would refuse it, so the hint must not send the user there
+        except (
+            GearsplanError
+        ):  # a folder of other files: train would refuse it, so the hint must not send the user there
             hint = "give --model the directory gearsplan train wrote"
         raise GearsplanError(f"no model bundle at {path}", hint)
     checksums = _read_json(path / CHECKSUMS, hint)
     for name, digest in checksums.items():
         if not (path / name).is_file() or file_sha256(path / name) != digest:
-            raise GearsplanError(f"model bundle {path} is corrupt: {name} is missing or does not match its checksum", hint)
+            raise GearsplanError(
+                f"model bundle {path} is corrupt: {name} is missing or does not match its checksum", hint
+            )
     config = _read_json(path / "config.json", hint)
     if config.get("format") != FORMAT or config.get("format_version") != FORMAT_VERSION:
-        raise OutdatedBundle(f"model bundle {path} has format {config.get('format')} {config.get('format_version')}; this gearsplan reads {FORMAT} {FORMAT_VERSION}", hint)
+        raise OutdatedBundle(
+            f"model bundle {path} has format {config.get('format')} {config.get('format_version')}; this gearsplan reads {FORMAT} {FORMAT_VERSION}",
+            hint,
+        )
     try:
         return _read_bundle(path, config, go)
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
-        raise GearsplanError(f"model bundle {path} does not fit this gearsplan ({type(error).__name__}: {str(error).splitlines()[0][:120]})", hint) from None
+        raise GearsplanError(
+            f"model bundle {path} does not fit this gearsplan ({type(error).__name__}: {str(error).splitlines()[0][:120]})",
+            hint,
+        ) from None
 
 
 def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
     genes = _read_json(path / "genes.json", "")
     go = go if go is not None else build_go_graph()
     if go.content_hash() != genes["go_graph_sha256"]:
-        raise GearsplanError(f"model bundle {path} was trained on another GO graph than the one this gearsplan ships", f"retrain it: gearsplan train --out {path}")
+        raise GearsplanError(
+            f"model bundle {path} was trained on another GO graph than the one this gearsplan ships",
+            f"retrain it: gearsplan train --out {path}",
+        )
     arrays = load_arrays(str(path / "arrays.safetensors"))
     measured = tuple(genes["genes"])
-    coexpression = GeneGraph(measured, arrays["coexpression_targets"], arrays["coexpression_neighbours"], arrays["coexpression_weights"])
+    coexpression = GeneGraph(
+        measured, arrays["coexpression_targets"], arrays["coexpression_neighbours"], arrays["coexpression_weights"]
+    )
     training = TrainConfig(**config["training"])
     model = GearsModel(
         NetworkConfig(**config["network"]),

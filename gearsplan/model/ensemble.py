@@ -17,7 +17,6 @@ from gearsplan.knowledge.go_profiles import go_profiles
 from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
 from gearsplan.model.threads import fast_cpu
 
-
 #: (set, gene) pairs predicted at a time. The recovery MLP holds sets x genes x 128 activations;
 #: in pieces of this size prediction ran fastest at 500 and at 5,000 genes (docs/model.md).
 SET_GENES_PER_CHUNK = 1 << 16
@@ -161,7 +160,9 @@ class GearsModel:
         return np.stack([sum(self.singles.get(g, self.mean_change) for g in genes_of(k)) for k in keys])
 
     @torch.no_grad()
-    def network_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def network_predictions(
+        self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each member's own change over control (members x keys x genes), before any measured-single correction, and head log-variance."""
         changes, variances = [], []
         with fast_cpu():
@@ -172,7 +173,9 @@ class GearsModel:
                 variances.append(log_variance.double().numpy())
         return np.stack(changes), np.stack(variances)
 
-    def member_predictions(self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None, priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def member_predictions(
+        self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None, priors: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each member's corrected change over control (members x keys x genes) and head log-variance.
 
         ``priors``: build each set with an unmeasured gene on its best base (:meth:`prior_shifts`),
@@ -205,7 +208,13 @@ class GearsModel:
         keeps its measurement, and an unknown modality changes nothing."""
         sign = self.modality.sign
         column = {g: i for i, g in enumerate(self.genes)}
-        targets = [(row, column[g]) for row, key in enumerate(keys) if key not in self.singles for g in genes_of(key) if g in column]
+        targets = [
+            (row, column[g])
+            for row, key in enumerate(keys)
+            if key not in self.singles
+            for g in genes_of(key)
+            if g in column
+        ]
         if not sign or not targets:
             return changes
         rows, columns = map(list, zip(*targets))
@@ -241,7 +250,9 @@ class GearsModel:
         this out.
         """
         variance = np.zeros((len(keys), len(self.genes)))
-        variance[[i for i, k in enumerate(keys) if len(genes_of(k)) > 1 and not self.unmeasured(k)]] = self.pair_departure
+        variance[[i for i, k in enumerate(keys) if len(genes_of(k)) > 1 and not self.unmeasured(k)]] = (
+            self.pair_departure
+        )
         rows = [i for i, k in enumerate(keys) if self.unmeasured(k)]
         if not rows:
             return variance
@@ -311,8 +322,9 @@ class GearsModel:
         """Sets to predict at a time: :data:`SET_GENES_PER_CHUNK` (set, gene) pairs."""
         return max(1, SET_GENES_PER_CHUNK // len(self.genes))
 
-    def member_chunks(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None,
-                      priors: bool = True) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+    def member_chunks(
+        self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, priors: bool = True
+    ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
         """``keys`` :attr:`chunk` at a time, in order: each chunk's keys and their :meth:`member_predictions`."""
         for start in range(0, len(keys), self.chunk):
             chunk = list(keys[start : start + self.chunk])
@@ -320,7 +332,9 @@ class GearsModel:
             if progress:
                 progress(min(start + self.chunk, len(keys)), len(keys))
 
-    def predict(self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, priors: bool = True) -> Prediction:
+    def predict(
+        self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, priors: bool = True
+    ) -> Prediction:
         """Ensemble prediction for perturbation keys such as ``"FOSB"`` or ``"CEBPB+FOSB"``.
 
         Keys are predicted :attr:`chunk` at a time; ``priors`` as in :meth:`member_predictions`, and

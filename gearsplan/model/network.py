@@ -77,7 +77,9 @@ class GearsNetwork(nn.Module):
     log-variance per gene.
     """
 
-    def __init__(self, config: NetworkConfig, coexpression: tuple[Tensor, Tensor], go_table: tuple[Tensor, Tensor]) -> None:
+    def __init__(
+        self, config: NetworkConfig, coexpression: tuple[Tensor, Tensor], go_table: tuple[Tensor, Tensor]
+    ) -> None:
         super().__init__()
         self.config = config
         G, P, H = config.n_genes, config.n_perturbable, config.hidden

@@ -18,7 +18,9 @@ class GearsPredictor:
 
     name = "gearsplan"  # analysis.evaluation.GEARSPLAN
 
-    def __init__(self, config: TrainConfig = TrainConfig(), go: GeneGraph | None = None, progress: TrainingProgress | None = None) -> None:
+    def __init__(
+        self, config: TrainConfig = TrainConfig(), go: GeneGraph | None = None, progress: TrainingProgress | None = None
+    ) -> None:
         self.config = config
         self.go = go
         self.progress = progress

@@ -26,6 +26,7 @@ from gearsplan.model.network import GearsNetwork, NetworkConfig
 from gearsplan.model.threads import fast_cpu
 from gearsplan.model.train_config import TrainConfig, TrainingProgress
 
+
 @dataclass(frozen=True)
 class TrainingCells:
     """Training cells grouped by perturbation set, and the control cells they are paired with."""
@@ -45,12 +46,16 @@ class TrainingCells:
         control = np.asarray(sp.csr_matrix(data.screen.adata.X[keys == CONTROL_KEY]).todense(), dtype=np.float32)
         return cls(train, cells, cells_of, control)
 
-    def batches(self, rng: np.random.Generator, sets_per_batch: int, cells_per_set: int) -> Iterator[tuple[list[str], ObservedSets]]:
+    def batches(
+        self, rng: np.random.Generator, sets_per_batch: int, cells_per_set: int
+    ) -> Iterator[tuple[list[str], ObservedSets]]:
         """Batches of a few sets with a sample of their cells, each cell paired with a random control cell."""
         order = rng.permutation(len(self.keys))
         for start in range(0, len(order), sets_per_batch):
             chosen = order[start : start + sets_per_batch]
-            picked = [rng.choice(self.cells_of[s], min(cells_per_set, len(self.cells_of[s])), replace=False) for s in chosen]
+            picked = [
+                rng.choice(self.cells_of[s], min(cells_per_set, len(self.cells_of[s])), replace=False) for s in chosen
+            ]
             rows = np.concatenate(picked)
             position = np.repeat(np.arange(len(chosen)), [len(p) for p in picked])
             change = self.cells[rows].toarray() - self.control[rng.integers(0, len(self.control), len(rows))]
@@ -61,7 +66,9 @@ def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneG
     """An untrained ensemble for ``split``: co-expression graph from its training cells, its measured singles."""
     keys = data.screen.keys.to_numpy()
     training = np.isin(keys, [*split.train, CONTROL_KEY])
-    coexpression = coexpression_graph(data.screen.adata.X[training], data.screen.genes, config.coexpression_k, config.coexpression_threshold)
+    coexpression = coexpression_graph(
+        data.screen.adata.X[training], data.screen.genes, config.coexpression_k, config.coexpression_threshold
+    )
     network = NetworkConfig(len(data.screen.genes), go.n_genes, config.hidden)
     return GearsModel(
         network,
@@ -80,9 +87,14 @@ def measured_bases(data: PreparedScreen, keys: tuple[str, ...], modality: str | 
     read from the screen: :func:`~gearsplan.data.modality.resolve_modality`) (fields of :class:`GearsModel`)."""
     bulk = data.bulk
     name = screen_name(data.screen.source)
-    return {"mean_change": bulk.mean_change(keys), "consensus_change": bulk.consensus_change(keys),
-            "median_change": bulk.median_change(keys), "measured": bulk.changes(keys), "single_noise": bulk.single_noise(keys),
-            "modality": resolve_modality(bulk, keys, modality, SCREEN_MODALITIES.get(name))}
+    return {
+        "mean_change": bulk.mean_change(keys),
+        "consensus_change": bulk.consensus_change(keys),
+        "median_change": bulk.median_change(keys),
+        "measured": bulk.changes(keys),
+        "single_noise": bulk.single_noise(keys),
+        "modality": resolve_modality(bulk, keys, modality, SCREEN_MODALITIES.get(name)),
+    }
 
 
 def validation_mse(model: GearsModel, member: GearsNetwork, data: PreparedScreen, keys: tuple[str, ...]) -> float:
@@ -93,12 +105,21 @@ def validation_mse(model: GearsModel, member: GearsNetwork, data: PreparedScreen
     return float(((np.take_along_axis(predicted, top, 1) - np.take_along_axis(true, top, 1)) ** 2).mean())
 
 
-def train_member(model: GearsModel, cells: TrainingCells, config: TrainConfig, seed: int, validate: Callable[[GearsNetwork], float] | None, report: Callable[[int, float, float | None], None]) -> GearsNetwork:
+def train_member(
+    model: GearsModel,
+    cells: TrainingCells,
+    config: TrainConfig,
+    seed: int,
+    validate: Callable[[GearsNetwork], float] | None,
+    report: Callable[[int, float, float | None], None],
+) -> GearsNetwork:
     """Train one network; keep the epoch with the best validation score (the last without validation)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     member = model.new_member()
-    optimiser = torch.optim.Adam(member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True)
+    optimiser = torch.optim.Adam(
+        member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
+    )
     best, best_state, stale = np.inf, None, 0
     for epoch in range(config.epochs):
         member.train()
@@ -125,7 +146,14 @@ def train_member(model: GearsModel, cells: TrainingCells, config: TrainConfig, s
     return member
 
 
-def fit_gears(data: PreparedScreen, split: Split, seed: int, config: TrainConfig = TrainConfig(), go: GeneGraph | None = None, progress: TrainingProgress | None = None) -> GearsModel:
+def fit_gears(
+    data: PreparedScreen,
+    split: Split,
+    seed: int,
+    config: TrainConfig = TrainConfig(),
+    go: GeneGraph | None = None,
+    progress: TrainingProgress | None = None,
+) -> GearsModel:
     """Train an ensemble of ``config.ensemble`` GEARS networks on the training part of ``split``.
 
     Members differ by seed (``seed * 1000 + member``); early stopping watches the top-20-DE
@@ -136,13 +164,17 @@ def fit_gears(data: PreparedScreen, split: Split, seed: int, config: TrainConfig
     perturbation.
     """
     if not split.train:
-        raise GearsplanError("the split has no training perturbations", "choose a split that leaves some perturbations for training")
+        raise GearsplanError(
+            "the split has no training perturbations", "choose a split that leaves some perturbations for training"
+        )
     go = go if go is not None else build_go_graph()
     with fast_cpu():
         return _fit(data, split, seed, config, go, progress)
 
 
-def _fit(data: PreparedScreen, split: Split, seed: int, config: TrainConfig, go: GeneGraph, progress: TrainingProgress | None) -> GearsModel:
+def _fit(
+    data: PreparedScreen, split: Split, seed: int, config: TrainConfig, go: GeneGraph, progress: TrainingProgress | None
+) -> GearsModel:
     stopping = with_validation(split, seed)
     # Validation perturbations must be unmeasured while they score the members: a measured
     # single is predicted as its measurement, which would leave early stopping no error to watch.
@@ -150,7 +182,11 @@ def _fit(data: PreparedScreen, split: Split, seed: int, config: TrainConfig, go:
     cells = TrainingCells.from_split(data, stopping)
     validate = (lambda member: validation_mse(model, member, data, stopping.val)) if stopping.val else None
     for index in range(config.ensemble):
-        report = (lambda epoch, loss, score, i=index: progress(i, epoch, config.epochs, loss, score)) if progress else (lambda *_: None)
+        report = (
+            (lambda epoch, loss, score, i=index: progress(i, epoch, config.epochs, loss, score))
+            if progress
+            else (lambda *_: None)
+        )
         model.members.append(train_member(model, cells, config, seed * 1000 + index, validate, report))
     model = replace(model, pair_law=pair_law(model, data, stopping.train))
     model = replace(model, spread_scale=spread_scale(model, data, stopping.val))
@@ -188,5 +224,7 @@ def spread_scale(model: GearsModel, data: PreparedScreen, keys: tuple[str, ...])
     prediction = model.predict(keys)
     top = data.de.matrix(keys)
     on_top = lambda values: np.take_along_axis(values, top, axis=1)  # noqa: E731
-    held = coverage_2sd(on_top(prediction.mean), on_top(data.bulk.delta[data.bulk.rows(keys)]), on_top(prediction.total_sd))
+    held = coverage_2sd(
+        on_top(prediction.mean), on_top(data.bulk.delta[data.bulk.rows(keys)]), on_top(prediction.total_sd)
+    )
     return calibration_factor(float(held.mean()))
