@@ -1,6 +1,6 @@
 """The reference GEARS (PyPI ``cell-gears`` 0.1.2) on the embedded Norman 2019 subset, fully offline.
 
-This reruns the anchor that ``/work/shared/data/README.md`` (and ``gearsplan/resources/PROVENANCE.md``)
+This reruns the anchor that the shared data README (and ``gearsplan/resources/PROVENANCE.md``)
 reports: the reference implementation, hidden 64, 20 epochs, batch 32, CPU, on the embedded
 subset with the reference split ``gears_reference_splits/seed1.json``, its GO graph built from the
 shipped ``gene2go_human.tsv.gz`` with cell-gears' own Jaccard recipe (``make_GO``). It is a

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, well_expressed
+from gearsplan.analysis.training_run import calibrating_evaluation
 from gearsplan.data.conditions import perturbation_key
 from gearsplan.data.gene_names import gene_table
 from gearsplan.data.pseudobulk import Pseudobulk
@@ -251,7 +252,7 @@ def held_out_coverage(bundle: Bundle, stratum_name: str) -> float:
     """``coverage_2sd`` of gearsplan on the bundle's held-out perturbations of a stratum (of all of them where
     none was of that stratum): its evaluation's, or for a model that learned from every perturbation its
     ``calibration``'s (an ensemble trained the same way on a split); NaN where the bundle holds neither."""
-    scored = bundle.metadata.get("evaluation") or bundle.metadata.get("calibration") or {}
+    scored = calibrating_evaluation(bundle.metadata)[1] or {}
     rows = [r for r in scored.get("rows", []) if r["model"] == "gearsplan" and r.get("coverage_2sd") is not None]
     by_stratum = {r["stratum"]: r["coverage_2sd"] for r in rows}
     return float(by_stratum.get(stratum_name, by_stratum.get("all", float("nan"))))

@@ -299,23 +299,26 @@ def screen_cells(bundle: Bundle, screen: ModelScreen) -> Screen:
     return read_screen(screen.source, facts.get("condition_col"), None, screen.mudata_mod)
 
 
+def calibrating_evaluation(metadata: dict) -> tuple[str, dict] | tuple[None, None]:
+    """The held-out evaluation a bundle's spread is calibrated on, and its metadata key: ``evaluation`` (its own
+    held-out perturbations), else ``calibration`` (those of an ensemble trained the same way on
+    :data:`CALIBRATION_SPLIT`, for a model that learned from every perturbation); (None, None) without either."""
+    return next(((name, metadata[name]) for name in ("evaluation", "calibration") if metadata.get(name)), (None, None))
+
+
 def calibration_source(metadata: dict) -> dict:
-    """Where a bundle's spread is calibrated from: ``from`` ``evaluation`` (its own held-out perturbations), ``calibration``
-    (those of an ensemble trained the same way on :data:`CALIBRATION_SPLIT`, for a model that learned from every
-    perturbation) or None (uncalibrated); the split, seeds and held-out perturbations counted."""
-    for name in ("evaluation", "calibration"):
-        document = metadata.get(name)
-        if document:
-            held = next(
-                (float(r["n"]) for r in document["rows"] if r["model"] == "gearsplan" and r["stratum"] == "all"), 0.0
-            )
-            return {
-                "from": name,
-                "split": document["split"],
-                "seeds": document["seeds"],
-                "n_held_out": int(held) if held.is_integer() else held,
-            }
-    return {"from": None, "split": None, "seeds": [], "n_held_out": 0}
+    """Where a bundle's spread is calibrated from (:func:`calibrating_evaluation`): ``from`` ``evaluation``,
+    ``calibration`` or None (uncalibrated); the split, seeds and held-out perturbations counted."""
+    name, document = calibrating_evaluation(metadata)
+    if document is None:
+        return {"from": None, "split": None, "seeds": [], "n_held_out": 0}
+    held = next((float(r["n"]) for r in document["rows"] if r["model"] == "gearsplan" and r["stratum"] == "all"), 0.0)
+    return {
+        "from": name,
+        "split": document["split"],
+        "seeds": document["seeds"],
+        "n_held_out": int(held) if held.is_integer() else held,
+    }
 
 
 def describe_bundle(bundle: Bundle) -> dict:
