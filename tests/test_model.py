@@ -76,7 +76,7 @@ def test_gradients_reach_every_parameter_group(model, data, split):
     member.train()
     member.zero_grad()
     cells = TrainingCells.from_split(data, split)
-    keys, observed = next(cells.batches(np.random.default_rng(0), 4, 16))
+    keys, observed = next(cells.batches(np.random.default_rng(0), 4, 16, torch.device("cpu")))
     keys = [*keys, "IER5L"] if "IER5L" in split.train else keys  # the shared out-of-GO row
     change, log_variance = model.network_change(member, keys)
     observed_sets = slice(len(observed.count))  # IER5L, when added, has no cells: only the direction term sees it

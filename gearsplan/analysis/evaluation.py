@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -84,11 +84,13 @@ class Evaluation:
         }
 
 
-def make_predictors(names: Sequence[str], progress: TrainingProgress | None = None) -> list[Predictor]:
+def make_predictors(
+    names: Sequence[str], progress: TrainingProgress | None = None, *, device: str = "auto"
+) -> list[Predictor]:
     """Predictors by name: ``baselines`` (every baseline), a baseline, ``gearsplan``, or a bundle directory.
 
     A bundle stands for its hyperparameters: it is retrained on each split, so held-out
-    perturbations stay held out.
+    perturbations stay held out. GEARS models train on ``device`` (``auto``, ``cpu``, ``cuda``).
     """
     expanded = list(dict.fromkeys(n for name in names for n in (BASELINES if name == "baselines" else [name])))
     if not expanded:
@@ -105,15 +107,18 @@ def make_predictors(names: Sequence[str], progress: TrainingProgress | None = No
     go = build_go_graph() if needs_go else None
     if needs_go:  # here, not at the top, so that evaluating the baselines never loads torch
         from gearsplan.model.bundle import load_bundle
+        from gearsplan.model.device import resolve_device
         from gearsplan.model.predictor import GearsPredictor
+
+        device = resolve_device(device)  # an unavailable GPU fails before the first split, not at it
     predictors: list[Predictor] = []
     for name in expanded:
         if name in BASELINES:
             predictors.append(BASELINES[name]())
         elif name == GEARSPLAN:
-            predictors.append(GearsPredictor(TrainConfig(), go, progress))
+            predictors.append(GearsPredictor(TrainConfig(device=device), go, progress))
         elif Path(name).is_dir():
-            predictors.append(GearsPredictor(load_bundle(name, go).training, go, progress))
+            predictors.append(GearsPredictor(replace(load_bundle(name, go).training, device=device), go, progress))
         else:
             raise GearsplanError(
                 f"unknown model {name!r}",
@@ -180,6 +185,8 @@ def evaluate(
     seeds: Sequence[int] = (1,),
     progress: Progress | None = None,
     training_progress: TrainingProgress | None = None,
+    *,
+    device: str = "auto",
 ) -> Evaluation:
     """Evaluate ``models`` on the held-out perturbations of ``split``, once per seed.
 
@@ -199,8 +206,10 @@ def evaluate(
         Called with (splits done, splits in all) as work proceeds.
     training_progress
         Passed on to model training (member, epoch, epochs, loss, validation score).
+    device
+        Where GEARS models train: ``auto`` (CUDA where torch sees a GPU), ``cpu`` or ``cuda``.
     """
-    predictors = make_predictors(models, training_progress)
+    predictors = make_predictors(models, training_progress, device=device)
     data = screen if isinstance(screen, PreparedScreen) else prepare(screen)
     jobs = {seed: resolve_splits(split, data.screen.perturbations, seed) for seed in seeds}
     total, done, frames = sum(map(len, jobs.values())), 0, []

@@ -20,6 +20,7 @@ from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, OutdatedBundle, data_sha256, load_bundle, save_bundle
+from gearsplan.model.device import resolve_device
 from gearsplan.model.predictor import GearsPredictor
 from gearsplan.model.train_config import TrainConfig, TrainingProgress
 from gearsplan.paths import default_model_dir
@@ -52,6 +53,8 @@ def train_bundle(
     seed: int = 1,
     config: TrainConfig = TrainConfig(),
     progress: TrainingProgress | None = None,
+    *,
+    device: str = "auto",
 ) -> TrainingRun:
     """Train a GEARS ensemble on ``screen``: on every perturbation, or on a split, scored on its held-out perturbations.
 
@@ -73,13 +76,17 @@ def train_bundle(
         Hyperparameters.
     progress
         Called after each epoch of each member (the calibration's members numbered after the model's).
+    device
+        Where the networks train: ``auto`` (CUDA where torch sees a GPU), ``cpu`` or ``cuda``; it
+        replaces ``config.device``. The trained model predicts on the CPU.
 
     Raises
     ------
     GearsplanError
-        If ``holdout`` is none of these, or its split does not fit the screen.
+        If ``holdout`` is none of these, its split does not fit the screen, or ``device`` is unknown or unavailable.
     """
     check_holdout(holdout)
+    config = replace(config, device=resolve_device(device))
     data = prepare(screen)
     go = build_go_graph()
     start = time.perf_counter()
@@ -154,11 +161,14 @@ def ensure_model(
     path: str | Path | None = None,
     notify: Callable[[str], None] = lambda _: None,
     progress: TrainingProgress | None = None,
+    *,
+    device: str = "auto",
 ) -> Bundle:
     """The bundle at ``path``, else the default model; with neither, or a default another version
     of gearsplan wrote, train the default on the embedded data, learning from every perturbation.
 
-    ``notify`` is told, in words, when a model is being trained and why; ``progress`` as :func:`train_bundle` calls it.
+    ``notify`` is told, in words, when a model is being trained and why; ``progress`` and ``device``
+    (where the default trains) as :func:`train_bundle` takes them.
     """
     if path is not None:
         return load_bundle(path)
@@ -172,7 +182,7 @@ def ensure_model(
     notify(
         f"{why}: training one on the embedded Norman 2019 data (every perturbation, seed 1; its calibration on the {CALIBRATION_SPLIT} split) first"
     )
-    run = train_bundle(read_screen(), progress=progress)
+    run = train_bundle(read_screen(), progress=progress, device=device)
     save_bundle(run.bundle, target)
     return replace(run.bundle, source=target)
 

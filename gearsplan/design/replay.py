@@ -271,7 +271,8 @@ def replay(
     go: GeneGraph | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplayResult:
-    """Replay ``config.strategies`` on ``data`` over ``config.seeds``; training runs on one thread (:func:`~gearsplan.model.threads.fast_cpu`).
+    """Replay ``config.strategies`` on ``data`` over ``config.seeds``; training runs on ``config.training.device``, on
+    one CPU thread unless :func:`~gearsplan.model.threads.use_threads` chose more (:func:`~gearsplan.model.threads.fast_cpu`).
 
     Parameters
     ----------
@@ -282,7 +283,9 @@ def replay(
     check_config(config, len(keys))
     go = go if go is not None else build_go_graph()
     total, done, rows = len(config.seeds) * (1 + len(config.strategies) * config.rounds), 0, []
-    with fast_cpu():  # a replay trains hundreds of small models, and scores candidates between them: all on one thread
+    with (
+        fast_cpu()
+    ):  # a replay trains hundreds of small models, and scores candidates between them: all on fast_cpu's threads
         for seed in config.seeds:
             drawn = np.random.default_rng(seed).permutation(keys)
             heldout = sorted(drawn[: n_heldout(config, len(keys))])

@@ -119,6 +119,32 @@ ModelOption = Annotated[
 ]
 
 
+class DeviceChoice(str, Enum):
+    """The choices of ``--device`` (:data:`gearsplan.model.device.DEVICES`)."""
+
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+DeviceOption = Annotated[
+    DeviceChoice,
+    typer.Option(
+        "--device",
+        help="Where the networks train: auto (a CUDA GPU where torch sees one, else the CPU), cpu or cuda. Predictions run on the CPU.",
+    ),
+]
+ThreadsOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--threads",
+        min=1,
+        help="CPU threads torch trains and predicts on (default: 1, the fastest for these small networks). The results are the same on any number.",
+        show_default=False,
+    ),
+]
+
+
 class ModalityChoice(str, Enum):
     """The choices of ``train --modality`` (:data:`gearsplan.data.modality.MODALITY_SIGNS`)."""
 
@@ -220,6 +246,19 @@ def _default_training():
     return training_bar(members_trained(TrainConfig(), DEFAULT_HOLDOUT), TrainConfig().epochs)
 
 
+def _compute(device: DeviceChoice, threads: Optional[int]) -> str:
+    """Apply ``--threads`` and check ``--device`` (cuda: torch must see a GPU) before any work; the device's name."""
+    if threads is not None:
+        from gearsplan.model.threads import use_threads
+
+        use_threads(threads)
+    if device is DeviceChoice.cuda:
+        from gearsplan.model.device import resolve_device
+
+        resolve_device(device.value)
+    return device.value
+
+
 def _warned(screen):
     """The screen, once its warnings are on stderr."""
     _warn(screen.warnings)
@@ -262,6 +301,8 @@ def evaluate(
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
+    device: DeviceOption = DeviceChoice.auto,
+    threads: ThreadsOption = None,
     json: JsonOption = False,
 ) -> None:
     """Score models on held-out perturbations, per stratum, against the baselines.
@@ -289,13 +330,14 @@ def evaluate(
     from gearsplan.interface.tables import evaluation_tables
 
     seed_list = parse_seeds(seeds)
+    device_name = _compute(device, threads)
     if gi:
         if split != "loo" or model != "baselines" or len(seed_list) > 1:
             raise GearsplanError(
                 "--gi holds out each measured pair in turn with one gearsplan ensemble: it takes no --split, --model or second seed",
                 "run evaluate --gi alone, or with one --seeds value",
             )
-        return _evaluate_gi(_load(data, condition_col, control, mudata_mod), seed_list[0], json)
+        return _evaluate_gi(_load(data, condition_col, control, mudata_mod), seed_list[0], device_name, json)
     models = [m.strip() for m in model.split(",") if m.strip()]
     models = models if "baselines" in models or not models else [*models, "baselines"]
     screen = _load(data, condition_col, control, mudata_mod)
@@ -303,7 +345,7 @@ def evaluate(
         progress_bar(f"evaluating on {split} splits") as progress,
         training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training,
     ):
-        result = run_evaluation(screen, models, split, seed_list, progress, training)
+        result = run_evaluation(screen, models, split, seed_list, progress, training, device=device_name)
     if json:
         print_json(result.to_json())
         return
@@ -315,7 +357,7 @@ def evaluate(
         )
 
 
-def _evaluate_gi(screen, seed: int, json: bool) -> None:
+def _evaluate_gi(screen, seed: int, device: str, json: bool) -> None:
     from gearsplan.analysis.gi_evaluation import evaluate_gi
     from gearsplan.data.prepared import prepare
     from gearsplan.interface.tables import gi_evaluation_tables
@@ -324,7 +366,8 @@ def _evaluate_gi(screen, seed: int, json: bool) -> None:
         progress_bar("holding out measured pairs") as progress,
         training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training,
     ):
-        result = evaluate_gi(prepare(screen), seed=seed, progress=progress, training=training)
+        config = TrainConfig(device=device)
+        result = evaluate_gi(prepare(screen), config, seed=seed, progress=progress, training=training)
     if json:
         print_json({"gi": result.to_json()})
         return
@@ -385,6 +428,8 @@ def train(
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
+    device: DeviceOption = DeviceChoice.auto,
+    threads: ThreadsOption = None,
     json: JsonOption = False,
 ) -> None:
     """Train a GEARS ensemble on a screen and save it as a bundle.
@@ -406,11 +451,12 @@ def train(
     from gearsplan.wording import counted
 
     check_holdout(holdout)
+    device_name = _compute(device, threads)
     target = check_bundle_target(out_dir or default_model_dir())  # before training, not after
     config = replace(TrainConfig(), epochs=epochs, ensemble=ensemble, modality=modality.value if modality else None)
     screen = _load(data, condition_col, control, mudata_mod)
     with training_bar(members_trained(config, holdout), epochs) as progress:
-        run = train_bundle(screen, holdout, seed, config, progress)
+        run = train_bundle(screen, holdout, seed, config, progress, device=device_name)
     save_bundle(run.bundle, target)
     _warn(run.warnings)
     evaluation = None if run.evaluation is None else run.evaluation.to_json()
@@ -726,6 +772,14 @@ def suggest(
     seed: Annotated[
         int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds tie-breaking and the GI scores' sampling.")
     ] = 0,
+    device: Annotated[
+        DeviceChoice,
+        typer.Option(
+            "--device",
+            help="Where the default model trains, should there be none: auto (a CUDA GPU where torch sees one, else the CPU), cpu or cuda. Scoring runs on the CPU.",
+        ),
+    ] = DeviceChoice.auto,
+    threads: ThreadsOption = None,
     json: JsonOption = False,
 ) -> None:
     """Choose the next BUDGET experiments that teach the model most, each with the reason it was chosen.
@@ -746,8 +800,11 @@ def suggest(
     from gearsplan.interface.tables import suggestion_table
 
     check_expand(expand)  # before a default model is trained
+    device_name = _compute(device, threads)
     with _default_training() as progress:
-        bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
+        bundle = ensure_model(
+            model, notify=lambda message: err.print(message, highlight=False), progress=progress, device=device_name
+        )
     library = _library(bundle, candidates)
     excluded = _library(bundle, exclude) or ()
     bulk = _model_screen(bundle, data, condition_col, control, mudata_mod).bulk
@@ -800,11 +857,13 @@ def replay(
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
+    device: DeviceOption = DeviceChoice.auto,
+    threads: ThreadsOption = None,
     json: JsonOption = False,
 ) -> None:
     """Prove a selection strategy: hide a screen, reveal it round by round as each strategy picks, and compare errors on what stays hidden.
 
-    Each round retrains a small fast ensemble (single-threaded) and measures top-20-DE MSE and
+    Each round retrains a small fast ensemble (on one CPU thread unless --threads or a GPU) and measures top-20-DE MSE and
     Pearson of change on the still-hidden perturbations; the table gives the area under each
     error curve with a 95% interval over seeds.
     """
@@ -823,6 +882,7 @@ def replay(
         rounds=rounds,
         batch=batch,
         seeds=tuple(range(1, seeds + 1)),
+        training=replace_config(ReplayConfig().training, device=_compute(device, threads)),
     )
     if out_dir is not None:
         # Every output is checked before the replay, which takes minutes: one of the wrong kind fails first, with nothing written.

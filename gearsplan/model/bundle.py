@@ -132,7 +132,7 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "network": asdict(model.network),
-        "training": asdict(bundle.training),
+        "training": {k: v for k, v in asdict(bundle.training).items() if k != "device"},  # where it trained, not how
         "members": len(model.members),
         "modality": asdict(model.modality),
         "spread_scale": model.spread_scale,

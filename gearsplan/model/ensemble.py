@@ -140,7 +140,7 @@ class GearsModel:
         return torch.tensor([s + [-1] * (width - len(s)) for s in sets], dtype=torch.long)
 
     def network_change(self, member: GearsNetwork, keys: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """A member's change over control (sets x genes, differentiable) and head log-variance."""
+        """A member's change over control (sets x genes, differentiable) and head log-variance, on the member's device."""
         run = list(dict.fromkeys([*keys, *(g for k in keys for g in genes_of(k))]))
         position = {k: i for i, k in enumerate(run)}
         mix = torch.zeros(len(keys), len(run))
@@ -151,9 +151,11 @@ class GearsModel:
             mix[row, position[key]] += self.interaction_weight if len(genes) > 1 else 1.0
             for gene in genes if len(genes) > 1 else ():
                 mix[row, position[gene]] += 1.0 - self.interaction_weight
-        change, log_variance = member(self.encode(run))
+        device = member.gene_bias_1.device
+        change, log_variance = member(self.encode(run).to(device))
         # each gene brings the mean change, so that with nothing learned a set is the sum of its genes
-        return sizes * torch.from_numpy(self.mean_change).float() + mix @ change, log_variance[: len(keys)]
+        base = sizes.to(device) * torch.from_numpy(self.mean_change).float().to(device)
+        return base + mix.to(device) @ change, log_variance[: len(keys)]
 
     def additive(self, keys: Sequence[str]) -> np.ndarray:
         """The additive baseline: measured single changes, the mean change for unmeasured genes."""
@@ -169,8 +171,8 @@ class GearsModel:
             for member in members if members is not None else self.members:
                 member.eval()
                 change, log_variance = self.network_change(member, keys)
-                changes.append(change.double().numpy())
-                variances.append(log_variance.double().numpy())
+                changes.append(change.double().cpu().numpy())
+                variances.append(log_variance.double().cpu().numpy())
         return np.stack(changes), np.stack(variances)
 
     def member_predictions(

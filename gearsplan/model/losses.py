@@ -28,7 +28,7 @@ class ObservedSets:
     def of(cls, position: Tensor, change: Tensor) -> "ObservedSets":
         """From each cell's set (0..S-1, every set present) and change (cells x genes)."""
         count = torch.bincount(position).to(change.dtype).unsqueeze(1)
-        mean = torch.zeros(len(count), change.shape[1], dtype=change.dtype).index_add_(0, position, change) / count
+        mean = change.new_zeros(len(count), change.shape[1]).index_add_(0, position, change) / count
         spread = torch.zeros_like(mean).index_add_(0, position, (change - mean[position]).pow(2))
         return cls(position, change, count, mean, spread)
 

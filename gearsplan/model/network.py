@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 from torch_geometric.nn import SGConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
@@ -20,13 +21,26 @@ class NetworkConfig:
     coexpression_layers: int = 1
 
 
+class LayerNorm(nn.LayerNorm):
+    """``nn.LayerNorm`` (same parameters, same saved keys) whose gradients do not depend on the thread count.
+
+    torch's fused CPU backward sums the weight's and bias's gradients over rows in one partial sum
+    per thread, so they changed in the last bits between one and two threads and training diverged
+    from there (``benchmarks/thread_determinism.py``). Normalised without the affine part, the scale
+    and shift are plain products whose gradients autograd sums the same way on any number of threads.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, None, None, self.eps) * self.weight + self.bias
+
+
 def mlp(*sizes: int) -> nn.Sequential:
     """Linear layers with batch-free normalisation and ReLU between them."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
-            layers += [nn.LayerNorm(b), nn.ReLU()]
+            layers += [LayerNorm(b), nn.ReLU()]
     return nn.Sequential(*layers)
 
 

@@ -1,23 +1,79 @@
-"""How torch runs the model on a CPU: one thread, denormal numbers flushed to zero, freed memory kept."""
+"""How torch runs the model on a CPU: one thread unless told otherwise, the same results on any number,
+denormal numbers flushed to zero, freed memory kept."""
 
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 
 import torch
+
+from gearsplan.errors import GearsplanError
 
 #: glibc ``mallopt`` parameters (malloc.h) and the sizes set: above a step's largest temporary.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _KEEP_BYTES = 256 << 20
+#: oneMKL's conditional numerical reproducibility mode (mkl_cbwr.h): ``MKL_CBWR_AUTO | MKL_CBWR_STRICT``.
+_MKL_CBWR_AUTO_STRICT = 0x2 | 0x10000
+
+#: The intra-op threads :func:`fast_cpu` runs torch on (:func:`use_threads`).
+_threads = 1
+
+
+def use_threads(count: int) -> None:
+    """Run gearsplan's torch work (training and prediction, inside :func:`fast_cpu`) on ``count`` intra-op threads.
+
+    One is the default (see :func:`fast_cpu`). The results are the same on any count: matrix
+    products by :func:`reproducible_blas`, layer norms by :class:`~gearsplan.model.network.LayerNorm`
+    (``benchmarks/thread_determinism.py`` lists every operation that differed). The inter-op
+    threads follow where torch still allows it (before any inter-op work).
+
+    Raises
+    ------
+    GearsplanError
+        If ``count`` is below 1.
+    """
+    if count < 1:
+        raise GearsplanError(f"threads must be at least 1, not {count}", "pass --threads 1 or more")
+    global _threads
+    _threads = count
+    torch.set_num_threads(count)
+    try:
+        torch.set_num_interop_threads(count)
+    except RuntimeError:  # set once, or inter-op work has started: the count stays as it was
+        pass
+
+
+@cache
+def reproducible_blas() -> bool:
+    """Make torch's MKL give bitwise the same matrix products on any number of threads; whether it does.
+
+    MKL chooses its kernel and splits a product by the thread count: products of a few rows
+    (a batch's sets x 64) changed in the last bits between one thread and two, and training
+    diverged from there (``benchmarks/thread_determinism.py``). In strict conditional numerical
+    reproducibility (``MKL_CBWR=AUTO,STRICT``), matrix products do not depend on the thread
+    count. torch links MKL statically and exports only the entry point behind ``mkl_cbwr_set``,
+    ``mkl_serv_cbwr_set``. MKL takes the mode only before its first product, so this runs as
+    the model layer is imported; a mode set in ``MKL_CBWR`` is left alone, and a torch without
+    MKL (macOS, ARM) is left as it is.
+    """
+    if "MKL_CBWR" in os.environ:
+        return False
+    try:
+        set_mode = ctypes.CDLL(str(Path(torch.__file__).parent / "lib" / "libtorch_cpu.so")).mkl_serv_cbwr_set
+    except (OSError, AttributeError):
+        return False
+    return set_mode(_MKL_CBWR_AUTO_STRICT) == 0
 
 
 @contextmanager
 def fast_cpu() -> Iterator[None]:
-    """Run torch on one intra-op thread with denormals flushed to zero; restore the thread count after.
+    """Run torch on one intra-op thread (or :func:`use_threads`'s count) with denormals flushed to zero; restore the thread count after.
 
     Training steps and predictions work on small tensors (a few sets x 500 genes x 64), which gain
     nothing from threads; with two OpenMP threads on a busy 2-core machine the same training epoch
@@ -34,7 +90,7 @@ def fast_cpu() -> Iterator[None]:
     took 15-19 s.
     """
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(_threads)
     torch.set_flush_denormal(True)
     keep_freed_memory()
     try:
@@ -61,3 +117,6 @@ def keep_freed_memory() -> None:
         return
     libc.mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES)
     libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES)
+
+
+reproducible_blas()

@@ -21,6 +21,10 @@ class TrainConfig:
 
     ``modality`` (``activation``, ``interference``, ``knockout``) is how the screen perturbs its
     targets; None reads it from the screen (:func:`gearsplan.data.modality.resolve_modality`).
+
+    ``device`` is where the networks train: ``auto``, ``cpu`` or ``cuda``
+    (:func:`gearsplan.model.device.resolve_device`). It is no hyperparameter: a bundle does not
+    save it, and a trained model predicts on the CPU.
     """
 
     ensemble: int = 5
@@ -39,3 +43,4 @@ class TrainConfig:
     coexpression_k: int = 5
     coexpression_threshold: float = 0.4
     modality: str | None = None
+    device: str = "auto"

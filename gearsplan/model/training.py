@@ -20,6 +20,7 @@ from gearsplan.knowledge.coexpression import coexpression_graph
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.calibration import calibration_factor, coverage_2sd
+from gearsplan.model.device import resolve_device
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.losses import ObservedSets, autofocus, direction, gaussian_uncertainty
 from gearsplan.model.network import GearsNetwork, NetworkConfig
@@ -47,9 +48,9 @@ class TrainingCells:
         return cls(train, cells, cells_of, control)
 
     def batches(
-        self, rng: np.random.Generator, sets_per_batch: int, cells_per_set: int
+        self, rng: np.random.Generator, sets_per_batch: int, cells_per_set: int, device: torch.device
     ) -> Iterator[tuple[list[str], ObservedSets]]:
-        """Batches of a few sets with a sample of their cells, each cell paired with a random control cell."""
+        """Batches of a few sets with a sample of their cells, each cell paired with a random control cell, on ``device``."""
         order = rng.permutation(len(self.keys))
         for start in range(0, len(order), sets_per_batch):
             chosen = order[start : start + sets_per_batch]
@@ -59,7 +60,8 @@ class TrainingCells:
             rows = np.concatenate(picked)
             position = np.repeat(np.arange(len(chosen)), [len(p) for p in picked])
             change = self.cells[rows].toarray() - self.control[rng.integers(0, len(self.control), len(rows))]
-            yield [self.keys[s] for s in chosen], ObservedSets.of(torch.from_numpy(position), torch.from_numpy(change))
+            observed = ObservedSets.of(torch.from_numpy(position).to(device), torch.from_numpy(change).to(device))
+            yield [self.keys[s] for s in chosen], observed
 
 
 def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneGraph) -> GearsModel:
@@ -112,11 +114,13 @@ def train_member(
     seed: int,
     validate: Callable[[GearsNetwork], float] | None,
     report: Callable[[int, float, float | None], None],
+    device: torch.device,
 ) -> GearsNetwork:
-    """Train one network; keep the epoch with the best validation score (the last without validation)."""
+    """Train one network on ``device``; keep the epoch with the best validation score (the last without
+    validation). The network comes back on the CPU, where the model predicts."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    member = model.new_member()
+    member = model.new_member().to(device)
     optimiser = torch.optim.Adam(
         member.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
     )
@@ -124,7 +128,7 @@ def train_member(
     for epoch in range(config.epochs):
         member.train()
         losses = []
-        for keys, observed in cells.batches(rng, config.sets_per_batch, config.cells_per_set):
+        for keys, observed in cells.batches(rng, config.sets_per_batch, config.cells_per_set, device):
             change, log_variance = model.network_change(member, keys)
             loss = autofocus(change, observed, config.gamma)
             loss = loss + config.direction_weight * direction(change, observed.mean)
@@ -143,7 +147,12 @@ def train_member(
             break
     if best_state is not None:
         member.load_state_dict(best_state)
-    return member
+    if device.type == "cpu":
+        return member
+    # A new CPU network shares the ensemble's GO table (member.cpu() would copy it for each member).
+    trained = model.new_member()
+    trained.load_state_dict(member.state_dict())
+    return trained
 
 
 def fit_gears(
@@ -161,19 +170,31 @@ def fit_gears(
     its training perturbations (:func:`~gearsplan.data.splits.with_validation`). They are left
     out of gradient steps and validated as unseen, as the split's own validation perturbations
     would be; the trained model then composes with them as measured, like every training
-    perturbation.
+    perturbation. The members train on ``config.device`` and predict on the CPU.
+
+    Raises
+    ------
+    GearsplanError
+        If the split has no training perturbations, or ``config.device`` is unknown or unavailable.
     """
     if not split.train:
         raise GearsplanError(
             "the split has no training perturbations", "choose a split that leaves some perturbations for training"
         )
+    device = torch.device(resolve_device(config.device))
     go = go if go is not None else build_go_graph()
     with fast_cpu():
-        return _fit(data, split, seed, config, go, progress)
+        return _fit(data, split, seed, config, go, progress, device)
 
 
 def _fit(
-    data: PreparedScreen, split: Split, seed: int, config: TrainConfig, go: GeneGraph, progress: TrainingProgress | None
+    data: PreparedScreen,
+    split: Split,
+    seed: int,
+    config: TrainConfig,
+    go: GeneGraph,
+    progress: TrainingProgress | None,
+    device: torch.device,
 ) -> GearsModel:
     stopping = with_validation(split, seed)
     # Validation perturbations must be unmeasured while they score the members: a measured
@@ -187,7 +208,7 @@ def _fit(
             if progress
             else (lambda *_: None)
         )
-        model.members.append(train_member(model, cells, config, seed * 1000 + index, validate, report))
+        model.members.append(train_member(model, cells, config, seed * 1000 + index, validate, report, device))
     model = replace(model, pair_law=pair_law(model, data, stopping.train))
     model = replace(model, spread_scale=spread_scale(model, data, stopping.val))
     return model if stopping is split else replace(model, **measured_bases(data, split.train, config.modality))
