@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 from torch_geometric.nn import SGConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
@@ -21,17 +20,44 @@ class NetworkConfig:
     coexpression_layers: int = 1
 
 
-class LayerNorm(nn.LayerNorm):
-    """``nn.LayerNorm`` (same parameters, same saved keys) whose gradients do not depend on the thread count.
+class _LayerNormOnOneThread(torch.autograd.Function):
+    """torch's layer norm, its backward on one intra-op thread (see :class:`LayerNorm`)."""
 
-    torch's fused CPU backward sums the weight's and bias's gradients over rows in one partial sum
-    per thread, so they changed in the last bits between one and two threads and training diverged
-    from there (``benchmarks/thread_determinism.py``). Normalised without the affine part, the scale
-    and shift are plain products whose gradients autograd sums the same way on any number of threads.
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor, shape: tuple[int, ...], eps: float) -> Tensor:
+        out, mean, rstd = torch.native_layer_norm(x, shape, weight, bias, eps)
+        ctx.save_for_backward(x, weight, bias, mean, rstd)
+        ctx.shape = shape
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        x, weight, bias, mean, rstd = ctx.saved_tensors
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            grads = torch.ops.aten.native_layer_norm_backward(
+                grad, x, ctx.shape, mean, rstd, weight, bias, list(ctx.needs_input_grad[:3])
+            )
+        finally:
+            torch.set_num_threads(threads)
+        return (*grads, None, None)
+
+
+class LayerNorm(nn.LayerNorm):
+    """``nn.LayerNorm`` (same parameters, same saved keys, same numbers on one thread) whose gradients do not
+    depend on the thread count.
+
+    torch's CPU backward sums the weight's and bias's gradients over rows in one partial sum per
+    thread, so they changed in the last bits between one thread and two, and training diverged
+    from there (``benchmarks/thread_determinism.py``). The backward runs on one thread instead: it
+    is a small part of a step's work. (Scaling after an affine-free normalisation, whose
+    gradients autograd sums alike on any number of threads, costs extra passes over a step's
+    largest tensors, sets x genes x 128, on every step.)
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.layer_norm(x, self.normalized_shape, None, None, self.eps) * self.weight + self.bias
+        return _LayerNormOnOneThread.apply(x, self.weight, self.bias, self.normalized_shape, self.eps)
 
 
 def mlp(*sizes: int) -> nn.Sequential:
