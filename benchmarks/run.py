@@ -61,12 +61,15 @@ class Context:
         A temporary directory of this benchmark, shared by its prepare and measure steps.
     threads
         torch intra-op threads outside gearsplan's model (``--threads``); None: torch's default.
+    device
+        Where the training rows train (``--device``: ``auto``, ``cpu``, ``cuda``).
     """
 
     quick: bool
     data_dir: Path
     scratch: Path
     threads: int | None = None
+    device: str = "auto"
 
     @property
     def partial_path(self) -> Path:
@@ -247,6 +250,10 @@ def _peak() -> float:
 THREADS_ENV = "GEARSPLAN_BENCH_TORCH_THREADS"
 
 
+#: Environment variable through which ``--device`` reaches the child processes.
+DEVICE_ENV = "GEARSPLAN_BENCH_DEVICE"
+
+
 def _requested_threads() -> int | None:
     """The ``--threads`` of this run, or None."""
     return int(os.environ[THREADS_ENV]) if os.environ.get(THREADS_ENV) else None
@@ -325,6 +332,7 @@ def _train_gears(ctx: Context, path: Path | None, split_spec: str, **config: Any
     from gearsplan.data.screen import read_screen
     from gearsplan.data.splits import resolve_splits
     from gearsplan.knowledge.go_graph import build_go_graph
+    from gearsplan.model.device import resolve_device
     from gearsplan.model.training import TrainConfig, fit_gears
 
     details: Details = {"imports_peak_mb": _peak()}
@@ -344,7 +352,8 @@ def _train_gears(ctx: Context, path: Path | None, split_spec: str, **config: Any
         test=len(split.test),
         load_before=_load_average(),
     )
-    settings = TrainConfig(**config)
+    settings = TrainConfig(**config, device=resolve_device(os.environ.get(DEVICE_ENV, "auto")))
+    details["device"] = settings.device
     log = EpochLog(ctx, details)
     start = time.perf_counter()
     model = fit_gears(data, split, TRAIN_SEED, settings, go=go, progress=log)
@@ -715,6 +724,7 @@ def spawn(name: str, phase: str, ctx: Context, timeout: float) -> dict[str, Any]
     env = {**os.environ, "GEARSPLAN_CACHE_DIR": str(ctx.scratch / "gearsplan-cache"), "PYTHONHASHSEED": "0"}
     if ctx.threads:
         env[THREADS_ENV] = str(ctx.threads)
+    env[DEVICE_ENV] = ctx.device
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
@@ -729,10 +739,12 @@ def spawn(name: str, phase: str, ctx: Context, timeout: float) -> dict[str, Any]
         return {"error": f"{phase} exited with code {done.returncode}: {tail}"}
 
 
-def run_benchmark(name: str, quick: bool, data_dir: Path, timeout: float | None, threads: int | None = None) -> Result:
+def run_benchmark(
+    name: str, quick: bool, data_dir: Path, timeout: float | None, threads: int | None = None, device: str = "auto"
+) -> Result:
     """Prepare (if needed) and measure one benchmark, each step in its own process."""
     scratch = Path(tempfile.mkdtemp(prefix=f"gearsplan-bench-{name}-"))
-    ctx = Context(quick, data_dir, scratch, threads)
+    ctx = Context(quick, data_dir, scratch, threads, device)
     timeout = timeout or BENCHMARKS[name].timeout or DEFAULT_TIMEOUT_S
     try:
         if BENCHMARKS[name].prepare is not None:
@@ -847,6 +859,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="torch intra-op threads outside gearsplan's model, e.g. the reference GEARS (default: torch's, one per core); gearsplan trains and predicts on one (model/threads.fast_cpu)",
     )
+    parser.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="where the training rows train (default auto: a CUDA GPU where torch sees one); their details name it",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -870,11 +888,12 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        results.append(run_benchmark(name, args.quick, args.data_dir, args.timeout, args.threads))
+        results.append(run_benchmark(name, args.quick, args.data_dir, args.timeout, args.threads, args.device))
     rows = table_rows(results, args.quick)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     title = f"gearsplan benchmarks, {date.today().isoformat()}, {cores} cores" + (" (quick)" if args.quick else "")
     title += f", torch threads {args.threads}" if args.threads else ""
+    title += f", device {args.device}" if args.device != "auto" else ""
     print_rich(rows, title)
     ratios = rows[len(results) :]
     for row in ratios:
@@ -887,6 +906,7 @@ def main(argv: list[str] | None = None) -> int:
             "cores": cores,
             "quick": args.quick,
             "torch_threads": args.threads,
+            "device": args.device,
             "results": [dict(zip(HEADERS, row)) | {"raw": r.__dict__} for row, r in zip(rows, results)],
             "ratios": [dict(zip(HEADERS, row)) for row in ratios],
         }
