@@ -29,9 +29,11 @@ def use_threads(count: int) -> None:
     """Run gearsplan's torch work (training and prediction, inside :func:`fast_cpu`) on ``count`` intra-op threads.
 
     One is the default (see :func:`fast_cpu`). The results are the same on any count: matrix
-    products by :func:`reproducible_blas`, layer norms by :class:`~gearsplan.model.network.LayerNorm`
-    (``benchmarks/thread_determinism.py`` lists every operation that differed). The inter-op
-    threads follow where torch still allows it (before any inter-op work).
+    products by :func:`reproducible_blas`, layer norms by :class:`~gearsplan.model.network.LayerNorm`,
+    losses by :func:`~gearsplan.model.losses.total` (``benchmarks/thread_determinism.py`` lists every
+    operation that differs). Only the calling thread flushes denormals (:func:`fast_cpu`), so at
+    5,000 genes more threads can be slower than one. The inter-op threads follow where torch still
+    allows it (before any inter-op work).
 
     Raises
     ------
