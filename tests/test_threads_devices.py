@@ -49,12 +49,17 @@ def test_train_and_evaluate_give_the_same_results_on_one_and_two_threads(run_cli
     assert evaluations[1] == evaluations[2]  # every score, gearsplan's and the baselines'
 
 
-def test_the_model_runs_on_the_threads_asked_for_and_on_one_by_default():
+def test_the_model_runs_on_the_threads_asked_for_each_flushing_denormals_and_on_one_by_default():
     with fast_cpu():
         assert torch.get_num_threads() == 1
+    torch.set_flush_denormal(False)  # torch's two threads start unflushed, as after another library's work
+    torch.set_num_threads(2)
+    tiny = torch.full((1 << 22,), 1e-39)  # denormal floats
     use_threads(2)
     with fast_cpu():
         assert torch.get_num_threads() == 2
+        # every thread flushes denormals: a thread that did not would keep its part of these nonzero
+        assert torch.count_nonzero(tiny * 1.5) == 0
 
 
 def test_an_unknown_device_and_too_few_threads_are_refused_in_one_line(run_cli, tmp_path):

@@ -4,6 +4,7 @@ denormal numbers flushed to zero, freed memory kept."""
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import os
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,9 @@ _KEEP_BYTES = 256 << 20
 #: oneMKL's conditional numerical reproducibility mode (mkl_cbwr.h): ``MKL_CBWR_AUTO | MKL_CBWR_STRICT``.
 _MKL_CBWR_AUTO_STRICT = 0x2 | 0x10000
 
+#: Bytes that hold a C ``fenv_t`` (32 on x86-64 glibc, 8 on ARM64).
+_FENV_BYTES = 64
+
 #: The intra-op threads :func:`fast_cpu` runs torch on (:func:`use_threads`).
 _threads = 1
 
@@ -31,9 +35,8 @@ def use_threads(count: int) -> None:
     One is the default (see :func:`fast_cpu`). The results are the same on any count: matrix
     products by :func:`reproducible_blas`, layer norms by :class:`~gearsplan.model.network.LayerNorm`,
     losses by :func:`~gearsplan.model.losses.total` (``benchmarks/thread_determinism.py`` lists every
-    operation that differs). Only the calling thread flushes denormals (:func:`fast_cpu`), so at
-    5,000 genes more threads can be slower than one. The inter-op threads follow where torch still
-    allows it (before any inter-op work).
+    operation that differs), and denormals are flushed on every thread (:func:`flush_workers`). The
+    inter-op threads follow where torch still allows it (before any inter-op work).
 
     Raises
     ------
@@ -86,19 +89,43 @@ def fast_cpu() -> Iterator[None]:
     with the same losses (``docs/model.md``). Flushing stays on afterwards: torch cannot report
     the previous setting, and it changes only numbers below ~1e-38.
 
-    The flush is a flag of the calling thread (its MXCSR register), so it is also why one thread
-    is used at 5,000 genes, where two are faster at first: two threads ran a Norman-scale epoch in
-    2.9 s against one thread's 3.2 s, until the second, unflushed thread met denormals and epochs
-    took 15-19 s.
+    The flush is a flag of each thread (its MXCSR register) that torch sets on the calling thread
+    alone: two threads ran a Norman-scale epoch in 2.9 s against one thread's 3.2 s, until the
+    second, unflushed thread met denormals and epochs took 15-19 s. With more than one thread,
+    :func:`flush_workers` gives torch's threads the flag too.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(_threads)
     torch.set_flush_denormal(True)
+    if _threads > 1:
+        flush_workers(_threads)
     keep_freed_memory()
     try:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def flush_workers(threads: int) -> None:
+    """Give torch's OpenMP threads the calling thread's floating-point environment, denormals flushed included.
+
+    Unflushed, a worker computes denormals that the calling thread flushes: slower (see
+    :func:`fast_cpu`), and on another number of threads another result. libgomp runs a parallel
+    region of ``threads`` threads on the same pool torch's parallel loops use, each calling libm's
+    ``fesetenv`` with the environment ``fegetenv`` read here. Where torch ships no libgomp (macOS,
+    Windows), nothing is done.
+    """
+    try:
+        libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+        parallel = ctypes.CDLL(str(Path(torch.__file__).parent / "lib" / "libgomp.so.1")).GOMP_parallel
+    except (OSError, AttributeError):
+        return
+    environment = ctypes.create_string_buffer(_FENV_BYTES)
+    if libm.fegetenv(environment) != 0:
+        return
+    parallel.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+    parallel.restype = None
+    parallel(ctypes.cast(libm.fesetenv, ctypes.c_void_p), ctypes.addressof(environment), threads, 0)
 
 
 @cache
