@@ -39,6 +39,7 @@ def test_train_and_evaluate_give_the_same_results_on_one_and_two_threads(run_cli
         code, out, err = run_cli("train", *args, "--threads", threads, "--out", bundle, "--json")
         assert code == 0, err
         digests[threads] = _member_digests(bundle)
+        assert "device" not in json.loads((bundle / "config.json").read_text())["training"]  # where, not how
         trained = json.loads(out)["evaluation"]
         code, out, err = run_cli(
             "evaluate", "--model", bundle, "--split", "simulation", "--threads", threads, "--device", "cpu", "--json"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -22,7 +22,7 @@ from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, OutdatedBundle, data_sha256, load_bundle, save_bundle
 from gearsplan.model.device import resolve_device
 from gearsplan.model.predictor import GearsPredictor
-from gearsplan.model.train_config import TrainConfig, TrainingProgress
+from gearsplan.model.train_config import TrainConfig, TrainingProgress, hyperparameters
 from gearsplan.paths import default_model_dir
 from gearsplan.wording import counted
 
@@ -342,7 +342,7 @@ def describe_bundle(bundle: Bundle) -> dict:
         "n_perturbable_genes": bundle.model.go.n_genes,
         "n_measured_singles": len(bundle.model.singles),
         "perturbations_learned": len(bundle.model.measured),
-        "training": asdict(bundle.training),
+        "training": hyperparameters(bundle.training),
         "data": meta.get("data"),
         "carries_screen": bundle.bulk is not None,
         "split": {

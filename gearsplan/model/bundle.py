@@ -28,7 +28,7 @@ from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.network import NetworkConfig
-from gearsplan.model.train_config import TrainConfig
+from gearsplan.model.train_config import TrainConfig, hyperparameters
 from gearsplan.paths import check_replaceable, temporary_beside
 
 FORMAT = "gearsplan-bundle"
@@ -132,7 +132,7 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "network": asdict(model.network),
-        "training": {k: v for k, v in asdict(bundle.training).items() if k != "device"},  # where it trained, not how
+        "training": hyperparameters(bundle.training),
         "members": len(model.members),
         "modality": asdict(model.modality),
         "spread_scale": model.spread_scale,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 #: Called after every epoch with (member, epoch, epochs, training loss, validation top-20 MSE or None).
@@ -44,3 +44,9 @@ class TrainConfig:
     coexpression_threshold: float = 0.4
     modality: str | None = None
     device: str = "auto"
+
+
+def hyperparameters(config: TrainConfig) -> dict:
+    """What a bundle saves of ``config`` and ``model info`` shows: every field but the device, which says
+    where a model trained, not how."""
+    return {name: value for name, value in asdict(config).items() if name != "device"}
