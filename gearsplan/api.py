@@ -7,7 +7,7 @@ that needs it, so ``import gearsplan`` and ``gearsplan --help`` stay fast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
@@ -48,9 +48,13 @@ class Model:
     """
 
     bundle: Bundle
-    composed: ModelScreen | None = field(default=None, repr=False)
-    evaluation: Evaluation | None = field(default=None, repr=False)
+    composed: ModelScreen | None = None
+    evaluation: Evaluation | None = None
     warnings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:  # the bundle's arrays and networks would fill a notebook cell
+        members = len(self.bundle.model.members)
+        return f"Model(path={self.path}, members={members}, perturbations_learned={self.perturbations_learned})"
 
     @property
     def screen(self) -> ModelScreen:
@@ -263,6 +267,27 @@ def load_model(
 
     model = Model(ensure_model(path, notify, progress))
     return model if data is None else model.with_screen(data, condition_col, control, mudata_mod=mudata_mod)
+
+
+def check_gene_names(names: Sequence[str], path: str | Path | None = None) -> None:
+    """Refuse a gene name the bundle at ``path`` (None: the default model) would refuse, without loading it: each name
+    resolved as :func:`~gearsplan.analysis.prediction.resolve_genes` resolves it with the screen the bundle carries
+    (:func:`~gearsplan.model.bundle_names.carried_names`), so the error is the one loading would end in. Where there is
+    no such bundle yet, nothing is checked.
+
+    Raises
+    ------
+    GearsplanError
+        For an unknown gene (with "did you mean"), an ambiguous alias, or a label naming the control cells.
+    """
+    from gearsplan.data.gene_names import gene_table
+    from gearsplan.model.bundle_names import carried_names
+    from gearsplan.paths import default_model_dir
+
+    known = carried_names(path if path is not None else default_model_dir())
+    if known is not None:
+        for name in names:
+            gene_table().resolve_set(name, known)
 
 
 def _model(model: Model | str | Path | None) -> Model:

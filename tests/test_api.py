@@ -133,6 +133,21 @@ def test_importing_gearsplan_and_its_help_load_no_heavy_library():
     assert _fresh_python(code).splitlines()[-1] == "LOADED []"
 
 
+def test_an_unknown_gene_is_refused_before_torch_is_imported(api_model, tmp_path):
+    saved = api_model[1].save(tmp_path / "model")
+    code = (
+        "import sys\n"
+        f"sys.argv = ['gearsplan', 'predict', 'FOOBAR1', '--model', {str(saved.path)!r}]\n"
+        "from gearsplan.interface.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exit_:\n    print('EXIT', exit_.code)\n"
+        f"print('LOADED', [m for m in {(*HEAVY, 'pandas')!r} if m in sys.modules])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.stdout.splitlines()[-2:] == ["EXIT 2", "LOADED []"]
+    assert "unknown gene 'FOOBAR1'" in done.stderr and "did you mean" in done.stderr
+
+
 def test_the_example_runs(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GEARSPLAN_CACHE_DIR": os.environ.get("GEARSPLAN_CACHE_DIR", "")}
     env = {k: v for k, v in env.items() if v}

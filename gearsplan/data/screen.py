@@ -5,11 +5,10 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anndata as ad
 import numpy as np
 import pandas as pd
-from anndata import AnnData
 
 from gearsplan.data.conditions import (
     CONTROL_KEY,
@@ -24,6 +23,9 @@ from gearsplan.data.gene_names import GeneTable, UnknownGene, gene_table, is_ens
 from gearsplan.data.normalise import ensure_log_normalised
 from gearsplan.errors import GearsplanError
 from gearsplan.wording import counted
+
+if TYPE_CHECKING:  # anndata is imported where a screen is read, not with this module: a bundle's commands read none
+    from anndata import AnnData
 
 #: Column names searched, in this order, for the perturbation of each cell.
 CONDITION_COLUMNS = (
@@ -172,6 +174,8 @@ def read_screen(
 def _cells_of(data: str | Path | AnnData | None, mudata_mod: str | None) -> tuple[AnnData, str | None, str, str]:
     """The cells of ``data`` (a copy of an AnnData in memory, else read from the file it names), the MuData modality
     they came from, the name errors call them by and the screen's ``source``."""
+    from anndata import AnnData
+
     if not isinstance(data, AnnData):
         path = _embedded_or_path(data)
         adata, mudata_mod = _read_cells(path, mudata_mod)
@@ -210,6 +214,8 @@ def _read_cells(path: Path, mudata_mod: str | None) -> tuple[AnnData, str | None
             f"no such file: {path}",
             f"give the path of an .h5ad or .h5mu file or a .zarr store, an embedded screen's name ({' or '.join(SCREENS)}), or none, for the embedded Norman 2019 subset",
         )
+    import anndata as ad
+
     is_mudata = not path.is_dir() and path.suffix.lower() == ".h5mu"
     if mudata_mod is not None and not is_mudata:
         raise GearsplanError(
@@ -229,6 +235,8 @@ def _read_cells(path: Path, mudata_mod: str | None) -> tuple[AnnData, str | None
 
 def _read_zarr(path: Path) -> AnnData:
     """An AnnData zarr store: a directory holding zarr metadata."""
+    import anndata as ad
+
     if not any((path / marker).is_file() for marker in ZARR_MARKERS):
         raise GearsplanError(
             f"cannot read {path}: a directory, but no zarr store (no {' or '.join(ZARR_MARKERS)} in it)",

@@ -533,7 +533,11 @@ def predict(
 
     Example: [bold]gearsplan predict FOSB CEBPB[/]
     """
-    from gearsplan.analysis.export import CONTROL_LABEL
+    from gearsplan.api import check_gene_names
+
+    if data is None:  # the genes are named against the screen the bundle carries, before torch is imported
+        check_gene_names(genes, model)
+
     from gearsplan.analysis.gi_scores import GIThresholds
     from gearsplan.analysis.prediction import predict_perturbation
     from gearsplan.interface.tables import gi_table, perturbation_table, top_de_table
@@ -550,7 +554,8 @@ def predict(
         with atomic_path(out_h5ad) as temporary:
             adata.write_h5ad(temporary)
         drawn = adata.uns["gearsplan"]["cells_per_set"]
-        _wrote(out_h5ad, f"{drawn} predicted cells of {report.key} and {drawn} control cells ({CONTROL_LABEL})")
+        control_label = adata.uns["gearsplan"]["control_pert"]
+        _wrote(out_h5ad, f"{drawn} predicted cells of {report.key} and {drawn} control cells ({control_label})")
     if json:
         print_json(report.to_json())
         return
