@@ -495,15 +495,23 @@ START_RUNS = 5
 
 def median_of_runs(*args: str, exit_code: int = 0, expect: str = "") -> Timing:
     """``python -m gearsplan ARGS`` in :data:`START_RUNS` fresh interpreters: the median wall seconds (start-up
-    included), each run's, and the load. Every run must end with ``exit_code`` and print ``expect`` (stdout or stderr)."""
-    times = []
+    included), each run's, the median CPU seconds (user + system: what a busy machine inflates less) and the load.
+    Every run must end with ``exit_code`` and print ``expect`` (stdout or stderr)."""
+    times, cpu = [], []
     for _ in range(START_RUNS):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "gearsplan", *args], capture_output=True, text=True)
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode != exit_code or expect not in done.stdout + done.stderr:
             raise RuntimeError(f"exit {done.returncode}: {(done.stderr.strip().splitlines() or ['no output'])[-1]}")
-    return statistics.median(times), {"runs_s": "/".join(f"{t:.2f}" for t in times), "load": _load_average()}
+    return statistics.median(times), {
+        "runs_s": "/".join(f"{t:.2f}" for t in times),
+        "cpu_s": round(statistics.median(cpu), 2),
+        "load": _load_average(),
+    }
 
 
 def prepare_quick_model(ctx: Context) -> None:
