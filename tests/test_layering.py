@@ -16,7 +16,8 @@ LAYERS = {
     "model": 3,
     "analysis": 4,
     "design": 5,
-    "interface": 6,
+    "api": 6,
+    "interface": 7,
 }
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from torch_geometric.nn import SGConv
+from torch_geometric.nn import SGConv as PygSGConv
 
 from gearsplan.data.embedded import reference_split
 from gearsplan.data.prepared import PreparedScreen
@@ -18,7 +18,7 @@ from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, load_bundle, save_bundle
 from gearsplan.model.ensemble import graph_tensors
 from gearsplan.model.losses import ObservedSets, autofocus, direction, gaussian_uncertainty
-from gearsplan.model.network import RowwiseSGConv, gcn_table
+from gearsplan.model.network import RowwiseSGConv, SGConv, gcn_table
 from gearsplan.model.training import TrainConfig, TrainingCells, fit_gears
 
 QUICK = TrainConfig(ensemble=2, epochs=4, patience=4)
@@ -48,11 +48,27 @@ def test_rowwise_sgconv_equals_pyg_sgconv(go):
     edges, weights = graph_tensors(go)
     torch.manual_seed(0)
     rowwise = RowwiseSGConv(8, gcn_table(edges, weights, go.n_genes))
-    reference = SGConv(8, 8, K=1)
+    reference = PygSGConv(8, 8, K=1)
     reference.lin.load_state_dict(rowwise.linear.state_dict())
     x = torch.randn(go.n_genes, 8)
     rows = torch.tensor([0, go.index["FOSB"], go.index["KLF1"], go.n_genes - 1])
     assert torch.allclose(reference(x, edges, weights)[rows], rowwise(x, rows), atol=1e-5)
+
+
+def test_sgconv_is_pygs_without_importing_it(go, model):
+    """The same initial weights from a seed (and the same draws used), the same state keys, the same outputs, bit for
+    bit: on the GO graph (with no self-loops) and on a member's co-expression graph (with its own)."""
+    torch.manual_seed(3)
+    ours, after_ours = SGConv(64), torch.rand(1)
+    torch.manual_seed(3)
+    theirs, after_theirs = PygSGConv(64, 64, K=1), torch.rand(1)
+    assert torch.equal(after_ours, after_theirs) and ours.state_dict().keys() == theirs.state_dict().keys()
+    assert all(torch.equal(ours.state_dict()[k], theirs.state_dict()[k]) for k in ours.state_dict())
+    member = model.members[0]
+    coexpression = (member.coexpression_edges, member.coexpression_weights)
+    for edges, weights in (graph_tensors(go), coexpression):
+        x = torch.randn(int(edges.max()) + 1, 64)
+        assert torch.equal(ours(x, edges, weights.float()), theirs(x, edges, weights.float()))
 
 
 def test_recover_equals_the_recovery_mlp_on_every_set_and_gene(model):

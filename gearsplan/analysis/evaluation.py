@@ -8,7 +8,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from gearsplan.analysis.baselines import BASELINES, Predictor
 from gearsplan.analysis.metrics import METRICS, discrimination, perturbation_metrics
@@ -62,11 +61,13 @@ class Evaluation:
 
     def uncertainty_spearman(self) -> float | None:
         """Spearman of reported uncertainty against top-20-DE MSE over held-out perturbations, mean over seeds."""
+        from scipy import stats  # here, not at the top: a model's commands import this module, and scipy.stats is slow
+
         if "uncertainty" not in self.per_perturbation:
             return None
         rated = self.per_perturbation.dropna(subset=["uncertainty"])
         values = [
-            spearmanr(group["uncertainty"], group["mse_top20"]).statistic
+            stats.spearmanr(group["uncertainty"], group["mse_top20"]).statistic
             for _, group in rated.groupby("seed")
             if len(group) > 2
         ]

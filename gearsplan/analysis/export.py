@@ -17,8 +17,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gearsplan import __version__
-from gearsplan.analysis.prediction import screen_model
-from gearsplan.data.conditions import CONTROL_KEY
+from gearsplan.analysis.prediction import resolve_genes, screen_model, set_uncertainty
+from gearsplan.analysis.training_run import ModelScreen
+from gearsplan.data.conditions import CONTROL_KEY, genes_of, perturbation_key
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.data.screen import Screen
 from gearsplan.model.bundle import Bundle
@@ -30,6 +31,67 @@ CONTROL_LABEL = "non-targeting"
 #: Cells written per predicted set (and for control) unless asked otherwise: as many as a perturbation
 #: of the embedded screens has, enough for cell-eval's Wilcoxon tests.
 CELLS_PER_SET = 100
+
+
+def predicted_changes(bundle: Bundle, screen: ModelScreen, sets: Sequence[str]) -> ad.AnnData:
+    """Predicted changes over control of perturbation sets, one row per set (``Model.predict``).
+
+    Parameters
+    ----------
+    bundle
+        A trained model.
+    screen
+        The screen the model composes with (:func:`bundle_screen <gearsplan.analysis.training_run.bundle_screen>`).
+    sets
+        Gene sets as labels (``"KLF1"``, ``"CEBPB+FOSB"``; symbols, aliases or Ensembl IDs), each predicted
+        once under its canonical key.
+
+    Returns
+    -------
+    anndata.AnnData
+        ``obs_names`` the sets' keys, ``var_names`` the model's genes; ``X`` the predicted change over control
+        (float32), ``layers["sd"]`` what the prediction does not know (:attr:`Prediction.total_sd
+        <gearsplan.model.ensemble.Prediction.total_sd>`); ``obs["uncertainty"]`` that spread on the set's top 20
+        genes, ``obs["confidence"]`` its level (high, medium, low, unknown: :class:`Uncertainty
+        <gearsplan.analysis.prediction.Uncertainty>`, as ``predict`` prints it), ``obs["measured"]`` whether the
+        screen measured the set; ``var["control_mean"]`` the control mean, so ``X + control_mean`` is the predicted
+        expression; ``uns["gearsplan"]`` the model, the screen and the version.
+
+    Raises
+    ------
+    GearsplanError
+        For a set naming an unknown gene, or one the model cannot reach.
+    """
+    bulk = screen.bulk
+    model = screen_model(bundle, bulk)
+    keys = list(dict.fromkeys(perturbation_key(resolve_genes([name], model, bulk)) for name in sets))
+    prediction = model.predict(keys)
+    trust = [
+        set_uncertainty(bundle, model, genes_of(key), prediction.take(slice(i, i + 1))) for i, key in enumerate(keys)
+    ]
+    return ad.AnnData(
+        X=prediction.mean.astype(np.float32),
+        obs=pd.DataFrame(
+            {
+                "uncertainty": [t.spread for t in trust],
+                "confidence": pd.Categorical([t.level for t in trust]),
+                "measured": [key in bulk.keys for key in keys],
+            },
+            index=pd.Index(keys, name="set"),
+        ),
+        var=pd.DataFrame({"control_mean": bulk.control.astype(np.float32)}, index=pd.Index(model.genes, name="gene")),
+        layers={"sd": prediction.total_sd.astype(np.float32)},
+        uns={"gearsplan": _provenance(bundle, screen.source)},
+    )
+
+
+def _provenance(bundle: Bundle, source: str) -> dict[str, str]:
+    """What a prediction came from: the model's bundle, the screen and gearsplan's version."""
+    return {
+        "model": str(bundle.source) if bundle.source is not None else "not saved",
+        "data": source,
+        "version": __version__,
+    }
 
 
 def predicted_cells(
@@ -94,13 +156,11 @@ def predicted_cells(
         layers={"sd": spread.astype(np.float32)},
         uns={
             "gearsplan": {
-                "model": str(bundle.source) if bundle.source is not None else "not saved",
-                "data": screen.source,
+                **_provenance(bundle, screen.source),
                 "pert_col": PERT_COL,
                 "control_pert": CONTROL_LABEL,
                 "cells_per_set": len(drawn),
                 "seed": seed,
-                "version": __version__,
             }
         },
     )

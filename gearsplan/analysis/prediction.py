@@ -205,13 +205,7 @@ def predict_perturbation(
     key = perturbation_key(genes)
     training = tuple(bundle.metadata.get("split", {}).get("train", ()))
     prediction = model.predict([key])
-    trust = uncertainty(
-        model,
-        prediction,
-        training,
-        key in model.singles,
-        held_out_coverage(bundle, stratum(genes, frozenset(model.singles))),
-    )
+    trust = set_uncertainty(bundle, model, genes, prediction, training)
     base = model.base(key)[0] if model.unmeasured(key) else None
     return PerturbationReport(
         genes,
@@ -225,6 +219,16 @@ def predict_perturbation(
         top_de_table(model, bulk, key, prediction, top, trust.calibration),
         tuple(pair_interactions(model, bulk, genes, seed)),
     )
+
+
+def set_uncertainty(
+    bundle: Bundle, model: GearsModel, genes: Sequence[str], prediction: Prediction, training: Sequence[str] = ()
+) -> Uncertainty:
+    """:func:`uncertainty` of the set ``genes`` (``prediction`` its own, one row), calibrated by the bundle's held-out
+    perturbations of its stratum (:func:`held_out_coverage`); z-scored against ``training`` where given."""
+    key = perturbation_key(genes)
+    coverage = held_out_coverage(bundle, stratum(genes, frozenset(model.singles)))
+    return uncertainty(model, prediction, training, key in model.singles, coverage)
 
 
 def gene_facts(gene: str, model: GearsModel, bulk: Pseudobulk, trained: bool, n_nearest: int = 3) -> GeneFacts:

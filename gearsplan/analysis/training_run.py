@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from gearsplan.analysis.baselines import BASELINES
 from gearsplan.analysis.evaluation import Evaluation, evaluate_split, with_discrimination
@@ -25,6 +25,9 @@ from gearsplan.model.predictor import GearsPredictor
 from gearsplan.model.train_config import TrainConfig, TrainingProgress, hyperparameters
 from gearsplan.paths import default_model_dir
 from gearsplan.wording import counted
+
+if TYPE_CHECKING:
+    from anndata import AnnData
 
 #: What the default model, and ``train`` unless told otherwise, holds out: nothing.
 DEFAULT_HOLDOUT = "none"
@@ -108,7 +111,7 @@ def train_bundle(
     metadata = {
         "data": {
             "source": screen.source,
-            "sha256": data_sha256(Path(screen.source)),
+            "sha256": screen_sha256(screen),
             "condition_col": screen.condition_col,
             "control_labels": list(screen.control_labels),
             "mudata_mod": screen.mudata_mod,
@@ -155,6 +158,11 @@ def _calibration(
     offset = (lambda member, *rest: progress(config.ensemble + member, *rest)) if progress else None
     scored = evaluate_split([GearsPredictor(config, go, offset)], data, split, seed)
     return Evaluation(CALIBRATION_SPLIT, (seed,), with_discrimination([scored], data)).to_json(), ()
+
+
+def screen_sha256(screen: Screen) -> str | None:
+    """The SHA-256 of the screen's file (:func:`~gearsplan.model.bundle.data_sha256`); None for an AnnData in memory."""
+    return None if screen.in_memory else data_sha256(Path(screen.source))
 
 
 def ensure_model(
@@ -257,7 +265,7 @@ class ModelScreen:
 
 def bundle_screen(
     bundle: Bundle,
-    data: str | Path | None = None,
+    data: str | Path | AnnData | None = None,
     condition_col: str | None = None,
     control: str | None = None,
     mudata_mod: str | None = None,
@@ -272,7 +280,7 @@ def bundle_screen(
     bundle
         The model.
     data
-        A screen for :func:`read_screen`, or ``None`` for the one the bundle carries.
+        A screen for :func:`read_screen` (a path, an embedded screen's name, an AnnData), or ``None`` for the one the bundle carries.
     condition_col, control, mudata_mod
         As :func:`read_screen` takes them, for ``data``.
     """
@@ -280,7 +288,8 @@ def bundle_screen(
         return ModelScreen.of_bundle(bundle)
     facts = bundle.metadata.get("data") or {}
     screen = read_screen(data, condition_col, control, mudata_mod)
-    if facts.get("sha256") not in (None, data_sha256(Path(screen.source))):
+    sha256 = screen_sha256(screen)  # an AnnData in memory cannot be told from the model's screen: no warning
+    if sha256 is not None and facts.get("sha256") not in (None, sha256):
         named = "" if screen.mudata_mod is None else f" --mudata-mod {screen.mudata_mod}"
         screen.warnings.append(
             f"{data} is not the screen this model was trained on ({Path(facts['source']).name}): its measured perturbations "

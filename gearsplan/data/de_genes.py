@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 
@@ -38,6 +37,8 @@ class DEGenes:
 
 def rank_genes(screen: Screen) -> dict[str, np.ndarray]:
     """Every gene ranked by absolute t-score (scanpy ``rank_genes_groups``, Welch t-test) per key."""
+    import anndata as ad  # here, not at the top: a bundle's commands, which never test DE genes, start without it
+
     cells = ad.AnnData(X=screen.adata.X, obs=screen.adata.obs[[KEY_COLUMN]], var=pd.DataFrame(index=list(screen.genes)))
     with warnings.catch_warnings():  # scanpy fills its result frame column by column
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)

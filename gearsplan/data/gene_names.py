@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import gzip
 import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import pandas as pd
 
 from gearsplan.data.conditions import Perturbation, parse_condition
 from gearsplan.data.embedded import HUMAN_GENES
@@ -38,11 +37,22 @@ class GeneTable:
 
     @classmethod
     def load(cls, path: Path = HUMAN_GENES) -> "GeneTable":
-        table = pd.read_csv(path, sep="\t", usecols=["symbol", "aliases", "ensembl_ids"], dtype=str).fillna("")
-        symbols = frozenset(table["symbol"])
-        aliases = _explode(table, "aliases", key=str.upper)
-        ensembl = {k: v[0] for k, v in _explode(table, "ensembl_ids", key=str.upper).items()}
-        return cls(symbols, {s.upper(): s for s in symbols}, aliases, ensembl)
+        """The table of a tab-separated file with ``symbol``, ``aliases`` and ``ensembl_ids`` (``|``-separated) columns.
+
+        Read with the standard library, not pandas: ``predict`` names its genes before any heavy import
+        (about half the time of pandas' reader and import together, measured on the shipped table).
+        """
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            header = handle.readline().rstrip("\n").split("\t")
+            rows = [line.rstrip("\n").split("\t") for line in handle]
+        symbol, alias, ensembl = (header.index(name) for name in ("symbol", "aliases", "ensembl_ids"))
+        symbols = frozenset(row[symbol] for row in rows)
+        return cls(
+            symbols,
+            {s.upper(): s for s in symbols},
+            _carriers(rows, symbol, alias),
+            {entry: carriers[0] for entry, carriers in _carriers(rows, symbol, ensembl).items()},
+        )
 
     def resolve(self, name: str, extra_symbols: frozenset[str] = frozenset()) -> str:
         """The current symbol for ``name``.
@@ -112,13 +122,16 @@ class GeneTable:
         return "did you mean " + ", ".join(named) + "?"
 
 
-def _explode(table: pd.DataFrame, column: str, key) -> dict[str, tuple[str, ...]]:
-    """Map each ``|``-separated entry of ``column`` to the symbols that carry it."""
-    found: dict[str, dict[str, None]] = {}
-    for symbol, entries in zip(table["symbol"], table[column]):
-        for entry in entries.split("|") if entries else ():
-            found.setdefault(key(entry), {})[symbol] = None
-    return {k: tuple(v) for k, v in found.items()}
+def _carriers(rows: list[list[str]], symbol: int, column: int) -> dict[str, tuple[str, ...]]:
+    """Map each ``|``-separated entry of ``column`` (upper-cased) to the symbols that carry it, in the table's order."""
+    found: dict[str, tuple[str, ...]] = {}
+    for row in rows:
+        if len(row) > column and row[column]:
+            for entry in row[column].upper().split("|"):
+                held = found.get(entry, ())
+                if row[symbol] not in held:
+                    found[entry] = (*held, row[symbol])
+    return found
 
 
 @lru_cache(maxsize=1)

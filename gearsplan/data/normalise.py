@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
-from anndata import AnnData
 
 from gearsplan.errors import GearsplanError
+
+if TYPE_CHECKING:
+    from anndata import AnnData
 
 _SAMPLE = 1_000_000
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anndata as ad
 import numpy as np
 import pandas as pd
-from anndata import AnnData
 
 from gearsplan.data.conditions import (
     CONTROL_KEY,
@@ -24,6 +23,9 @@ from gearsplan.data.gene_names import GeneTable, UnknownGene, gene_table, is_ens
 from gearsplan.data.normalise import ensure_log_normalised
 from gearsplan.errors import GearsplanError
 from gearsplan.wording import counted
+
+if TYPE_CHECKING:  # anndata is imported where a screen is read, not with this module: a bundle's commands read none
+    from anndata import AnnData
 
 #: Column names searched, in this order, for the perturbation of each cell.
 CONDITION_COLUMNS = (
@@ -48,6 +50,8 @@ MIN_GENES = 20
 DEFAULT_MUDATA_MOD = "rna"
 #: Files that mark a directory as a zarr store: version 3, version 2.
 ZARR_MARKERS = ("zarr.json", ".zgroup")
+#: The ``source`` of a screen given as an AnnData in memory: no file to name, hash or read again.
+IN_MEMORY = "<AnnData in memory>"
 
 
 @dataclass
@@ -60,7 +64,8 @@ class Screen:
         Cells x measured genes; ``var_names`` are gene symbols; ``obs[KEY_COLUMN]`` holds
         each cell's perturbation key (``"ctrl"`` for control, else ``"A"`` or ``"A+B"``).
     source
-        Where it was read from, as an absolute path (a bundle names it, and is used from other folders).
+        Where it was read from, as an absolute path (a bundle names it, and is used from other folders);
+        :data:`IN_MEMORY` for an AnnData given in memory.
     condition_col, control_labels
         The ``obs`` column and raw label(s) that were used.
     mudata_mod
@@ -85,6 +90,11 @@ class Screen:
         return tuple(self.adata.var_names)
 
     @property
+    def in_memory(self) -> bool:
+        """Whether it was given as an AnnData in memory, with no file behind it."""
+        return self.source == IN_MEMORY
+
+    @property
     def keys(self) -> pd.Series:
         return self.adata.obs[KEY_COLUMN]
 
@@ -103,7 +113,7 @@ class Screen:
 
 
 def read_screen(
-    path: str | Path | None = None,
+    path: str | Path | AnnData | None = None,
     condition_col: str | None = None,
     control: str | None = None,
     mudata_mod: str | None = None,
@@ -115,7 +125,8 @@ def read_screen(
     path
         Single cells: an ``.h5ad`` file, a zarr store (a directory, ``AnnData.write_zarr``) or an
         ``.h5mu`` file (``MuData.write``); the name of an embedded screen (``norman``, ``papalexi``),
-        unless a file or folder of that name exists; ``None`` for the embedded Norman 2019 subset.
+        unless a file or folder of that name exists; ``None`` for the embedded Norman 2019 subset; or an
+        AnnData in memory (copied: the screen's normalisation and keys never change the caller's object).
     condition_col
         The ``obs`` column naming each cell's perturbation; detected if ``None``.
     control
@@ -128,8 +139,7 @@ def read_screen(
     GearsplanError
         For anything in the file that gearsplan cannot use, with a hint.
     """
-    path = _embedded_or_path(path)
-    adata, mudata_mod = _read_cells(path, mudata_mod)
+    adata, mudata_mod, name, source = _cells_of(path, mudata_mod)
     notes: list[str] = []
     notes.append(_use_symbols(adata))
     column, why = _detect_condition_column(adata, condition_col, control)
@@ -147,20 +157,34 @@ def read_screen(
     notes.extend(renamed)
     if (keys == CONTROL_KEY).sum() < 2:
         raise GearsplanError(
-            f"{path.name} holds {(keys == CONTROL_KEY).sum()} control cell; gearsplan needs at least two",
+            f"{name} holds {(keys == CONTROL_KEY).sum()} control cell; gearsplan needs at least two",
             "every change is measured against the control cells: the DE t-test needs two or more",
         )
     adata, keys, single = _without_single_cells(adata, keys)
     adata.obs[KEY_COLUMN] = pd.Categorical(keys)
-    screen = Screen(
-        adata, str(path.resolve()), column, controls, mudata_mod, [n for n in notes if n], unlabelled + unknown + single
-    )
+    screen = Screen(adata, source, column, controls, mudata_mod, [n for n in notes if n], unlabelled + unknown + single)
     if len(screen.perturbations) < 2:
         raise GearsplanError(
-            f"{path.name} holds {counted(len(screen.perturbations), 'perturbation')}; gearsplan needs at least two",
+            f"{name} holds {counted(len(screen.perturbations), 'perturbation')}; gearsplan needs at least two",
             "check that --condition-col names the perturbation column",
         )
     return screen
+
+
+def _cells_of(data: str | Path | AnnData | None, mudata_mod: str | None) -> tuple[AnnData, str | None, str, str]:
+    """The cells of ``data`` (a copy of an AnnData in memory, else read from the file it names), the MuData modality
+    they came from, the name errors call them by and the screen's ``source``."""
+    from anndata import AnnData
+
+    if not isinstance(data, AnnData):
+        path = _embedded_or_path(data)
+        adata, mudata_mod = _read_cells(path, mudata_mod)
+        return adata, mudata_mod, path.name, str(path.resolve())
+    if mudata_mod is not None:
+        raise GearsplanError(
+            "a MuData modality was named for an AnnData in memory", "pass the modality itself: mdata.mod['rna']"
+        )
+    return _checked("the AnnData", data.copy()), None, "the AnnData", IN_MEMORY
 
 
 def _embedded_or_path(path: str | Path | None) -> Path:
@@ -190,6 +214,8 @@ def _read_cells(path: Path, mudata_mod: str | None) -> tuple[AnnData, str | None
             f"no such file: {path}",
             f"give the path of an .h5ad or .h5mu file or a .zarr store, an embedded screen's name ({' or '.join(SCREENS)}), or none, for the embedded Norman 2019 subset",
         )
+    import anndata as ad
+
     is_mudata = not path.is_dir() and path.suffix.lower() == ".h5mu"
     if mudata_mod is not None and not is_mudata:
         raise GearsplanError(
@@ -209,6 +235,8 @@ def _read_cells(path: Path, mudata_mod: str | None) -> tuple[AnnData, str | None
 
 def _read_zarr(path: Path) -> AnnData:
     """An AnnData zarr store: a directory holding zarr metadata."""
+    import anndata as ad
+
     if not any((path / marker).is_file() for marker in ZARR_MARKERS):
         raise GearsplanError(
             f"cannot read {path}: a directory, but no zarr store (no {' or '.join(ZARR_MARKERS)} in it)",
@@ -271,7 +299,7 @@ def _quietly(reader, path: Path, kind: str, hint: str, *args) -> AnnData:
         raise GearsplanError(f"cannot read {path} as {kind} ({type(error).__name__})", hint) from None
 
 
-def _checked(path: Path, adata: AnnData) -> AnnData:
+def _checked(path: Path | str, adata: AnnData) -> AnnData:
     """``adata``, unless it holds no cells or fewer than ``MIN_GENES`` genes."""
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise GearsplanError(f"{path} holds no cells or no genes", "check that the file was written completely")

@@ -49,20 +49,39 @@ def read_gene_file(path: str | Path, known: frozenset[str] = frozenset(), pairs:
         raise GearsplanError(
             f"cannot read gene file {path} ({type(error).__name__})", f"give a text file with {what} per line"
         ) from None
-    entries = [(number, line.split("#", 1)[0].strip()) for number, line in enumerate(lines, start=1)]
-    entries = [(number, entry) for number, entry in entries if entry]
+    entries = [(f"{path.name}: line {number}", line.split("#", 1)[0].strip()) for number, line in enumerate(lines, 1)]
+    entries = [(where, entry) for where, entry in entries if entry]
     if not entries:
         raise GearsplanError(f"gene file {path} holds no genes", f"write {what} per line")
+    return _resolved(entries, known, pairs)
+
+
+def resolve_gene_list(
+    names: Iterable[str], known: frozenset[str] = frozenset(), pairs: bool = False
+) -> tuple[str, ...]:
+    """Gene names given in a list, as :func:`read_gene_file` reads a file's lines (the Python API's ``candidates``).
+
+    Raises
+    ------
+    GearsplanError
+        As :func:`read_gene_file`, for the list's entries.
+    """
+    return _resolved([(f"entry {number}", str(name).strip()) for number, name in enumerate(names, 1)], known, pairs)
+
+
+def _resolved(entries: Sequence[tuple[str, str]], known: frozenset[str], pairs: bool) -> tuple[str, ...]:
+    """The canonical keys of ``entries`` (where each is, for errors; a gene or with ``pairs`` an ``A+B`` pair), once each."""
+    what = "one gene symbol or A+B pair" if pairs else "one gene symbol"
     table = gene_table()
     keys = []
-    for number, entry in entries:
+    for where, entry in entries:
         try:
             genes = table.resolve_set(entry, known)
         except GearsplanError as error:
-            raise GearsplanError(f"{path.name}: line {number}: {error.message}", error.hint) from None
+            raise GearsplanError(f"{where}: {error.message}", error.hint) from None
         if len(genes) > (2 if pairs else 1):
             raise GearsplanError(
-                f"{path.name}: line {number}: {entry!r} names {len(genes)} genes, but this file takes {what} per line",
+                f"{where}: {entry!r} names {len(genes)} genes, but this takes {what} per line",
                 "suggest plans single genes and pairs: list the pairs of the set you can make, one per line"
                 if pairs
                 else "write each gene on its own line",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 
 from gearsplan.analysis.prediction import screen_model
 from gearsplan.data.conditions import genes_of
@@ -104,9 +105,17 @@ class SuggestionPlan:
             "genes_of_interest": None if self.space is None else self.space.to_json(),
         }
 
+    def rows(self) -> list[dict]:
+        """One record per suggestion, the fields of :class:`Suggestion` in order, genes joined by ``+``."""
+        return [{**s.to_json(), "genes": "+".join(s.genes)} for s in self.suggestions]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The suggestions as a table (the Python API's ``suggest``): :meth:`rows`, ranked."""
+        return pd.DataFrame(self.rows(), columns=list(Suggestion.__dataclass_fields__))
+
     def write_csv(self, path: str | Path) -> Path:
         """Write the suggestions as CSV (genes joined by ``+``), atomically."""
-        rows = [{**s.to_json(), "genes": "+".join(s.genes)} for s in self.suggestions]
+        rows = self.rows()
         with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(Suggestion.__dataclass_fields__))
             writer.writeheader()

@@ -228,15 +228,27 @@ def _load(data: Optional[Path], condition_col: Optional[str], control: Optional[
     return _warned(screen)
 
 
-def _model_screen(
-    bundle, data: Optional[Path], condition_col: Optional[str], control: Optional[str], mudata_mod: Optional[str]
+def _model(
+    path: Optional[Path],
+    data: Optional[Path],
+    condition_col: Optional[str],
+    control: Optional[str],
+    mudata_mod: Optional[str],
+    device: str = "auto",
 ):
-    """``--data``, or the screen the model carries (:class:`~gearsplan.analysis.training_run.ModelScreen`)."""
-    from gearsplan.analysis.training_run import bundle_screen
+    """``--model`` (the default model, trained first, on ``device``, should there be none) composed with ``--data``,
+    or with the screen it carries (:func:`gearsplan.api.load_model`), its warnings on stderr."""
+    from gearsplan.api import load_model
 
-    with progress_bar("reading the screen"):
-        screen = bundle_screen(bundle, data, condition_col, control, mudata_mod)
-    return _warned(screen)
+    with _default_training() as progress:
+        model = load_model(
+            path, notify=lambda message: err.print(message, highlight=False), progress=progress, device=device
+        )
+    if data is not None:
+        with progress_bar("reading the screen"):
+            model = model.with_screen(data, condition_col, control, mudata_mod=mudata_mod)
+    _warn(model.warnings)
+    return model
 
 
 def _default_training():
@@ -326,7 +338,7 @@ def evaluate(
     With --gi: per held-out pair its GI calls and magnitude, gearsplan's and the scaled additive
     baseline's, beside the measured ones; per call precision, recall and the base rate.
     """
-    from gearsplan.analysis.evaluation import evaluate as run_evaluation
+    from gearsplan.api import evaluation_run
     from gearsplan.interface.tables import evaluation_tables
 
     seed_list = parse_seeds(seeds)
@@ -338,14 +350,20 @@ def evaluate(
                 "run evaluate --gi alone, or with one --seeds value",
             )
         return _evaluate_gi(_load(data, condition_col, control, mudata_mod), seed_list[0], device_name, json)
-    models = [m.strip() for m in model.split(",") if m.strip()]
-    models = models if "baselines" in models or not models else [*models, "baselines"]
     screen = _load(data, condition_col, control, mudata_mod)
     with (
         progress_bar(f"evaluating on {split} splits") as progress,
         training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training,
     ):
-        result = run_evaluation(screen, models, split, seed_list, progress, training, device=device_name)
+        result = evaluation_run(
+            screen,
+            model.split(","),
+            split,
+            seed_list,
+            progress=progress,
+            training_progress=training,
+            device=device_name,
+        )
     if json:
         print_json(result.to_json())
         return
@@ -443,23 +461,32 @@ def train(
     The bundle (safetensors weights and screen, JSON config and metadata, checksums) carries what
     predict, gimap, suggest and report need from the screen, so it works wherever it is copied.
     """
-    from gearsplan.analysis.training_run import members_trained, train_bundle
+    from gearsplan.analysis.training_run import members_trained
+    from gearsplan.api import train as train_model
     from gearsplan.data.splits import check_holdout
     from gearsplan.interface.tables import evaluation_tables
-    from gearsplan.model.bundle import check_bundle_target, save_bundle
+    from gearsplan.model.bundle import check_bundle_target
     from gearsplan.paths import default_model_dir
     from gearsplan.wording import counted
 
     check_holdout(holdout)
     device_name = _compute(device, threads)
     target = check_bundle_target(out_dir or default_model_dir())  # before training, not after
-    config = replace(TrainConfig(), epochs=epochs, ensemble=ensemble, modality=modality.value if modality else None)
     screen = _load(data, condition_col, control, mudata_mod)
-    with training_bar(members_trained(config, holdout), epochs) as progress:
-        run = train_bundle(screen, holdout, seed, config, progress, device=device_name)
-    save_bundle(run.bundle, target)
-    _warn(run.warnings)
-    evaluation = None if run.evaluation is None else run.evaluation.to_json()
+    with training_bar(members_trained(replace(TrainConfig(), ensemble=ensemble), holdout), epochs) as progress:
+        trained = train_model(
+            screen,
+            ensemble=ensemble,
+            epochs=epochs,
+            seed=seed,
+            holdout=holdout,
+            modality=modality.value if modality else None,
+            device=device_name,
+            progress=progress,
+        )
+    trained = trained.save(target)
+    _warn(trained.warnings)
+    evaluation = None if trained.evaluation is None else trained.evaluation.to_json()
     if json:
         print_json(
             {
@@ -467,32 +494,21 @@ def train(
                 "seed": seed,
                 "holdout": holdout,
                 "split": holdout,
-                "perturbations_learned": len(run.bundle.model.measured),
-                "train_seconds": run.bundle.metadata["train_seconds"],
+                "perturbations_learned": trained.perturbations_learned,
+                "train_seconds": trained.bundle.metadata["train_seconds"],
                 "evaluation": evaluation,
             }
         )
         return
-    if run.evaluation is not None:
-        for table in evaluation_tables(run.evaluation.summary(), holdout, (seed,)):
+    if trained.evaluation is not None:
+        for table in evaluation_tables(trained.evaluation.summary(), holdout, (seed,)):
             out.print(table)
     else:
         out.print(
-            f"learned from all {counted(len(run.bundle.model.measured), 'perturbation')}; nothing held out (score the procedure with gearsplan evaluate --model {target})"
+            f"learned from all {counted(trained.perturbations_learned, 'perturbation')}; nothing held out (score the procedure with gearsplan evaluate --model {target})"
         )
     out.print(
-        f"trained {counted(ensemble, 'member')} in {run.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]"
-    )
-
-
-def _library(bundle, path: Optional[Path]) -> Optional[tuple[str, ...]]:
-    """The genes and A+B pairs of a --candidates or --exclude file, as the model knows them; None without a file."""
-    from gearsplan.design.candidates import read_gene_file
-
-    return (
-        None
-        if path is None
-        else read_gene_file(path, frozenset(bundle.model.go.genes) | frozenset(bundle.model.genes), pairs=True)
+        f"trained {counted(ensemble, 'member')} in {trained.bundle.metadata['train_seconds']:.1f} s; model saved to [bold]{target}[/]"
     )
 
 
@@ -573,28 +589,29 @@ def predict(
 
     Example: [bold]gearsplan predict FOSB CEBPB[/]
     """
-    from gearsplan.analysis.export import CONTROL_LABEL, predicted_cells
+    from gearsplan.api import check_gene_names
+
+    if data is None:  # the genes are named against the screen the bundle carries, before torch is imported
+        check_gene_names(genes, model)
+
     from gearsplan.analysis.gi_scores import GIThresholds
     from gearsplan.analysis.prediction import predict_perturbation
-    from gearsplan.analysis.training_run import ensure_model, screen_cells
     from gearsplan.interface.tables import gi_table, perturbation_table, top_de_table
     from gearsplan.paths import atomic_path
 
-    with _default_training() as progress:
-        bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    screen = _model_screen(bundle, data, condition_col, control, mudata_mod)
-    bulk = screen.bulk
-    report = predict_perturbation(bundle, bulk, genes, top, seed)
+    trained = _model(model, data, condition_col, control, mudata_mod)
+    report = predict_perturbation(trained.bundle, trained.screen.bulk, genes, top, seed)
     if csv is not None:
         with atomic_path(csv) as temporary:
             report.top_de.to_csv(temporary, index=False)
         _wrote(csv, f"the top {len(report.top_de)} predicted changes")
     if out_h5ad is not None:
-        adata = predicted_cells(bundle, screen_cells(bundle, screen), bulk, [report.key], cells=cells, seed=seed)
+        adata = trained.predict_cells(report.key, cells=cells, seed=seed)
         with atomic_path(out_h5ad) as temporary:
             adata.write_h5ad(temporary)
         drawn = adata.uns["gearsplan"]["cells_per_set"]
-        _wrote(out_h5ad, f"{drawn} predicted cells of {report.key} and {drawn} control cells ({CONTROL_LABEL})")
+        control_label = adata.uns["gearsplan"]["control_pert"]
+        _wrote(out_h5ad, f"{drawn} predicted cells of {report.key} and {drawn} control cells ({control_label})")
     if json:
         print_json(report.to_json())
         return
@@ -643,30 +660,17 @@ def gimap(
     Each pair is predicted by the model (measured singles are used as they are); pairs
     measured in the screen also get a row scored from the measured means.
     """
-    from gearsplan.analysis.gi_map import gi_map as build_map
-    from gearsplan.analysis.gi_map import gi_map_json, measured_genes
-    from gearsplan.analysis.prediction import resolve_genes, screen_model
-    from gearsplan.analysis.training_run import ensure_model
-    from gearsplan.design.candidates import read_gene_file
+    from gearsplan.analysis.gi_map import gi_map_json
+    from gearsplan.api import gi_genes, gi_map
     from gearsplan.interface.tables import gi_map_tables
     from gearsplan.paths import atomic_path
-    from gearsplan.wording import counted
 
     if genes is not None and measured:
         raise GearsplanError("--genes and --measured both given", "choose one gene set")
-    with _default_training() as progress:
-        bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    bulk = _model_screen(bundle, data, condition_col, control, mudata_mod).bulk
-    model = screen_model(bundle, bulk)
-    names = read_gene_file(genes, frozenset(model.genes)) if genes is not None else measured_genes(bulk)
-    if genes is None and len(names) < 2:
-        raise GearsplanError(
-            f"the screen measures {counted(len(names), 'gene')} alone, and --measured pairs the genes measured alone",
-            "give the genes to pair with --genes FILE",
-        )
-    chosen = resolve_genes(names, model, bulk)
+    trained = _model(model, data, condition_col, control, mudata_mod)
+    chosen = gi_genes(trained, genes)
     with progress_bar(f"predicting and scoring {len(chosen) * (len(chosen) - 1) // 2:,} pairs") as progress:
-        frame = build_map(model, bulk, chosen, seed, progress)
+        frame = gi_map(trained, chosen, seed=seed, progress=progress)
     if out_csv is not None:
         with atomic_path(out_csv) as temporary:
             frame.to_csv(temporary, index=False)
@@ -709,13 +713,9 @@ def model_info(model: ModelOption = None, json: JsonOption = False) -> None:
     """Where the model is, what it was trained on, and how it scored on its held-out perturbations."""
     import pandas as pd
 
-    from gearsplan.analysis.training_run import describe_bundle, ensure_model
     from gearsplan.interface.tables import evaluation_tables, model_table
 
-    with _default_training() as progress:
-        info = describe_bundle(
-            ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-        )
+    info = _model(model, None, None, None, None).info()
     if json:
         print_json(info)
         return
@@ -794,29 +794,21 @@ def suggest(
 
     Example: [bold]gearsplan suggest --budget 50[/]
     """
-    from gearsplan.analysis.training_run import ensure_model
+    from gearsplan.api import suggestion_plan
     from gearsplan.design.gene_space import check_expand
-    from gearsplan.design.suggestion import suggest as choose_next
     from gearsplan.interface.tables import suggestion_table
 
     check_expand(expand)  # before a default model is trained
     device_name = _compute(device, threads)
-    with _default_training() as progress:
-        bundle = ensure_model(
-            model, notify=lambda message: err.print(message, highlight=False), progress=progress, device=device_name
-        )
-    library = _library(bundle, candidates)
-    excluded = _library(bundle, exclude) or ()
-    bulk = _model_screen(bundle, data, condition_col, control, mudata_mod).bulk
+    trained = _model(model, data, condition_col, control, mudata_mod, device=device_name)
     with progress_bar("scoring candidates") as progress:
-        plan = choose_next(
-            bundle,
-            bulk,
+        plan = suggestion_plan(
+            trained,
             budget,
-            n_singles=singles,
-            n_pairs=pairs,
-            library=library,
-            exclude=excluded,
+            singles=singles,
+            pairs=pairs,
+            candidates=candidates,
+            exclude=exclude or (),
             allow_unseen_pairs=allow_unseen_pairs,
             seed=seed,
             progress=progress,
@@ -946,15 +938,13 @@ def report(
     """
     import shlex
 
-    from gearsplan.analysis.training_run import ensure_model
+    from gearsplan.api import gene_list
     from gearsplan.design.gene_space import check_expand
     from gearsplan.interface.report import write_report
 
     check_expand(expand)  # before a default model is trained
-    with _default_training() as progress:
-        bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
-    library = _library(bundle, candidates)
-    screen = _model_screen(bundle, data, condition_col, control, mudata_mod)
+    trained = _model(model, data, condition_col, control, mudata_mod)
+    bundle, screen, library = trained.bundle, trained.screen, gene_list(trained, candidates)
     with progress_bar("writing the report (data, uncertainty, suggestions, GI map, closer look, files)") as progress:
         written = write_report(
             bundle,

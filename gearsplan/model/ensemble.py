@@ -45,6 +45,10 @@ class Prediction:
         """What the prediction does not know: the members' disagreement and the base's spread together, calibrated."""
         return self.scale * np.hypot(self.sd, self.base_sd)
 
+    def take(self, rows: slice) -> "Prediction":
+        """The prediction of the sets ``rows`` selects."""
+        return Prediction(self.mean[rows], self.sd[rows], self.log_variance[rows], self.base_sd[rows], self.scale)
+
 
 def graph_tensors(graph: GeneGraph) -> tuple[torch.Tensor, torch.Tensor]:
     """PyG ``edge_index`` and ``edge_weight`` of a graph."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import SGConv
-from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 
 @dataclass(frozen=True)
@@ -70,9 +69,54 @@ def mlp(*sizes: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def gcn_norm(edge_index: Tensor, edge_weight: Tensor, n_nodes: int) -> tuple[Tensor, Tensor]:
+    """The GCN-normalised edges of a weighted graph with a self-loop at every node, as PyG's ``gcn_norm`` gives
+    them to ``SGConv``: a node's own loop keeps its weight, a missing one weighs 1, each edge is divided by the
+    square roots of its ends' degrees.
+
+    The same operations in the same order as PyG's, so the same numbers (``tests/test_model.py`` compares), without
+    importing PyG: its import, with the torch compiler it loads, was most of a prediction's start-up.
+    """
+    between = edge_index[0] != edge_index[1]
+    loop_weight = edge_weight.new_full((n_nodes,), 1.0)
+    loop_weight[edge_index[0][~between]] = edge_weight[~between]
+    loops = torch.arange(n_nodes).view(1, -1).repeat(2, 1)
+    index = torch.cat([edge_index[:, between], loops], dim=1)
+    weight = torch.cat([edge_weight[between], loop_weight], dim=0)
+    source, target = index
+    inverse_root = weight.new_zeros(n_nodes).scatter_add_(0, target, weight).pow_(-0.5)
+    inverse_root.masked_fill_(inverse_root == float("inf"), 0)
+    return index, inverse_root[source] * weight * inverse_root[target]
+
+
+class SGConv(nn.Module):
+    """PyG's ``SGConv(K=1)`` over a whole graph: GCN-normalised propagation (:func:`gcn_norm`), then a linear layer.
+
+    Its parameters are named, initialised (PyG's Kaiming-uniform bounds, drawn twice, as PyG's constructor does)
+    and computed as PyG's are, so bundles and seeded training are unchanged; ``tests/test_model.py`` compares.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(channels, channels)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyG's ``Linear`` initialisation: weights uniform within sqrt(6 / ((1 + 5) fan_in)), biases within 1 / sqrt(fan_in)."""
+        fan = self.lin.in_features
+        self.lin.weight.data.uniform_(-math.sqrt(6 / ((1 + 5) * fan)), math.sqrt(6 / ((1 + 5) * fan)))
+        self.lin.bias.data.uniform_(-1.0 / math.sqrt(fan), 1.0 / math.sqrt(fan))
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor) -> Tensor:
+        index, weight = gcn_norm(edge_index, edge_weight, x.size(0))
+        messages = weight.view(-1, 1) * x.index_select(0, index[0])
+        summed = x.new_zeros(x.shape).scatter_add_(0, index[1].view(-1, 1).expand_as(messages), messages)
+        return self.lin(summed)
+
+
 def gcn_table(edge_index: Tensor, edge_weight: Tensor, n_nodes: int) -> tuple[Tensor, Tensor]:
     """The GCN-normalised adjacency (self-loops added, as SGConv does) as a padded table of each node's in-neighbours and weights."""
-    index, weight = gcn_norm(edge_index, edge_weight.float(), n_nodes, add_self_loops=True)
+    index, weight = gcn_norm(edge_index, edge_weight.float(), n_nodes)
     source, target = index
     order = torch.argsort(target * n_nodes + source)
     source, target, weight = source[order], target[order], weight[order]
@@ -87,7 +131,7 @@ def gcn_table(edge_index: Tensor, edge_weight: Tensor, n_nodes: int) -> tuple[Te
 
 
 class RowwiseSGConv(nn.Module):
-    """PyG's ``SGConv(K=1)`` evaluated only at the requested nodes.
+    """:class:`SGConv` evaluated only at the requested nodes.
 
     The adjacency comes as :func:`gcn_table` (built once per graph and shared by the members of
     an ensemble), so a batch that needs a few genes of the 20k-gene GO graph pays for those rows
@@ -128,7 +172,7 @@ class GearsNetwork(nn.Module):
         self.register_buffer("coexpression_weights", coexpression[1], persistent=False)
         self.gene_embedding = nn.Embedding(G, H)
         self.gene_position = nn.Embedding(G, H)
-        self.coexpression_convs = nn.ModuleList(SGConv(H, H, K=1) for _ in range(config.coexpression_layers))
+        self.coexpression_convs = nn.ModuleList(SGConv(H) for _ in range(config.coexpression_layers))
         self.gene_transform = mlp(H, H, H)
         self.perturbation_embedding = nn.Embedding(P + 1, H)
         self.go_conv = RowwiseSGConv(H, go_table)
