@@ -137,7 +137,7 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "modality": asdict(model.modality),
         "spread_scale": model.spread_scale,
         "pair_law": model.pair_law,
-        "versions": {name: version(name) for name in ("torch", "torch_geometric", "numpy", "anndata", "scanpy")}
+        "versions": {name: version(name) for name in ("torch", "numpy", "anndata", "scanpy")}
         | {"gearsplan": __version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
