@@ -191,6 +191,12 @@ def test_a_bad_goal_is_one_line_and_exit_2(run_cli, bundle_dir, arguments, messa
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and out == ""
 
 
+def test_report_refuses_a_bad_goal_before_any_work(run_cli, bundle_dir, tmp_path):
+    code, out, err = run_cli("report", "--model", bundle_dir, "--goal", "x", "--out", tmp_path / "plan.md")
+    assert code == 2 and "unknown goal 'x'" in err and len(err.strip().splitlines()) == 1 and out == ""
+    assert not any(tmp_path.iterdir())
+
+
 def test_a_single_unlocks_the_pairs_whose_other_single_is_measured_or_picked_before_it():
     space = ["A+B", "A+C", "B+C", "B+D"]
     assert unlocked([("A",), ("B",), ("A", "D")], ["C"], space) == [1, 2, 0]

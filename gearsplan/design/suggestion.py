@@ -451,10 +451,14 @@ def summarise_plan(
         if space is None
         else f" The candidates are the untested singles and pairs of {counted(len(space.genes), 'gene')} of interest: {space.describe()}."
     )
+    pool = " and ".join(
+        f"{n_candidates[kind]:,} {name}"
+        for kind, name in (("single", "single-gene"), ("pair", "pair"))
+        if n_candidates[kind] or goal == LEARN
+    )
     return (
-        f"Goal: {goal}. {len(rows)} experiments chosen from {n_candidates['single']:,} single-gene and "
-        f"{n_candidates['pair']:,} pair candidates: {counted(kinds['single'], 'single')} and "
-        f"{counted(kinds['pair'], 'pair')}. {why_split(rows, by_gain, goal)} {where_genes_lie(rows)}" + among
+        f"Goal: {goal}. {len(rows)} experiments chosen from {pool} candidates: {counted(kinds['single'], 'single')} "
+        f"and {counted(kinds['pair'], 'pair')}. {why_split(rows, by_gain, goal)} {where_genes_lie(rows)}" + among
     )
 
 

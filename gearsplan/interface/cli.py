@@ -886,6 +886,7 @@ def report(
     seed: Annotated[
         int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the suggestions and the GI scores' sampling.")
     ] = 0,
+    goal: GoalOption = "learn",
     json: JsonOption = False,
 ) -> None:
     """Write a plan the lab can read and act on: what was analysed, how good the model is, what to do next, predicted interactions, a closer look, caveats.
@@ -899,9 +900,11 @@ def report(
 
     from gearsplan.analysis.training_run import ensure_model
     from gearsplan.design.gene_space import check_expand
+    from gearsplan.design.suggestion import check_goal, quotas_for
     from gearsplan.interface.report import write_report
 
     check_expand(expand)  # before a default model is trained
+    check_goal(goal, quotas_for(budget, None, pairs))
     with _default_training() as progress:
         bundle = ensure_model(model, notify=lambda message: err.print(message, highlight=False), progress=progress)
     library = _library(bundle, candidates)
@@ -918,6 +921,7 @@ def report(
             pairs=pairs,
             library=library,
             expand=expand,
+            goal=goal,
         )
     if json:
         print_json(written.to_json())
