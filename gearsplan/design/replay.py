@@ -112,8 +112,9 @@ class ReplayResult:
         return pd.DataFrame(rows)
 
     def comparison(self, strategy: str, baseline: str = "random", metric: str = JUDGED) -> dict | None:
-        """Paired AUC difference (baseline - strategy, per seed) with its 95% bootstrap interval and Cohen's d_z, and how
-        many perturbations the baseline needs, on its mean curve, to reach the strategy's error after its last round."""
+        """Paired AUC difference (baseline - strategy, per seed) with its 95% bootstrap interval and Cohen's d_z, how
+        many perturbations the baseline needs, on its mean curve, to reach the strategy's error after its last round,
+        and how many the strategy needs to reach the baseline's (``strategy_needs``; None if it never does)."""
         areas = self.areas(metric)
         if strategy not in areas.index or baseline not in areas.index:
             return None
@@ -132,6 +133,9 @@ class ReplayResult:
                 mean_curves.loc[baseline], float(mean_curves.loc[strategy].iloc[-1])
             ),
             "strategy_uses": int(mean_curves.loc[strategy].index[-1]),
+            "strategy_needs": perturbations_to_reach(
+                mean_curves.loc[strategy], float(mean_curves.loc[baseline].iloc[-1])
+            ),
         }
 
     def write(self, directory: str | Path) -> None:
