@@ -11,7 +11,12 @@ differs is the design of the effects, so that the structure experiment design re
 - pairs get a planted GI subtype: additive, synergy, suppression, epistasis (one gene dominates)
   or neomorphism (a new program appears).
 
-``python benchmarks/semisynthetic_screen.py OUT.h5ad [--seed S]`` writes one; it is generated, never shipped.
+With ``--knowledge`` the effects follow the shipped knowledge the model and ``suggest`` read, not the GO
+graph alone: loadings are smoothed over the genes' rarity-weighted GO-profile cosine (a shared specific
+term counts for much, "protein binding" for little) plus their STRING association, so genes sharing
+specific GO terms or STRING edges share targets, and there is transfer for a strategy to exploit.
+
+``python benchmarks/semisynthetic_screen.py OUT.h5ad [--seed S] [--knowledge]`` writes one; it is generated, never shipped.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ import numpy as np
 from synthetic_screen import Design, choose_genes, real_control_counts, sample_screen, write_synthetic_screen
 
 from gearsplan.knowledge.go_graph import build_go_graph
+from gearsplan.knowledge.go_profiles import go_profiles
+from gearsplan.knowledge.string_graph import string_graph
 
 #: Bump when the generated data would change for the same arguments.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: Shared expression programs, and target genes per program.
 N_PROGRAMS, PROGRAM_TARGETS = 12, 40
 #: Standard deviation of a program's log-fold changes on its targets.
@@ -57,12 +64,32 @@ def go_clusters(n_clusters: int, rng: np.random.Generator) -> tuple[list[str], n
     return list(cluster_of), np.array(list(cluster_of.values()))
 
 
-def go_smoothed_loadings(genes: list[str], rng: np.random.Generator) -> np.ndarray:
-    """Program loadings (genes x programs): white noise smoothed twice over the GO similarity among ``genes``."""
+def go_similarity(genes: list[str]) -> np.ndarray:
+    """GO-graph Jaccard similarity among ``genes`` (either direction; 0 off the graph's 20 neighbours)."""
     graph = build_go_graph()
     index = [graph.index[g] for g in genes]
     adjacency = graph.to_csr()
-    similarity = adjacency.maximum(adjacency.T)[index][:, index].toarray()
+    return adjacency.maximum(adjacency.T)[index][:, index].toarray()
+
+
+def knowledge_similarity(genes: list[str]) -> np.ndarray:
+    """Shipped-knowledge similarity among ``genes``: rarity-weighted GO-profile cosine plus STRING combined score / 1000
+    (0 on the diagonal), the closeness ``suggest``'s expansion uses."""
+    profiles = go_profiles()
+    similarity = profiles.cosine([[g] for g in genes], profiles.of([[g] for g in genes]))
+    graph = string_graph()
+    association = graph.to_csr().maximum(graph.to_csr().T).tocsr()
+    inside = np.array([g in graph.index for g in genes])
+    index = np.array([graph.index[g] for g in genes if g in graph.index], dtype=np.int64)
+    similarity[np.ix_(inside, inside)] += association[index][:, index].toarray()
+    np.fill_diagonal(similarity, 0.0)
+    return similarity
+
+
+def go_smoothed_loadings(genes: list[str], rng: np.random.Generator, knowledge: bool = False) -> np.ndarray:
+    """Program loadings (genes x programs): white noise smoothed twice over the similarity among ``genes``
+    (GO-graph Jaccard, or with ``knowledge`` :func:`knowledge_similarity`)."""
+    similarity = knowledge_similarity(genes) if knowledge else go_similarity(genes)
     smoother = np.eye(len(genes)) + similarity / np.maximum(similarity.sum(axis=1, keepdims=True), 1e-9)
     loadings = smoother @ smoother @ rng.normal(size=(len(genes), N_PROGRAMS))
     return loadings / np.linalg.norm(loadings, axis=1, keepdims=True)
@@ -84,6 +111,7 @@ def make_semisynthetic_screen(
     n_genes: int = 600,
     seed: int = 0,
     counts: bool = False,
+    knowledge: bool = False,
 ) -> ad.AnnData:
     """A screen of about ``n_clusters`` x 10 GO-clustered single genes and ``n_pairs`` pairs among them, from real control cells.
 
@@ -103,7 +131,7 @@ def make_semisynthetic_screen(
     )
     strength = rng.lognormal(-0.5, 0.7, n_clusters)[cluster]
     single = strength[:, None] * (
-        go_smoothed_loadings(perturbed, rng) @ programs(len(genes), real_expressed[source], rng)
+        go_smoothed_loadings(perturbed, rng, knowledge) @ programs(len(genes), real_expressed[source], rng)
     )
     first, second = np.triu_indices(len(perturbed), 1)
     chosen = rng.choice(first.size, n_pairs, replace=False)
@@ -119,6 +147,7 @@ def make_semisynthetic_screen(
     log_fold = np.vstack([np.zeros(len(genes)), single, *rows])
     planted = {
         "generator": "semisynthetic",
+        "knowledge": knowledge,
         "generator_version": GENERATOR_VERSION,
         "clusters": {g: int(c) for g, c in zip(perturbed, cluster)},
         "strength": {g: float(s) for g, s in zip(perturbed, strength)},
@@ -136,6 +165,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pairs", type=int, default=120)
     parser.add_argument("--cells-per-condition", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--knowledge", action="store_true", help="effects follow GO-profile and STRING similarity (module docstring)"
+    )
     args = parser.parse_args(argv)
     write_synthetic_screen(
         args.out,
@@ -144,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
         n_pairs=args.pairs,
         cells_per_condition=args.cells_per_condition,
         seed=args.seed,
+        knowledge=args.knowledge,
     )
     print(args.out)
 

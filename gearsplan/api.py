@@ -321,6 +321,7 @@ def suggest(
     exclude: Iterable[str] | str | Path = (),
     expand: int = 100,
     allow_unseen_pairs: bool = False,
+    goal: str = "learn",
     seed: int = 0,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
@@ -344,8 +345,12 @@ def suggest(
         interest (0: none).
     allow_unseen_pairs
         Also pair two genes of interest neither of which was measured alone.
+    goal
+        ``learn``: the experiments that remove the most of the model's uncertainty over the untested singles and
+        pairs; ``discover``: the pairs most likely to interact strongly (an upper confidence bound on their predicted
+        departure from the pair law).
     seed
-        Seeds tie-breaking and the GI scores' sampling.
+        Seeds the GI scores' sampling (ties are broken by a fixed rule).
     progress
         Called with (done, total) as candidates are scored.
 
@@ -369,6 +374,7 @@ def suggest(
         exclude=exclude,
         expand=expand,
         allow_unseen_pairs=allow_unseen_pairs,
+        goal=goal,
         seed=seed,
         progress=progress,
     ).to_frame()

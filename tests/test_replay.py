@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from gearsplan.data.prepared import PreparedScreen
-from gearsplan.design.replay import ReplayConfig, mean_interval, perturbations_to_reach, replay
+from gearsplan.design.replay import STRATEGIES, ReplayConfig, draw, mean_interval, perturbations_to_reach, replay
 from gearsplan.errors import GearsplanError
 from gearsplan.interface.plots import learning_curves_png
 from gearsplan.interface.tables import replay_tables
@@ -45,9 +45,12 @@ def test_json_contract(result):
     assert document["data"].endswith(".h5ad") and document["seeds"] == [1, 2]
     for name in ("random", "gearsplan"):
         row = document["strategies"][name]
-        assert {"auc_mean", "auc_ci", "curve", "heldout_auc_mean", "heldout_auc_ci"} <= set(row)
+        assert {"auc_mean", "auc_ci", "curve", "heldout_auc_mean", "heldout_auc_ci", "heldout"} <= set(row)
         low, high = row["auc_ci"]
         assert low <= row["auc_mean"] <= high
+        held = row["heldout"]
+        assert held["auc_mean"] == row["heldout_auc_mean"] and held["auc_ci"] == row["heldout_auc_ci"]
+        assert [p["n_measured"] for p in held["curve"]] == [6, 9, 12] and min(held["auc_ci"]) >= 0
         assert [p["n_measured"] for p in row["curve"]] == [6, 9, 12]
     versus = document["strategies"]["gearsplan"]["versus_random"]
     assert versus["baseline"] == "random" and len(versus["auc_difference_ci"]) == 2
@@ -62,10 +65,21 @@ def test_the_replay_tables_fit_an_80_column_console_uncut(result):
     text = console.export_text()
     assert "…" not in text and max(map(len, text.splitlines())) <= 80
     gearsplan = document["strategies"]["gearsplan"]
-    low, high = gearsplan["auc_ci"]
-    assert f"{gearsplan['auc_mean']:.4f}±{(high - low) / 2:.4f}" in text
+    low, high = gearsplan["heldout_auc_ci"]
+    assert f"{gearsplan['heldout_auc_mean']:.4f}" in text and f"{low:.4f}–{high:.4f}" in text
     versus = gearsplan["versus_random"]
-    assert f"{versus['auc_difference_mean']:+.4f}±" in text and "against random" in text
+    assert versus["metric"] == "heldout_mse_top20" and f"{versus['auc_difference_mean']:+.4f}" in text
+    assert "against random" in text
+
+
+def test_no_strategy_ever_picks_the_held_out_quarter(screen, bulk, de):
+    config = ReplayConfig(**{**TINY.__dict__, "strategies": STRATEGIES, "seeds": (3,), "rounds": 1})
+    result = replay(PreparedScreen(screen, bulk, de), config)
+    heldout, initial = draw(sorted(screen.perturbations), config, 3)
+    picks = result.picks
+    assert set(picks["strategy"]) == set(STRATEGIES) and len(picks) == len(STRATEGIES) * config.batch
+    assert not set(picks["key"]) & set(heldout) and not set(picks["key"]) & set(initial)
+    assert len(heldout) == round(0.25 * len(screen.perturbations))
 
 
 def test_learning_curve_png_is_valid(result, tmp_path):
@@ -91,7 +105,10 @@ def test_same_seeds_same_replay(screen, bulk, de, result):
 
 def test_interval_and_crossing_helpers():
     low, high = mean_interval(np.array([1.0, 2.0, 3.0]))
-    assert low < 2.0 < high and np.isclose(low + high, 4.0)
+    assert 1.0 <= low < 2.0 < high <= 3.0
+    # Two seeds far apart: a t-interval reached below zero (MSE -0.9); the bootstrap stays within the values.
+    low, high = mean_interval(np.array([0.01, 1.2]))
+    assert low >= 0.01 and high <= 1.2
     import pandas as pd
 
     curve = pd.Series([0.5, 0.3, 0.1], index=[10, 20, 30])

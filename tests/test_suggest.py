@@ -7,18 +7,21 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from gearsplan.analysis.screen_summary import describe
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.embedded import NORMAN2019
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import simulation_split
+from gearsplan.design.batch_selection import FixedGains, greedy_select
 from gearsplan.design.candidates import Measured, candidate_pairs
 from gearsplan.design.gene_space import EXPANSION
 from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
 from gearsplan.design.signals import Signals, pair_signals, spread_over_genes, top_shares
-from gearsplan.design.suggestion import Suggestion, reason, suggest, summarise_plan
+from gearsplan.design.suggestion import Suggestion, reason, suggest, summarise_plan, unlocked
 from gearsplan.errors import GearsplanError
+from gearsplan.interface.tables import suggestion_table
 from gearsplan.model.bundle import Bundle, save_bundle
 from gearsplan.model.training import TrainConfig, fit_gears
 
@@ -123,11 +126,22 @@ def test_json_contract_reasons_and_csv(run_cli, bundle_dir, library_file, tmp_pa
     )
     assert code == 0
     document = json.loads(out)
-    assert document["budget"] == 8 and len(document["suggestions"]) == 8
+    assert document["budget"] == 8 and len(document["suggestions"]) == 8 and document["goal"] == "learn"
     assert document["genes_of_interest"]["candidates"] == LIBRARY and document["genes_of_interest"]["expansion"] == []
     for row in document["suggestions"]:
-        assert {"rank", "genes", "kind", "reason", "uncertainty", "reach", "gi_call", "expected_gain"} <= set(row)
+        assert {
+            "rank",
+            "genes",
+            "kind",
+            "reason",
+            "uncertainty",
+            "reach",
+            "gi_call",
+            "expected_gain",
+            "unlocks",
+        } <= set(row)
         assert row["kind"] in ("single", "pair") and row["reason"].strip()
+        assert row["unlocks"] >= 0 and (row["kind"] == "single" or row["unlocks"] == 0)
         assert (row["gi_call"] is not None) == (row["kind"] == "pair")
     with open(table) as handle:
         rows = list(csv.DictReader(handle))
@@ -139,7 +153,61 @@ def test_table_output_shows_reasons_and_summary(run_cli, bundle_dir, library_fil
         "suggest", "--model", bundle_dir, "--budget", "5", "--candidates", library_file, "--expand", "0"
     )
     assert code == 0
-    assert "next experiments" in out and "experiments chosen from" in out and "split decided by expected gain" in out
+    assert "next experiments" in out and "experiments chosen from" in out and "Expected gain decided the split" in out
+
+
+def test_the_table_fits_80_columns_in_two_lines_a_suggestion(bundle, bulk):
+    plan = suggest(bundle, bulk, budget=12, n_pairs=6, seed=0)
+    console = Console(record=True, width=80)
+    console.print(suggestion_table(plan))
+    lines = console.export_text().splitlines()
+    assert max(map(len, lines)) <= 80
+    rows = lines[2 : lines.index("")]  # title, header, then two lines a suggestion up to the blank line
+    assert len(rows) == 2 * len(plan.suggestions)
+    for row, suggestion in zip(rows[::2], plan.suggestions):
+        assert " + ".join(suggestion.genes) in row and row.split()[0] == str(suggestion.rank)
+
+
+def test_discover_plans_pairs_by_their_upper_bound_on_interaction(bundle, bulk):
+    plan = suggest(bundle, bulk, budget=5, seed=0, goal="discover")
+    assert plan.goal == "discover" and plan.to_json()["goal"] == "discover" and "Goal: discover" in plan.summary
+    assert all(s.kind == "pair" for s in plan.suggestions)
+    assert all("interaction beyond the pair law" in s.reason for s in plan.suggestions)
+    bounds = [s.non_additivity + 2 * float(re.search(r"± ([0-9.]+)", s.reason).group(1)) for s in plan.suggestions]
+    assert bounds[0] == pytest.approx(
+        max(bounds), abs=2e-3
+    )  # the first pick has the largest bound (reasons round to 3 places)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--goal", "x"], "unknown goal 'x'"),
+        (["--goal", "discover", "--singles", "2"], "--goal discover plans pairs only"),
+    ],
+)
+def test_a_bad_goal_is_one_line_and_exit_2(run_cli, bundle_dir, arguments, message):
+    code, out, err = run_cli("suggest", "--model", bundle_dir, "--budget", "5", *arguments)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_report_refuses_a_bad_goal_before_any_work(run_cli, bundle_dir, tmp_path):
+    code, out, err = run_cli("report", "--model", bundle_dir, "--goal", "x", "--out", tmp_path / "plan.md")
+    assert code == 2 and "unknown goal 'x'" in err and len(err.strip().splitlines()) == 1 and out == ""
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_single_unlocks_the_pairs_whose_other_single_is_measured_or_picked_before_it():
+    space = ["A+B", "A+C", "B+C", "B+D"]
+    assert unlocked([("A",), ("B",), ("A", "D")], ["C"], space) == [1, 2, 0]
+    # Nothing measured: the first single unlocks nothing, the second its pair with the first.
+    assert unlocked([("B",), ("D",)], [], space) == [0, 1]
+
+
+def test_ties_go_to_the_first_candidate_whatever_the_seed():
+    gains = FixedGains(np.array([0.5, 1.0, 1.0 + 1e-9, 1.0]))
+    profiles = np.zeros((4, 3), np.float32)
+    assert greedy_select(gains, profiles, ["pair"] * 4, 3) == [1, 2, 3]
 
 
 def test_same_seed_same_suggestions(bundle, bulk):
@@ -321,6 +389,7 @@ def _signals(kind, keys, regions, **values):
         blank["non_additivity"],
         blank["gi_disagreement"],
         ("",) * n,
+        ("",) * n,
         profiles,
         np.ones(n, bool),
         np.zeros(n),
@@ -341,7 +410,7 @@ def test_candidates_the_predictions_cannot_tell_apart_get_the_same_reason():
         "single", ["CEBPB", "FOSB"], [UNEXPLORED] * 2, uncertainty=[0.011081228, 0.011081250], reach=[2.0, 2.0]
     )
     first, second = _reasons(singles)
-    assert first == second and "no signal sets it apart" in first and "top" not in first
+    assert first == second and "most uncertainty left after the picks above" in first and "top" not in first
 
 
 def test_a_negligible_signal_is_not_named_however_it_ranks():
@@ -352,18 +421,21 @@ def test_a_negligible_signal_is_not_named_however_it_ranks():
         "pair", keys, ["A/A"] * 10, uncertainty=[0.002] * 10, non_additivity=non_additivity, gi_disagreement=[0.0] * 10
     )
     texts = _reasons(pairs)
-    assert texts[0].startswith("predicted to interact non-additively (top 10% of pairs)")
-    assert "non-additively" not in texts[1] and "no signal sets it apart" in texts[1]
+    assert texts[0].startswith("interaction beyond the pair law (top 10%)")
+    assert "pair law" not in texts[1] and "most uncertainty left" in texts[1]
 
 
-def test_a_pair_reason_names_its_gene_with_no_measured_go_neighbour():
+def test_a_reason_says_where_a_new_gene_stands_in_a_biologists_words():
     pairs = _signals(
-        "pair", ["FOSB+FOXO4", "FOXO4+ZZZ3"], [f"{UNEXPLORED}/FOXO4", f"FOXO4/{UNEXPLORED}"], uncertainty=[0.02, 0.001]
+        "pair", ["FOSB+FOXO4", "FOXO4+ZZZ3"], [f"{UNEXPLORED}/FOXO4", "FOXO4/KLF1"], uncertainty=[0.02, 0.001]
     )
     texts = _reasons(pairs)
-    assert texts[0].endswith("; FOSB has no measured GO neighbour") and texts[1].endswith(
-        "; ZZZ3 has no measured GO neighbour"
-    )
+    assert texts[0].endswith("; FOSB new") and texts[1].endswith("; ZZZ3 new, near KLF1")
+    singles = _signals("single", ["CEBPB", "ZZZ3"], ["KLF1", UNEXPLORED])
+    shares = {name: top_shares(getattr(singles, name)) for name in ("uncertainty", "reach")}
+    tf, gene = (reason(singles, shares, row, unlocks=30, transcription_factor=frozenset({"CEBPB"})) for row in (0, 1))
+    assert tf == "unlocks 30 untested pairs; new TF, nearest measured relative KLF1"
+    assert gene == "unlocks 30 untested pairs; new gene, no measured relative in GO"
 
 
 def test_summary_counts_each_gene_once_where_it_lies():

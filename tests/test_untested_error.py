@@ -88,3 +88,21 @@ def test_a_measured_pair_speaks_for_the_pairs_the_model_cannot_tell_from_it(reac
         reach, ["KLF1", first], {second: 1.0}, [], [f"HK2+{first}", f"HK2+{second}"], np.array([0.5, 0.5]), []
     )
     assert measured.after(0).pair_gains()[1] == pytest.approx(measured.pair_gains()[1])
+
+
+def test_a_single_unlocks_its_pairs_and_a_pair_removes_its_interaction_uncertainty(reach):
+    """MAPK1's measurement removes its own error and its part of MAPK1+MAPK3 (whose MAPK3 part stays, less what
+    MAPK1 teaches it as a GO relative); measuring the pair removes its interaction variance and nothing of MAPK1's."""
+    graph = reach.graph
+    share = annotation_specificity(graph)[graph.index["MAPK1"]] * jaccard(graph, "MAPK1", "MAPK3")
+    error = build(reach, ["MAPK1"], ["MAPK1+MAPK3"], [0.25], ["MAPK1+MAPK3"])
+    single, pair = error.gains()
+    # The single: MAPK1 in itself and in the pair (demand 2), and MAPK3's share in the pair (demand 1).
+    assert single == pytest.approx(2.0 + share)
+    assert pair == pytest.approx(2.0 + 0.25)
+    after_single = error.after(0)
+    assert after_single.pair_gains()[0] == pytest.approx(1.0 - share + 0.25)
+    after_pair = error.after(1)
+    assert after_pair.pair_gains()[0] == 0.0
+    # The pair was a target: its genes' demand falls by one, MAPK1's single part stays.
+    assert after_pair.single_gains()[0] == pytest.approx(1.0)

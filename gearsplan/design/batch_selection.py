@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Protocol, Sequence
 
 import numpy as np
 
-from gearsplan.design.untested_error import UntestedError
+from gearsplan.design.signals import RESOLUTION
+
+
+class Gains(Protocol):
+    """What each candidate would gain now, and the gains once one is picked."""
+
+    def gains(self) -> np.ndarray: ...
+
+    def after(self, candidate: int) -> "Gains": ...
+
+
+@dataclass(frozen=True)
+class FixedGains:
+    """Gains that no pick changes (``discover``'s scores): only the profile discount spreads the batch."""
+
+    values: np.ndarray
+
+    def gains(self) -> np.ndarray:
+        """The scores, as they are."""
+        return self.values
+
+    def after(self, candidate: int) -> "FixedGains":
+        """The same scores: the picked candidate is no longer available anyway."""
+        return self
 
 
 def unit_profiles(profiles: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
@@ -24,25 +48,25 @@ def unit_profiles(profiles: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
 
 
 def greedy_select(
-    error: UntestedError,
+    error: Gains,
     profiles: np.ndarray,
     kinds: Sequence[str],
     budget: int,
     quotas: dict[str, int] | None = None,
-    seed: int = 0,
 ) -> list[int]:
-    """Pick ``budget`` candidates (``error``'s singles, then its pairs) one by one.
+    """Pick ``budget`` candidates (``error``'s singles, then its pairs; an
+    :class:`~gearsplan.design.untested_error.UntestedError` or :class:`FixedGains`) one by one.
 
     Each pick maximises the error it removes given the picks before it (:meth:`UntestedError.after`:
     GO neighbourhoods already covered count no more), times ``prod over picked j of (1 - cosine(i, j))``
     over their :func:`unit_profiles` (negative cosines as 0), which keeps out candidates whose predicted
     change repeats a pick's. ``quotas`` caps the picks per
-    kind (the kinds' quotas sum to ``budget``); without it the gains decide the mix. Exact ties are
-    broken by a seeded random order.
+    kind (the kinds' quotas sum to ``budget``); without it the gains decide the mix. Scores are compared on
+    a grid of :data:`~gearsplan.design.signals.RESOLUTION` times the best one, and ties go to the first
+    candidate in order (a fixed rule, not a seed): gains the predictions cannot tell apart are equal.
     """
     kinds = np.asarray(kinds)
     discount = np.ones(len(kinds))
-    tiebreak = np.random.default_rng(seed).permutation(len(kinds))
     left = dict(quotas) if quotas else None
     available = np.ones(len(kinds), dtype=bool)
     picked: list[int] = []
@@ -50,7 +74,7 @@ def greedy_select(
         open_kind = available if left is None else available & np.isin(kinds, [k for k, n in left.items() if n > 0])
         if not open_kind.any():
             break
-        best = int(np.lexsort((tiebreak, -np.where(open_kind, error.gains() * discount, -np.inf)))[0])
+        best = int(np.argmax(on_grid(np.where(open_kind, error.gains() * discount, -np.inf))))
         picked.append(best)
         available[best] = False
         error = error.after(best)
@@ -58,3 +82,10 @@ def greedy_select(
         if left is not None:
             left[str(kinds[best])] -= 1
     return picked
+
+
+def on_grid(scores: np.ndarray) -> np.ndarray:
+    """``scores`` rounded to :data:`~gearsplan.design.signals.RESOLUTION` times the largest finite magnitude (-inf kept)."""
+    finite = np.isfinite(scores)
+    scale = RESOLUTION * np.abs(scores[finite]).max(initial=0.0)
+    return np.where(finite, np.round(scores / scale) if scale > 0 else 0.0, -np.inf)

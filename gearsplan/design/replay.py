@@ -1,10 +1,16 @@
 """``replay``: prove a selection strategy on a real screen by hiding it and revealing it round by round.
 
-Every perturbation but a seeded initial set is hidden, and a seeded share of the hidden ones is held
-out: no strategy may pick it. Each round a strategy picks a batch from the rest of the hidden pool,
-those are revealed, the model is retrained on everything revealed, and its error is measured on what
-is still hidden, and on the held-out set alone (free of the selection effect of picking the hardest
-perturbations). The area under each error curve, over many seeds, compares strategies.
+Every perturbation but a seeded initial set is hidden, and a seeded quarter of them is held out: no
+strategy may pick it. Each round a strategy picks a batch from the rest of the hidden pool, those are
+revealed, the model is retrained on everything revealed, and its error is measured on the held-out
+quarter (the figure strategies are judged by) and on everything still hidden (a second figure: it
+rewards picking the largest errors, which leave the still-hidden set with them). The area under each
+error curve, over many seeds, compares strategies; intervals are percentile bootstraps over seeds.
+
+Strategies: ``random``; ``uncertainty`` (the largest ensemble spread); ``diversity`` (greedy k-centre on
+the knowledge embeddings, :meth:`~gearsplan.knowledge.go_profiles.GoProfiles.embedding`: each pick the
+hidden perturbation farthest from everything revealed or picked, IterPert's core-set idea); ``gearsplan``
+(:func:`~gearsplan.design.suggestion.plan_batch`).
 """
 
 from __future__ import annotations
@@ -16,9 +22,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from gearsplan.analysis.metrics import perturbation_metrics
+from gearsplan.data.conditions import genes_of
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.data.splits import Split
 from gearsplan.design.candidates import Measured
@@ -27,6 +33,7 @@ from gearsplan.errors import GearsplanError
 from gearsplan.json_numbers import finite_or_none
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
+from gearsplan.knowledge.go_profiles import go_profiles
 from gearsplan.model.ensemble import GearsModel
 from gearsplan.model.threads import fast_cpu
 from gearsplan.model.training import TrainConfig, fit_gears
@@ -34,12 +41,18 @@ from gearsplan.paths import atomic_path
 from gearsplan.wording import counted
 
 #: Selection strategies replay knows.
-STRATEGIES = ("random", "uncertainty", "reach", "gearsplan")
+STRATEGIES = ("random", "uncertainty", "diversity", "gearsplan")
 #: Error metrics of the curves (lower is better): on every still-hidden perturbation (the first is the one
 #: ``auc_mean`` reports), and on the fixed held-out ones no strategy may pick. Picking the perturbations
 #: the model gets most wrong also removes them from "still hidden", so only the held-out errors are free
 #: of that selection effect.
 ERRORS = ("mse_top20", "one_minus_pearson", "heldout_mse_top20", "heldout_one_minus_pearson")
+#: The error strategies are judged by: top-20-DE MSE on the held-out quarter.
+JUDGED = "heldout_mse_top20"
+#: Columns of :attr:`ReplayResult.picks`.
+PICK_COLUMNS = ("strategy", "seed", "round", "key")
+#: Bootstrap resamples of the seeds behind each interval, and the seed of their draw (fixed: the same replay, the same intervals).
+BOOTSTRAP, BOOTSTRAP_SEED = 10_000, 0
 #: A small, fast ensemble: enough members to disagree, few epochs, large batches (measured: README "replay").
 REPLAY_TRAINING = TrainConfig(ensemble=2, epochs=12, patience=4, sets_per_batch=8, cells_per_set=32)
 
@@ -52,7 +65,7 @@ class ReplayConfig:
     free of the selection effect (see :data:`ERRORS`).
     """
 
-    strategies: tuple[str, ...] = ("random", "uncertainty", "reach", "gearsplan")
+    strategies: tuple[str, ...] = STRATEGIES
     initial: int = 8
     rounds: int = 4
     batch: int = 4
@@ -63,11 +76,13 @@ class ReplayConfig:
 
 @dataclass(frozen=True)
 class ReplayResult:
-    """Error on the hidden perturbations after each round, per strategy and seed (``curves``)."""
+    """Error on the hidden perturbations after each round, per strategy and seed (``curves``), and what each
+    strategy picked (``picks``: strategy, seed, round, key)."""
 
     data: str
     config: ReplayConfig
     curves: pd.DataFrame
+    picks: pd.DataFrame
 
     def areas(self, metric: str = ERRORS[0]) -> pd.DataFrame:
         """Area under each error curve (trapezoid over perturbations measured, divided by their range): strategies x seeds."""
@@ -79,7 +94,7 @@ class ReplayResult:
         return self.curves.groupby(["strategy", "seed"]).apply(area, include_groups=False).unstack("seed")
 
     def summary(self) -> pd.DataFrame:
-        """Per strategy and error metric: AUC mean and 95% t-interval over seeds."""
+        """Per strategy and error metric: AUC mean and its 95% bootstrap interval over seeds."""
         rows = []
         for metric in ERRORS:
             for strategy, values in self.areas(metric).iterrows():
@@ -96,9 +111,10 @@ class ReplayResult:
                 )
         return pd.DataFrame(rows)
 
-    def comparison(self, strategy: str, baseline: str = "random", metric: str = ERRORS[0]) -> dict | None:
-        """Paired AUC difference (baseline - strategy, per seed) with its 95% interval and Cohen's d_z, and how many
-        perturbations the baseline needs, on its mean curve, to reach the strategy's error after its last round."""
+    def comparison(self, strategy: str, baseline: str = "random", metric: str = JUDGED) -> dict | None:
+        """Paired AUC difference (baseline - strategy, per seed) with its 95% bootstrap interval and Cohen's d_z, how
+        many perturbations the baseline needs, on its mean curve, to reach the strategy's error after its last round,
+        and how many the strategy needs to reach the baseline's (``strategy_needs``; None if it never does)."""
         areas = self.areas(metric)
         if strategy not in areas.index or baseline not in areas.index:
             return None
@@ -117,6 +133,9 @@ class ReplayResult:
                 mean_curves.loc[baseline], float(mean_curves.loc[strategy].iloc[-1])
             ),
             "strategy_uses": int(mean_curves.loc[strategy].index[-1]),
+            "strategy_needs": perturbations_to_reach(
+                mean_curves.loc[strategy], float(mean_curves.loc[baseline].iloc[-1])
+            ),
         }
 
     def write(self, directory: str | Path) -> None:
@@ -146,6 +165,11 @@ class ReplayResult:
                 area = summary.loc[(metric, strategy)]
                 row[f"{prefix}auc_mean"] = float(area["auc_mean"])
                 row[f"{prefix}auc_ci"] = [finite_or_none(area["auc_low"]), finite_or_none(area["auc_high"])]
+            row["heldout"] = {
+                "auc_mean": row["heldout_auc_mean"],
+                "auc_ci": row["heldout_auc_ci"],
+                "curve": [{"n_measured": p["n_measured"], "mse_top20": p[JUDGED]} for p in row["curve"]],
+            }
             row["versus_random"] = None if strategy == "random" else self.comparison(strategy)
             row["versus_random_by_metric"] = (
                 None if strategy == "random" else {m: self.comparison(strategy, metric=m) for m in ERRORS}
@@ -165,12 +189,17 @@ class ReplayResult:
 
 
 def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Student-t confidence interval of the mean (NaN with fewer than two values)."""
+    """Percentile-bootstrap interval of the mean over seeds (NaN with fewer than two values).
+
+    A bootstrap mean lies between the smallest and largest value, so the interval never leaves the
+    metric's range (a t-interval over two seeds put an MSE at -0.9).
+    """
     values = np.asarray(values, dtype=float)
     if values.size < 2:
         return float("nan"), float("nan")
-    half = stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size)
-    return float(values.mean() - half), float(values.mean() + half)
+    draws = np.random.default_rng(BOOTSTRAP_SEED).integers(0, values.size, (BOOTSTRAP, values.size))
+    low, high = np.quantile(values[draws].mean(axis=1), [0.5 - level / 2, 0.5 + level / 2])
+    return float(low), float(high)
 
 
 def perturbations_to_reach(curve: pd.Series, target: float) -> float | None:
@@ -201,20 +230,35 @@ def hidden_error(
     return errors
 
 
-def pool_signals(
+def pool_uncertainty(
     model: GearsModel, revealed: Sequence[str], hidden: Sequence[str], data: PreparedScreen, seed: int
-) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-    """Keys, uncertainty and reach of every hidden perturbation (pairs predicted exactly)."""
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """Keys and ensemble uncertainty of every hidden perturbation (pairs predicted exactly)."""
     singles = [k for k in hidden if "+" not in k]
     pairs = [k for k in hidden if "+" in k]
     _, single, pair = score_candidates(
         model, Measured(frozenset(revealed)), singles, pairs, data.bulk.control, seed=seed
     )
-    return (
-        single.keys + pair.keys,
-        np.concatenate([single.uncertainty, pair.uncertainty]),
-        np.concatenate([single.reach, pair.reach]),
+    return single.keys + pair.keys, np.concatenate([single.uncertainty, pair.uncertainty])
+
+
+def k_centre(revealed: Sequence[str], hidden: Sequence[str], batch: int) -> list[str]:
+    """Greedy k-centre on the knowledge embeddings: ``batch`` times, the hidden perturbation farthest (Euclidean)
+    from every revealed or already picked one; ties go to the first in sorted order."""
+    keys = sorted(hidden)
+    embedding = go_profiles().embedding([genes_of(k) for k in [*keys, *revealed]])
+    points, centres = embedding[: len(keys)], embedding[len(keys) :]
+    nearest = (
+        np.min(((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
+        if len(centres)
+        else np.full(len(keys), np.inf)
     )
+    picked: list[int] = []
+    for _ in range(min(batch, len(keys))):
+        best = int(np.argmax(np.where(np.isin(np.arange(len(keys)), picked), -np.inf, nearest)))
+        picked.append(best)
+        nearest = np.minimum(nearest, ((points - points[best]) ** 2).sum(axis=1))
+    return [keys[i] for i in picked]
 
 
 def pick(
@@ -229,13 +273,14 @@ def pick(
     """The ``batch`` hidden perturbations a strategy reveals next."""
     if strategy == "random":
         return list(np.random.default_rng(seed).choice(sorted(hidden), batch, replace=False))
+    if strategy == "diversity":
+        return k_centre(revealed, hidden, batch)
     if strategy == "gearsplan":
         singles, pairs = [k for k in hidden if "+" not in k], [k for k in hidden if "+" in k]
         plan = plan_batch(model, Measured(frozenset(revealed)), singles, pairs, data.bulk.control, batch, seed=seed)
         return ["+".join(s.genes) for s in plan.suggestions]
-    keys, uncertainty, reach = pool_signals(model, revealed, hidden, data, seed)
-    score = uncertainty if strategy == "uncertainty" else reach
-    return [keys[i] for i in np.argsort(-score, kind="stable")[:batch]]
+    keys, uncertainty = pool_uncertainty(model, revealed, hidden, data, seed)
+    return [keys[i] for i in np.argsort(-uncertainty, kind="stable")[:batch]]
 
 
 def check_config(config: ReplayConfig, n_perturbations: int) -> None:
@@ -265,6 +310,13 @@ def n_heldout(config: ReplayConfig, n_perturbations: int) -> int:
     return int(round(config.holdout * n_perturbations))
 
 
+def draw(keys: Sequence[str], config: ReplayConfig, seed: int) -> tuple[list[str], list[str]]:
+    """The held-out perturbations (never picked) and the initial ones of a seed, each sorted."""
+    drawn = np.random.default_rng(seed).permutation(sorted(keys))
+    held = n_heldout(config, len(keys))
+    return sorted(drawn[:held]), sorted(drawn[held : held + config.initial])
+
+
 def replay(
     data: PreparedScreen,
     config: ReplayConfig = ReplayConfig(),
@@ -282,14 +334,12 @@ def replay(
     keys = sorted(data.screen.perturbations)
     check_config(config, len(keys))
     go = go if go is not None else build_go_graph()
-    total, done, rows = len(config.seeds) * (1 + len(config.strategies) * config.rounds), 0, []
+    total, done, rows, picks = len(config.seeds) * (1 + len(config.strategies) * config.rounds), 0, [], []
     with (
         fast_cpu()
-    ):  # a replay trains hundreds of small models, and scores candidates between them: all on fast_cpu's threads
+    ):  # a replay trains hundreds of small models, and scores candidates between them: on fast_cpu's threads
         for seed in config.seeds:
-            drawn = np.random.default_rng(seed).permutation(keys)
-            heldout = sorted(drawn[: n_heldout(config, len(keys))])
-            initial = sorted(drawn[len(heldout) : len(heldout) + config.initial])
+            heldout, initial = draw(keys, config, seed)
             start = fit_gears(data, Split("replay", tuple(initial), (), ()), seed, config.training, go)
             done += 1
             first = {
@@ -303,7 +353,9 @@ def replay(
                 revealed, model = list(initial), start
                 for round_ in range(1, config.rounds + 1):
                     pool = [k for k in keys if k not in revealed and k not in heldout]
-                    revealed += pick(strategy, model, revealed, pool, config.batch, data, seed * 1000 + round_)
+                    chosen = pick(strategy, model, revealed, pool, config.batch, data, seed * 1000 + round_)
+                    picks += [{"strategy": strategy, "seed": seed, "round": round_, "key": k} for k in chosen]
+                    revealed += chosen
                     model = fit_gears(data, Split("replay", tuple(sorted(revealed)), (), ()), seed, config.training, go)
                     rows.append(
                         {
@@ -317,4 +369,4 @@ def replay(
                     done += 1
                     if progress:
                         progress(done, total)
-    return ReplayResult(data.screen.source, config, pd.DataFrame(rows))
+    return ReplayResult(data.screen.source, config, pd.DataFrame(rows), pd.DataFrame(picks, columns=list(PICK_COLUMNS)))

@@ -36,9 +36,13 @@ class Signals:
 
     ``non_additivity`` and ``gi_disagreement`` are NaN for singles and for pairs not predicted
     exactly (``exact`` False); ``profiles`` are ensemble-mean predicted changes (float32).
+    ``non_additivity`` is the pair's departure from the model's pair law: its predicted change less
+    its genes' as parts of a pair (a measured single shrunk by :attr:`GearsModel.set_singles`), root
+    mean square over its top genes. ``gi_votes`` counts the members making each GI call, in words
+    ("synergy 3, suppression 2"; empty for singles and pairs not predicted exactly).
 
-    ``interaction`` is a pair's interaction variance: the members' spread on its change beyond its
-    genes' (mean over its top genes, squared), raised by up to 2x by their disagreement on its GI
+    ``interaction`` is a pair's interaction variance: the members' spread on its departure from the
+    pair law (mean over its top genes, squared), raised by up to 2x by their disagreement on its GI
     subtype; 0 for singles and for pairs not predicted exactly.
     ``expected_gain`` is the model's expected squared error the measurement would remove from the
     untested space (:class:`~gearsplan.design.untested_error.UntestedError`); until that is built,
@@ -54,6 +58,7 @@ class Signals:
     non_additivity: np.ndarray
     gi_disagreement: np.ndarray
     gi_call: tuple[str, ...]
+    gi_votes: tuple[str, ...]
     profiles: np.ndarray
     exact: np.ndarray
     interaction: np.ndarray
@@ -73,6 +78,7 @@ class Signals:
             non_additivity=self.non_additivity[rows],
             gi_disagreement=self.gi_disagreement[rows],
             gi_call=pick(self.gi_call),
+            gi_votes=pick(self.gi_votes),
             profiles=self.profiles[rows],
             exact=self.exact[rows],
             interaction=self.interaction[rows],
@@ -155,6 +161,7 @@ def single_signals(
         np.full(n, np.nan),
         np.full(n, np.nan),
         ("",) * n,
+        ("",) * n,
         profiles[position],
         np.ones(n, dtype=bool),
         np.zeros(n),
@@ -209,6 +216,7 @@ def pair_signals(
         np.full(n, np.nan),
         np.full(n, np.nan),
         ("",) * n,
+        ("",) * n,
         profiles,
         np.zeros(n, dtype=bool),
         np.zeros(n),
@@ -219,10 +227,27 @@ def pair_signals(
         if refine is None
         else spread_over_genes(np.argsort(-screened.expected_gain, kind="stable"), a, b, refine)
     )
+    law = law_parts(model, genes, singles)
     refined = refine_pairs(
-        model, screened, chosen, singles[:, a[chosen]], singles[:, b[chosen]], well_expressed(control_mean), seed
+        model,
+        screened,
+        chosen,
+        (singles[:, a[chosen]], singles[:, b[chosen]]),
+        law[:, a[chosen]] + law[:, b[chosen]],
+        well_expressed(control_mean),
+        seed,
     )
     return replace(refined, expected_gain=refined.uncertainty**2 + refined.interaction)
+
+
+def law_parts(model: GearsModel, genes: Sequence[str], singles: np.ndarray) -> np.ndarray:
+    """``singles`` (members x genes x measured genes, as parts of pairs) with each measured gene's change as the
+    pair law takes it (:attr:`GearsModel.set_singles`): a pair's departure from them is its predicted interaction."""
+    parts = singles.copy()
+    for column, gene in enumerate(genes):
+        if gene in model.set_singles:
+            parts[:, column] = model.set_singles[gene]
+    return parts
 
 
 def spread_over_genes(order: np.ndarray, a: np.ndarray, b: np.ndarray, wanted: int) -> np.ndarray:
@@ -283,24 +308,27 @@ def refine_pairs(
     model: GearsModel,
     screened: Signals,
     rows: np.ndarray,
-    delta_a: np.ndarray,
-    delta_b: np.ndarray,
+    deltas: tuple[np.ndarray, np.ndarray],
+    law: np.ndarray,
     scored: np.ndarray,
     seed: int,
 ) -> Signals:
-    """Exact predictions of pairs ``rows``: uncertainty, non-additivity, interaction variance, GI call of the ensemble mean and members' disagreement on it.
+    """Exact predictions of pairs ``rows``: uncertainty, departure from the pair law, interaction variance, GI call
+    of the ensemble mean and members' disagreement on it.
 
-    ``delta_a``, ``delta_b``: members x len(rows) x genes predictions of each pair's single genes, as parts of pairs.
-    The pairs are predicted the same way (``priors=False``), so that what exceeds ΔA + ΔB is the learned
+    ``deltas``: members x len(rows) x genes predictions of each pair's single genes, as parts of pairs (the GI
+    scores' ΔA and ΔB); ``law``: what the pair law predicts for the pair (:func:`law_parts`, summed).
+    The pairs are predicted the same way (``priors=False``), so that what exceeds the law is the learned
     interaction and not the difference of two bases; the screened profiles are built on that base too.
     """
     if len(rows) == 0:
         return screened
+    delta_a, delta_b = deltas
     members = member_changes(model, [screened.keys[i] for i in rows], priors=False)
     profiles, spread = summarise(members)
-    excess = members - delta_a - delta_b
+    excess = members - law
     strongest = np.argsort(-np.abs(profiles), axis=1)[:, :TOP_GENES]
-    calls, disagreement = gi_consensus(delta_a[..., scored], delta_b[..., scored], members[..., scored], seed)
+    calls, disagreement, shares = gi_consensus(delta_a[..., scored], delta_b[..., scored], members[..., scored], seed)
     updated = {
         name: getattr(screened, name).copy()
         for name in ("uncertainty", "profiles", "exact", "non_additivity", "gi_disagreement", "interaction")
@@ -313,16 +341,25 @@ def refine_pairs(
     updated["interaction"][rows] = np.take_along_axis(excess.std(axis=0), strongest, axis=1).mean(axis=1) ** 2 * (
         1.0 + disagreement
     )
-    gi_call = list(screened.gi_call)
-    for row, fired in zip(rows, calls):
+    gi_call, gi_votes = list(screened.gi_call), list(screened.gi_votes)
+    for row, fired, share in zip(rows, calls, shares):
         gi_call[row] = "+".join(name for name, on in zip(GI_CALLS, fired) if on) or "none"
-    return replace(screened, gi_call=tuple(gi_call), **updated)
+        gi_votes[row] = votes(share, len(model.members))
+    return replace(screened, gi_call=tuple(gi_call), gi_votes=tuple(gi_votes), **updated)
+
+
+def votes(share: np.ndarray, n_members: int) -> str:
+    """The members making each GI call (``share``, in :data:`GI_CALLS` order), most first, ties in that order: "synergy 3, suppression 2"."""
+    counts = np.rint(share * n_members).astype(int)
+    order = np.argsort(-counts, kind="stable")
+    return ", ".join(f"{GI_CALLS[i]} {counts[i]}" for i in order if counts[i] > 0)
 
 
 def gi_consensus(
     delta_a: np.ndarray, delta_b: np.ndarray, delta_ab: np.ndarray, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """GI calls of the ensemble-mean prediction (pairs x 6) and how far the members' calls are from them (mean |share - call|)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GI calls of the ensemble-mean prediction (pairs x 6), how far the members' calls are from them (mean |share - call|),
+    and the share of members making each call (pairs x 6)."""
     called = ensemble_calls(delta_a, delta_b, delta_ab, seed)
     calls = called.scores.call_matrix()
-    return calls, np.abs(called.share - calls).mean(axis=1)
+    return calls, np.abs(called.share - calls).mean(axis=1), called.share

@@ -14,7 +14,7 @@ import pandas as pd
 from gearsplan.analysis.prediction import screen_model
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.pseudobulk import Pseudobulk
-from gearsplan.design.batch_selection import greedy_select, unit_profiles
+from gearsplan.design.batch_selection import FixedGains, greedy_select, unit_profiles
 from gearsplan.design.candidates import Measured, candidate_pairs, candidate_singles
 from gearsplan.design.gene_space import EXPAND, GeneSpace, genes_of_interest
 from gearsplan.design.graph_reach import UNEXPLORED, GraphReach
@@ -31,6 +31,7 @@ from gearsplan.design.signals import (
 from gearsplan.design.untested_error import UntestedError
 from gearsplan.errors import GearsplanError
 from gearsplan.json_numbers import finite_or_none
+from gearsplan.knowledge.transcription_factors import transcription_factors
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import GearsModel, on_top_genes
 from gearsplan.paths import atomic_path
@@ -41,15 +42,23 @@ EXACT_PAIRS_FACTOR = 4
 #: Floor of exactly predicted pairs, so small budgets still choose among enough pairs.
 EXACT_PAIRS_MIN = 100
 
+#: The goals of a plan: ``learn`` (the most uncertainty removed over the genes of interest) or ``discover``
+#: (the pairs most likely to interact strongly).
+LEARN, DISCOVER = "learn", "discover"
+GOALS = (LEARN, DISCOVER)
+#: Standard deviations above its predicted departure from the pair law at which ``discover`` ranks a pair
+#: (a one-sided 97.7% upper confidence bound).
+DISCOVER_SDS = 2.0
+
 #: Phrases of the reason column, by signal.
 _PHRASES = {
-    "uncertainty": "ensemble members disagree on its change",
-    "reach": "informs untested GO neighbours",
-    "non_additivity": "predicted to interact non-additively",
+    "uncertainty": "members disagree on its change",
+    "reach": "teaches untested GO relatives",
+    "non_additivity": "interaction beyond the pair law",
     "gi_disagreement": "members disagree on its GI subtype",
 }
 #: The reason of a candidate no signal sets apart from the others of its kind.
-_NO_STANDOUT = "expected gain alone: no signal sets it apart from the other {kind}s"
+_NO_STANDOUT = "most uncertainty left after the picks above"
 #: A reason names a signal only where the candidate is in this top share of its kind: below the median nothing sets it apart.
 NOTABLE_SHARE = 0.5
 #: Uncertainty or non-additivity under this share of the candidate's predicted change (mean |change| on its top genes) is negligible.
@@ -58,7 +67,11 @@ NEGLIGIBLE_CHANGE = 0.05
 
 @dataclass(frozen=True)
 class Suggestion:
-    """One suggested experiment and why."""
+    """One suggested experiment and why.
+
+    ``unlocks``: for a single, the untested pairs of the genes of interest it turns into pairs with both singles
+    measured (counting the singles measured and those picked before it); 0 for a pair.
+    """
 
     rank: int
     genes: tuple[str, ...]
@@ -72,6 +85,7 @@ class Suggestion:
     gi_disagreement: float | None
     gi_call: str | None
     expected_gain: float
+    unlocks: int = 0
 
     def to_json(self) -> dict:
         """A row of ``suggest --json`` (DESIGN.md), with extra keys."""
@@ -93,11 +107,13 @@ class SuggestionPlan:
     split_by_gain: bool
     summary: str
     space: GeneSpace | None = None
+    goal: str = LEARN
 
     def to_json(self) -> dict:
         """The ``suggest --json`` document."""
         return {
             "budget": self.budget,
+            "goal": self.goal,
             "suggestions": [s.to_json() for s in self.suggestions],
             "n_candidates": self.n_candidates,
             "split_by_gain": self.split_by_gain,
@@ -127,6 +143,19 @@ def require_positive(budget: int) -> None:
     """Refuse a budget of zero or less."""
     if budget <= 0:
         raise GearsplanError(f"the budget must be positive, got {budget}", "e.g. --budget 50")
+
+
+def check_goal(goal: str, quotas: dict[str, int] | None = None) -> None:
+    """Refuse a goal other than ``learn`` or ``discover``, and kind quotas with ``discover`` (it plans pairs)."""
+    if goal not in GOALS:
+        raise GearsplanError(
+            f"unknown goal {goal!r}",
+            "choose --goal learn (the most learned) or --goal discover (likely strong interactions)",
+        )
+    if goal == DISCOVER and quotas is not None and quotas["single"]:
+        raise GearsplanError(
+            "--goal discover plans pairs only, so it takes no --singles", "drop --singles, or use --goal learn"
+        )
 
 
 def require_ensemble(bundle: Bundle) -> None:
@@ -167,9 +196,9 @@ def floors(signals: Signals, row: int) -> dict[str, float]:
     return {"uncertainty": change, "reach": 1.0, "non_additivity": change, "gi_disagreement": 0.0}
 
 
-def reason(signals: Signals, shares: dict[str, np.ndarray], row: int) -> str:
-    """Why candidate ``row`` was chosen: the signal in which it stands highest among its kind (``shares``, :func:`top_shares`),
-    of those where it is in the top half and above its floor (:func:`floors`); noting genes with no measured GO neighbour."""
+def standout(signals: Signals, shares: dict[str, np.ndarray], row: int) -> str:
+    """The signal in which candidate ``row`` stands highest among its kind (``shares``, :func:`top_shares`), of those
+    where it is in the top half and above its floor (:func:`floors`), in words; :data:`_NO_STANDOUT` if none."""
     floor = floors(signals, row)
     notable = {
         name: share[row]
@@ -177,43 +206,99 @@ def reason(signals: Signals, shares: dict[str, np.ndarray], row: int) -> str:
         if share[row] <= NOTABLE_SHARE and getattr(signals, name)[row] > floor[name]
     }
     best = min(notable, key=notable.get, default=None)
-    text = (
-        _NO_STANDOUT.format(kind=signals.kind)
-        if best is None
-        else f"{_PHRASES[best]} (top {max(1, round(100 * notable[best]))}% of {signals.kind}s)"
+    if best is None:
+        return _NO_STANDOUT
+    if best == "gi_disagreement" and signals.gi_votes[row]:
+        return f"{_PHRASES[best]} ({signals.gi_votes[row]})"
+    return f"{_PHRASES[best]} (top {max(1, round(100 * notable[best]))}%)"
+
+
+def relatives(signals: Signals, row: int, transcription_factor: frozenset[str]) -> str:
+    """Where the candidate's genes stand against the screen, in words: for a single never perturbed "new TF, nearest
+    measured relative KLF1", for one perturbed only in a set "so far only in pairs"; for a pair's gene never
+    perturbed, shorter, "GRB2 new, near SGK1"; nothing for a measured gene."""
+    parts = []
+    single = signals.kind == "single"
+    for gene, region in zip(genes_of(signals.keys[row]), signals.region[row].split("/")):
+        what = "TF" if gene in transcription_factor else "gene"
+        if region == UNEXPLORED:
+            parts.append(f"new {what}, no measured relative in GO" if single else f"{gene} new")
+        elif region != gene:
+            parts.append(f"new {what}, nearest measured relative {region}" if single else f"{gene} new, near {region}")
+        elif single:
+            parts.append("so far only in pairs")
+    return "; ".join(parts)
+
+
+def reason(
+    signals: Signals,
+    shares: dict[str, np.ndarray],
+    row: int,
+    unlocks: int = 0,
+    transcription_factor: frozenset[str] = frozenset(),
+) -> str:
+    """Why candidate ``row`` was chosen, in a biologist's words: the pairs a single unlocks (else the signal in which
+    it stands out, :func:`standout`), then where its genes stand (:func:`relatives`)."""
+    lead = f"unlocks {counted(unlocks, 'untested pair')}" if unlocks else standout(signals, shares, row)
+    return "; ".join(p for p in (lead, relatives(signals, row, transcription_factor)) if p)
+
+
+def discovery_reason(signals: Signals, row: int) -> str:
+    """Why ``discover`` chose pair ``row``: its predicted departure from the pair law and the members' spread on it."""
+    return (
+        f"interaction beyond the pair law {signals.non_additivity[row]:.3f} ± {np.sqrt(signals.interaction[row]):.3f}"
+        + (f" ({signals.gi_votes[row]})" if signals.gi_votes[row] else "")
     )
-    lonely = [
-        gene
-        for gene, region in zip(genes_of(signals.keys[row]), signals.region[row].split("/"))
-        if region == UNEXPLORED
-    ]
-    if lonely and best != "reach":
-        text += (
-            "; no measured GO neighbour"
-            if signals.kind == "single"
-            else f"; {' and '.join(lonely)} {'have' if len(lonely) > 1 else 'has'} no measured GO neighbour"
-        )
-    return text
+
+
+def discovery_scores(pairs: Signals) -> np.ndarray:
+    """Upper confidence bound on each pair's departure from the pair law: departure + :data:`DISCOVER_SDS` x the
+    members' spread on it (the square root of the interaction variance)."""
+    return pairs.non_additivity + DISCOVER_SDS * np.sqrt(pairs.interaction)
+
+
+def unlocked(picks: Sequence[tuple[str, ...]], measured_singles: Iterable[str], pair_space: Iterable[str]) -> list[int]:
+    """Per pick (genes, in pick order), the pairs of ``pair_space`` (untested pairs of the genes of interest) it
+    turns into pairs with both singles measured, counting ``measured_singles`` and the singles picked before it;
+    0 for a pair."""
+    partners: dict[str, set[str]] = {}
+    for a, b in (genes_of(k) for k in pair_space):
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    known, counts = set(measured_singles), []
+    for genes in picks:
+        single = len(genes) == 1
+        counts.append(len(partners.get(genes[0], set()) & known) if single else 0)
+        known |= set(genes) if single else set()
+    return counts
 
 
 def choose(
-    singles: Signals, pairs: Signals, error: UntestedError, budget: int, quotas: dict[str, int] | None, seed: int
-) -> list[tuple[Signals, int, str]]:
+    singles: Signals,
+    pairs: Signals,
+    error: UntestedError,
+    budget: int,
+    quotas: dict[str, int] | None,
+    goal: str = LEARN,
+) -> list[tuple[Signals, int]]:
     """Greedy batch from every single and every exactly predicted pair (``error`` holds every candidate, singles first):
-    (signals, row, reason) in pick order, each reason from the candidate's standing among every candidate of its kind."""
+    (signals of the candidate's kind, its row among them) in pick order.
+
+    ``discover`` chooses among the exact pairs alone, by :func:`discovery_scores`.
+    """
     full = (singles, pairs)
-    rows = [np.arange(len(singles)), np.flatnonzero(pairs.exact)]
+    rows = [np.arange(len(singles) if goal == LEARN else 0), np.flatnonzero(pairs.exact)]
     pools = [signals.take(r) for signals, r in zip(full, rows)]
-    shares = [{name: top_shares(getattr(signals, name)) for name in _PHRASES} for signals in full]
     kinds = [p.kind for p in pools for _ in p.keys]
     profiles = unit_profiles(np.concatenate([p.profiles for p in pools]), kinds)
-    picked = greedy_select(error.take(*rows), profiles, kinds, budget, quotas, seed)
+    scores = error.take(*rows) if goal == LEARN else FixedGains(discovery_scores(pools[1]))
+    picked = greedy_select(scores, profiles, kinds, budget, quotas)
     offsets = np.cumsum([0, *map(len, pools)])
     located = []
     for index in picked:
         pool = int(np.searchsorted(offsets, index, side="right") - 1)
         row = index - offsets[pool]
-        located.append((pools[pool], row, reason(full[pool], shares[pool], int(rows[pool][row]))))
+        located.append((full[pool], int(rows[pool][row])))
     return located
 
 
@@ -265,7 +350,7 @@ def plan_batch(
     n_candidates = {"single": len(singles), "pair": len(pairs)}
     check_budget(budget, n_candidates, quotas)
     error, single, pair = score_candidates(model, measured, singles, pairs, control_mean, refine, seed, progress)
-    return assemble(single, pair, error, budget, quotas, n_candidates, seed)
+    return assemble(single, pair, error, budget, quotas, n_candidates, measured, pairs)
 
 
 def score_candidates(
@@ -314,18 +399,30 @@ def assemble(
     budget: int,
     quotas: dict[str, int] | None,
     n_candidates: dict[str, int],
-    seed: int,
+    measured: Measured,
+    pair_space: Sequence[str],
     space: GeneSpace | None = None,
+    goal: str = LEARN,
 ) -> SuggestionPlan:
-    """Choose the batch and build its rows and summary (``space``: the genes of interest the candidates came from)."""
+    """Choose the batch and build its rows and summary.
+
+    ``pair_space``: the untested pairs of the genes of interest, which a single's ``unlocks`` counts;
+    ``space``: the genes of interest the candidates came from.
+    """
+    located = choose(single, pair, error, budget, quotas, goal)
+    shares = {s.kind: {name: top_shares(getattr(s, name)) for name in _PHRASES} for s in (single, pair)}
+    unlocks = unlocked([genes_of(s.keys[i]) for s, i in located], measured.single_genes, pair_space)
+    factors = transcription_factors()
     rows = []
-    for rank, (signals, i, reason) in enumerate(choose(single, pair, error, budget, quotas, seed), start=1):
+    for rank, ((signals, i), opened) in enumerate(zip(located, unlocks), start=1):
         rows.append(
             Suggestion(
                 rank,
-                tuple(signals.keys[i].split("+")),
+                genes_of(signals.keys[i]),
                 signals.kind,
-                reason,
+                discovery_reason(signals, i)
+                if goal == DISCOVER
+                else reason(signals, shares[signals.kind], i, opened, factors),
                 float(signals.uncertainty[i]),
                 float(signals.reach[i]),
                 float(signals.distance[i]),
@@ -334,6 +431,7 @@ def assemble(
                 finite_or_none(signals.gi_disagreement[i]),
                 signals.gi_call[i] or None,
                 float(signals.expected_gain[i]),
+                opened,
             )
         )
     return SuggestionPlan(
@@ -341,30 +439,55 @@ def assemble(
         tuple(rows),
         n_candidates,
         quotas is None,
-        summarise_plan(rows, quotas is None, n_candidates, space),
+        summarise_plan(rows, quotas is None, n_candidates, space, goal),
         space,
+        goal,
     )
 
 
 def summarise_plan(
-    rows: Sequence[Suggestion], by_gain: bool, n_candidates: dict[str, int], space: GeneSpace | None = None
+    rows: Sequence[Suggestion],
+    by_gain: bool,
+    n_candidates: dict[str, int],
+    space: GeneSpace | None = None,
+    goal: str = LEARN,
 ) -> str:
-    """One paragraph: how many singles and pairs, how the split was decided, where their genes lie in GO, the commonest
-    reason, and the genes of interest the candidates came from (``space``, if given)."""
+    """One paragraph: the goal, how the budget was split between singles and pairs and why, where their genes lie
+    in GO, and the genes of interest the candidates came from (``space``, if given)."""
     kinds = Counter(r.kind for r in rows)
-    how = "decided by expected gain" if by_gain else "as asked"
-    dominant = Counter(r.reason.split(";")[0].split(" (")[0] for r in rows).most_common(1)
     among = (
         ""
         if space is None
         else f" The candidates are the untested singles and pairs of {counted(len(space.genes), 'gene')} of interest: {space.describe()}."
     )
+    pool = " and ".join(
+        f"{n_candidates[kind]:,} {name}"
+        for kind, name in (("single", "single-gene"), ("pair", "pair"))
+        if n_candidates[kind] or goal == LEARN
+    )
     return (
-        f"{len(rows)} experiments chosen from {n_candidates['single']:,} single-gene and {n_candidates['pair']:,} pair candidates: "
-        f"{counted(kinds['single'], 'single')} and {counted(kinds['pair'], 'pair')} (split {how}). {where_genes_lie(rows)} "
-        + (f"Most common reason: {dominant[0][0]} ({dominant[0][1]} of {len(rows)}); " if dominant else "")
-        + "each pick counts only the error the picks before it left (GO neighbourhoods already covered, repeated predicted changes)."
-        + among
+        f"Goal: {goal}. {len(rows)} experiments chosen from {pool} candidates: {counted(kinds['single'], 'single')} "
+        f"and {counted(kinds['pair'], 'pair')}. {why_split(rows, by_gain, goal)} {where_genes_lie(rows)}" + among
+    )
+
+
+def why_split(rows: Sequence[Suggestion], by_gain: bool, goal: str) -> str:
+    """Why the budget went to singles and pairs as it did, in words."""
+    if goal == DISCOVER:
+        return (
+            "Discovery plans pairs only, ranked by an upper bound on their interaction beyond the pair law "
+            f"(departure + {DISCOVER_SDS:g} sd of the members), each pick discounted where it repeats a pick's profile."
+        )
+    if not by_gain:
+        return "The split is as asked (--singles/--pairs); within each kind expected gain chose."
+    singles = [r for r in rows if r.kind == "single"]
+    split = [r for r in rows if r.kind == "pair" and r.gi_disagreement]
+    return (
+        "Expected gain decided the split: each pick removes the most model uncertainty over the untested singles and "
+        "pairs of the genes of interest that the picks before it left. "
+        f"The {counted(len(singles), 'single')} unlock {counted(sum(r.unlocks for r in singles), 'untested pair')} "
+        "(both singles then measured) and teach their GO relatives; "
+        f"the pairs remove their interaction uncertainty ({len(split)} where the members disagree on the GI subtype)."
     )
 
 
@@ -406,6 +529,7 @@ def suggest(
     seed: int = 0,
     progress: Progress | None = None,
     expand: int = EXPAND,
+    goal: str = LEARN,
 ) -> SuggestionPlan:
     """The next ``budget`` experiments for the screen ``bulk`` with the model ``bundle``.
 
@@ -436,15 +560,19 @@ def suggest(
         ``(done, total)`` over single-gene prediction chunks.
     expand
         Genes nearest to the screen's and the library's added to the genes of interest (0: none).
+    goal
+        ``learn`` (the most uncertainty removed) or ``discover`` (pairs by an upper bound on their interaction).
 
     Raises
     ------
     GearsplanError
-        If the model has one member, ``expand`` is negative, or the budget or a quota does not fit the candidates.
+        If the goal is unknown, the model has one member, ``expand`` is negative, or the budget or a quota does
+        not fit the candidates.
     """
+    quotas = quotas_for(budget, n_singles, n_pairs)
+    check_goal(goal, quotas)
     require_ensemble(bundle)
     model = screen_model(bundle, bulk)
-    quotas = quotas_for(budget, n_singles, n_pairs)
     measured = Measured(frozenset(bulk.keys))
     exclude = frozenset(exclude)
     space = genes_of_interest(measured, model.go.genes, tuple(library or ()), expand, exclude)
@@ -454,8 +582,9 @@ def suggest(
     # interest) would add about the same count to every gene.
     single = single_signals(model, singles, reach, progress, space.pairs)
     pairs = candidate_pairs(measured, space.genes, allow_unseen_pairs, exclude, space.pairs)
-    n_candidates = {"single": len(singles), "pair": len(pairs)}
+    n_candidates = {"single": len(singles) if goal == LEARN else 0, "pair": len(pairs)}
     check_budget(budget, n_candidates, quotas)
     pair = pair_signals(model, pairs, reach, bulk.control, max(EXACT_PAIRS_MIN, EXACT_PAIRS_FACTOR * budget), seed)
     error, single, pair = with_untested_error(model, reach, measured, single, pair, space.pairs)
-    return assemble(single, pair, error, budget, quotas, n_candidates, seed, space)
+    pair_space = candidate_pairs(measured, space.genes, True, exclude, space.pairs)
+    return assemble(single, pair, error, budget, quotas, n_candidates, measured, pair_space, space, goal)

@@ -109,6 +109,13 @@ ExpandOption = Annotated[
         help="Add the N protein-coding genes nearest to the screen's and the library's genes in GO and STRING to the genes of interest, the candidate space (0: those genes alone; never olfactory or taste receptors or immunoglobulin or T-cell-receptor segments).",
     ),
 ]
+GoalOption = Annotated[
+    str,
+    typer.Option(
+        "--goal",
+        help="learn: the experiments that remove the most model uncertainty over the untested singles and pairs of the genes of interest; discover: the pairs most likely to interact strongly (an upper bound on their departure from the pair law).",
+    ),
+]
 ModelOption = Annotated[
     Optional[Path],
     typer.Option(
@@ -769,9 +776,7 @@ def suggest(
             "--out", callback=_file_output, help="Also write the suggestions to this CSV file.", show_default=False
         ),
     ] = None,
-    seed: Annotated[
-        int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds tie-breaking and the GI scores' sampling.")
-    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the GI scores' sampling.")] = 0,
     device: Annotated[
         DeviceChoice,
         typer.Option(
@@ -780,6 +785,7 @@ def suggest(
         ),
     ] = DeviceChoice.auto,
     threads: ThreadsOption = None,
+    goal: GoalOption = "learn",
     json: JsonOption = False,
 ) -> None:
     """Choose the next BUDGET experiments that teach the model most, each with the reason it was chosen.
@@ -787,18 +793,21 @@ def suggest(
     Candidates are the untested singles and pairs of the genes of interest: the screen's perturbed
     genes, your --candidates library, and the --expand genes nearest to them in GO and STRING.
 
-    Signals: ensemble disagreement on the predicted change, GO-graph reach into untested genes,
-    and for pairs predicted non-additivity and disagreement on the GI subtype. The expected gain is
-    the model's expected error the measurement removes from the genes of interest; a greedy pick counts
-    only what the picks before it left, so the batch does not repeat itself.
+    With --goal learn (the default) the expected gain is the model uncertainty a measurement removes
+    over the untested singles and pairs of the genes of interest: a single its own, its share of every
+    pair holding it and its GO relatives'; a pair its interaction uncertainty, including the members'
+    disagreement on its GI subtype. A greedy pick counts only what the picks before it left. With --goal
+    discover, pairs are ranked by an upper bound on their interaction beyond the pair law.
 
     Example: [bold]gearsplan suggest --budget 50[/]
     """
     from gearsplan.api import suggestion_plan
     from gearsplan.design.gene_space import check_expand
+    from gearsplan.design.suggestion import check_goal, quotas_for
     from gearsplan.interface.tables import suggestion_table
 
     check_expand(expand)  # before a default model is trained
+    check_goal(goal, quotas_for(budget, singles, pairs))
     device_name = _compute(device, threads)
     trained = _model(model, data, condition_col, control, mudata_mod, device=device_name)
     with progress_bar("scoring candidates") as progress:
@@ -813,6 +822,7 @@ def suggest(
             seed=seed,
             progress=progress,
             expand=expand,
+            goal=goal,
         )
     if out_csv is not None:
         plan.write_csv(out_csv)
@@ -827,8 +837,8 @@ def suggest(
 def replay(
     data: DataOption = None,
     strategies: Annotated[
-        str, typer.Option("--strategies", help="Comma-separated: random, uncertainty, reach, gearsplan.")
-    ] = "random,uncertainty,reach,gearsplan",
+        str, typer.Option("--strategies", help="Comma-separated: random, uncertainty, diversity, gearsplan.")
+    ] = "random,uncertainty,diversity,gearsplan",
     initial: Annotated[
         int, typer.Option("--initial", help="Perturbations revealed before the first round (seeded).")
     ] = 8,
@@ -853,11 +863,12 @@ def replay(
     threads: ThreadsOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Prove a selection strategy: hide a screen, reveal it round by round as each strategy picks, and compare errors on what stays hidden.
+    """Prove a selection strategy: hide a screen, reveal it round by round as each strategy picks, and compare errors on a held-out quarter.
 
-    Each round retrains a small fast ensemble (on one CPU thread unless --threads or a GPU) and measures top-20-DE MSE and
-    Pearson of change on the still-hidden perturbations; the table gives the area under each
-    error curve with a 95% interval over seeds.
+    A quarter of the screen is held out and never picked. Each round retrains a small fast ensemble
+    (on one CPU thread unless --threads or a GPU) and measures top-20-DE MSE and Pearson of change on the held-out quarter (which
+    judges the strategies) and on everything still hidden; the table gives the area under each error
+    curve with a 95% bootstrap interval over seeds.
     """
     from dataclasses import replace as replace_config
 
@@ -927,6 +938,7 @@ def report(
     seed: Annotated[
         int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seeds the suggestions and the GI scores' sampling.")
     ] = 0,
+    goal: GoalOption = "learn",
     json: JsonOption = False,
 ) -> None:
     """Write a plan the lab can read and act on: what was analysed, how good the model is, what to do next, predicted interactions, a closer look, caveats.
@@ -940,9 +952,11 @@ def report(
 
     from gearsplan.api import gene_list
     from gearsplan.design.gene_space import check_expand
+    from gearsplan.design.suggestion import check_goal, quotas_for
     from gearsplan.interface.report import write_report
 
     check_expand(expand)  # before a default model is trained
+    check_goal(goal, quotas_for(budget, None, pairs))
     trained = _model(model, data, condition_col, control, mudata_mod)
     bundle, screen, library = trained.bundle, trained.screen, gene_list(trained, candidates)
     with progress_bar("writing the report (data, uncertainty, suggestions, GI map, closer look, files)") as progress:
@@ -957,6 +971,7 @@ def report(
             pairs=pairs,
             library=library,
             expand=expand,
+            goal=goal,
         )
     if json:
         print_json(written.to_json())

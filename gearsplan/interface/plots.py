@@ -13,17 +13,17 @@ from gearsplan.design.replay import ReplayResult, mean_interval  # noqa: E402
 from gearsplan.paths import atomic_path  # noqa: E402
 
 #: Okabe–Ito colours: distinguishable with every common colour-vision deficiency.
-PALETTE = {"random": "#999999", "uncertainty": "#E69F00", "reach": "#56B4E9", "gearsplan": "#009E73"}
+PALETTE = {"random": "#999999", "uncertainty": "#E69F00", "diversity": "#56B4E9", "gearsplan": "#009E73"}
 _PANELS = (
-    ("mse_top20", "top-20-DE MSE, still hidden"),
-    ("one_minus_pearson", "1 − Pearson Δ, still hidden"),
     ("heldout_mse_top20", "top-20-DE MSE, held out"),
     ("heldout_one_minus_pearson", "1 − Pearson Δ, held out"),
+    ("mse_top20", "top-20-DE MSE, still hidden"),
+    ("one_minus_pearson", "1 − Pearson Δ, still hidden"),
 )
 
 
 def learning_curves_png(result: ReplayResult, path: str | Path) -> Path:
-    """Error against perturbations measured, on the still-hidden and on the held-out perturbations: mean and 95% interval over seeds, one line per strategy."""
+    """Error against perturbations measured, on the still-hidden and on the held-out perturbations: mean and 95% bootstrap interval over seeds, one line per strategy."""
     figure, axes = plt.subplots(2, 2, figsize=(11, 8), constrained_layout=True)
     axes = axes.ravel()
     for axis, (metric, label) in zip(axes, _PANELS):
@@ -46,7 +46,7 @@ def learning_curves_png(result: ReplayResult, path: str | Path) -> Path:
         axis.grid(alpha=0.3)
     axes[0].legend(title="strategy", frameon=False)
     figure.suptitle(
-        f"replay on {Path(result.data).name}: {len(result.config.seeds)} seeds, batch {result.config.batch} per round (band: 95% CI)"
+        f"replay on {Path(result.data).name}: {len(result.config.seeds)} seeds, batch {result.config.batch} per round (band: 95% bootstrap interval)"
     )
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=120)

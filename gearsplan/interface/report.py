@@ -24,7 +24,15 @@ from gearsplan.analysis.training_run import ModelScreen, describe_bundle
 from gearsplan.analysis.uncertainty_check import UncertaintyCheck, uncertainty_check
 from gearsplan.data.embedded import screen_name
 from gearsplan.design.gene_space import EXPAND, GeneSpace, check_expand
-from gearsplan.design.suggestion import SuggestionPlan, require_ensemble, require_positive, suggest
+from gearsplan.design.suggestion import (
+    LEARN,
+    SuggestionPlan,
+    check_goal,
+    quotas_for,
+    require_ensemble,
+    require_positive,
+    suggest,
+)
 from gearsplan.interface import report_figures as figures
 from gearsplan.interface.tables import best_as_shown, calibrated_from, learned_from, marked_calls, screen_rows
 from gearsplan.model.bundle import Bundle
@@ -101,6 +109,7 @@ def write_report(
     pairs: int | None = None,
     library: Sequence[str] | None = None,
     expand: int = EXPAND,
+    goal: str = LEARN,
 ) -> Report:
     """Write the plan for the next round of ``screen`` with ``bundle``: ``out`` and its ``<stem>_files/`` folder of PNGs.
 
@@ -123,6 +132,8 @@ def write_report(
         Genes and ``A+B`` pairs of a guide library, as ``suggest``'s ``library``: its genes join the genes of interest.
     expand
         Genes nearest to the screen's and the library's added to the genes of interest, as ``suggest``'s ``expand``.
+    goal
+        ``learn`` or ``discover``, as ``suggest``'s ``goal``; the plan's section says which.
     seed
         Seeds the suggestions and the GI scores' Theil–Sen sampling.
     command
@@ -139,13 +150,14 @@ def write_report(
     """
     require_positive(budget)
     check_expand(expand)
+    check_goal(goal, quotas_for(budget, None, pairs))
     require_ensemble(bundle)
     out = output_target(Path(out).absolute())
     check_replaceable(
         figures_dir(out), lambda name: name.endswith(".png"), "a report's figures", "move them, or choose another --out"
     )
     step = _stepper(progress)
-    command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed, library, expand)
+    command = command or _equivalent_command(bundle, screen, out, budget, pairs, seed, library, expand, goal)
     # Staged first: an unwritable target fails before the work, and anything drawn so far goes if a step fails.
     with staged_report(out) as staging:
         folder = staging / figures_dir(out).name
@@ -157,7 +169,7 @@ def write_report(
         check = uncertainty_check(bundle, screen)
         drawn = _draw_quality(folder, evaluation, check)
         step()
-        plan = suggest(bundle, screen.bulk, budget, n_pairs=pairs, library=library, seed=seed, expand=expand)
+        plan = suggest(bundle, screen.bulk, budget, n_pairs=pairs, library=library, seed=seed, expand=expand, goal=goal)
         step()
         gi_genes, frame = _interactions(bundle, screen, seed)
         if frame is not None:
@@ -238,11 +250,13 @@ def _equivalent_command(
     seed: int,
     library: Sequence[str] | None,
     expand: int,
+    goal: str = LEARN,
 ) -> str:
     model = f"--model {bundle.source}" if bundle.source else "--model <the bundle, which was not saved>"
     quota = "" if pairs is None else f" --pairs {pairs}"
     candidates = "" if library is None else f" --candidates <a file of the library's {len(library)} lines>"
     expansion = "" if expand == EXPAND else f" --expand {expand}"
+    expansion += "" if goal == LEARN else f" --goal {goal}"
     if screen.carried:  # the bundle carries it: no file to name
         data = ""
     else:  # an embedded screen by its name, not by this installation's path
@@ -485,18 +499,21 @@ def next_section(plan: SuggestionPlan) -> str:
             s.reason,
             f"{s.uncertainty:.4f}",
             f"{s.reach:.1f}",
+            str(s.unlocks) if s.kind == "single" else "",
             s.gi_call or "",
             f"{s.expected_gain:.2e}",
         )
         for s in plan.suggestions
     ]
     table = markdown_table(
-        ("rank", "perturbation", "kind", "reason", "uncertainty", "reach", "GI subtype", "expected gain"), rows
+        ("rank", "perturbation", "kind", "reason", "uncertainty", "reach", "unlocks", "GI subtype", "expected gain"),
+        rows,
     )
     singles = sum(s.kind == "single" for s in plan.suggestions)
     return (
-        f"{_heading(2)}\nThe next {plan.budget} experiments, best first: **{counted(singles, 'single gene')} and {counted(len(plan.suggestions) - singles, 'pair')}**. "
+        f"{_heading(2)}\nThe next {plan.budget} experiments, best first, for the goal **{plan.goal}**: **{counted(singles, 'single gene')} and {counted(len(plan.suggestions) - singles, 'pair')}**. "
         "Uncertainty: the members' sd on the top-20 predicted genes (log-normalised expression); reach: untested GO neighbours informed; "
+        "unlocks: untested pairs of the genes of interest a single turns into pairs with both singles measured; "
         "GI subtype: the predicted call for pairs.\n\n" + table + f"\n{plan.summary}\n"
     )
 

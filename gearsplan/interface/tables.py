@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from gearsplan.analysis.gi_scores import ADDITIVE_MAGNITUDE, CERTAIN_SHARE
 from gearsplan.analysis.metrics import GEARS_METRICS, HIGHER_IS_BETTER, METRICS, SPECIFIC_METRICS
@@ -337,52 +339,72 @@ def _gi_calls(interaction, row: dict | None, predicted: bool) -> str:
     return "\n".join(calls) + (" *" if row["singles_collinear"] else "")
 
 
-def suggestion_table(plan) -> Table:
-    """``suggest``: the ranked batch, each perturbation with the signal that chose it beneath it."""
-    table = Table(
-        title=f"next experiments (budget {plan.budget})",
-        title_justify="left",
-        caption=plan.summary,
-        caption_justify="left",
-    )
-    table.add_column("rank", justify="right")
-    table.add_column("perturbation: why", ratio=1)  # the reason, in words, takes the room the numbers leave
-    for column in ("uncertainty", "reach", "GI subtype", "expected gain"):
-        _add_uncut_column(table, column, "left" if column == "GI subtype" else "right")
+#: Columns of the suggest table's first line: (header, width, right-aligned); with single spaces between, 78 wide.
+_SUGGESTION_COLUMNS = (
+    ("#", 3, True),
+    ("perturbation", 23, False),
+    ("uncertainty", 11, True),
+    ("unlocks", 7, True),
+    ("GI call", 20, False),
+    ("gain", 8, True),
+)
+
+
+def suggestion_table(plan) -> Group:
+    """``suggest``: the ranked batch in two lines per suggestion, 78 columns wide: the perturbation and its numbers,
+    then the reason beneath (cut with an ellipsis on a console narrower than it); the plan's summary after."""
+
+    def line(cells: tuple[str, ...], style: str = "") -> Text:
+        parts = [
+            (cell[: width - 1] + "…" if len(cell) > width else cell).rjust(width)
+            if right
+            else (cell[: width - 1] + "…" if len(cell) > width else cell).ljust(width)
+            for cell, (_, width, right) in zip(cells, _SUGGESTION_COLUMNS)
+        ]
+        return Text(" ".join(parts).rstrip(), style=style, no_wrap=True, overflow="ellipsis")
+
+    rows = [
+        Text(f"next experiments (budget {plan.budget}, goal {plan.goal})", style="bold"),
+        line(tuple(header for header, _, _ in _SUGGESTION_COLUMNS), "bold"),
+    ]
     for row in plan.suggestions:
-        table.add_row(
-            str(row.rank),
-            f"[bold]{' + '.join(row.genes)}[/]\n[dim]{row.reason}[/]",
-            f"{row.uncertainty:.4f}",
-            f"{row.reach:.1f}",
-            (row.gi_call or "").replace("+", "\n"),
-            f"{row.expected_gain:.2e}",
+        rows.append(
+            line(
+                (
+                    str(row.rank),
+                    " + ".join(row.genes),
+                    f"{row.uncertainty:.4f}",
+                    str(row.unlocks) if row.kind == "single" else "",
+                    (row.gi_call or "").replace("+", ", "),
+                    f"{row.expected_gain:.1e}",
+                )
+            )
         )
-    return table
+        rows.append(Text("    " + row.reason, style="dim", no_wrap=True, overflow="ellipsis"))
+    return Group(*rows, Text(""), Text(plan.summary))
 
 
 def replay_tables(document: dict) -> list[Table]:
-    """``replay``: area under each strategy's error curves, and the paired comparison with random, each ± its 95% interval.
-
-    The intervals are Student-t, so symmetric: ± their half-width keeps a row within an 80-column console.
-    """
+    """``replay``: area under each strategy's error curves, and the paired comparison with random, each with its 95%
+    bootstrap interval beneath it (intervals are asymmetric; two lines keep a row within an 80-column console)."""
     strategies = document["strategies"]
     areas = Table(
         title=f"replay on {document['data']} ({len(document['seeds'])} seeds): area under the error curves",
         title_justify="left",
         caption_justify="left",
-        caption="mean error over the rounds, ± 95% CI over seeds (lower is better); hidden: every still-hidden perturbation; "
-        "held out: those no strategy may pick (free of the selection effect)",
+        caption="mean error over the rounds, 95% bootstrap interval over seeds beneath (lower is better); held out: the "
+        "quarter no strategy may pick, which judges them; hidden: every still-hidden perturbation (rewards picking "
+        "the largest errors)",
     )
     areas.add_column("strategy", no_wrap=True)
-    for header in ("MSE hidden", "1 − Pearson hidden", "MSE held out", "1 − Pearson held out"):
+    for header in ("MSE held out", "1 − Pearson held out", "MSE hidden", "1 − Pearson hidden"):
         _add_uncut_column(areas, header)
     for name, row in strategies.items():
         areas.add_row(
             name,
             *(
-                _plus_minus(row[f"{p}auc_mean"], row[f"{p}auc_ci"])
-                for p in ("", "pearson_", "heldout_", "heldout_pearson_")
+                _with_interval(row[f"{p}auc_mean"], row[f"{p}auc_ci"])
+                for p in ("heldout_", "heldout_pearson_", "", "pearson_")
             ),
         )
     compared = {name: row for name, row in strategies.items() if row["versus_random"]}
@@ -392,31 +414,35 @@ def replay_tables(document: dict) -> list[Table]:
         title="against random, paired per seed",
         title_justify="left",
         caption_justify="left",
-        caption="Δ: random's MSE AUC minus the strategy's, ± 95% CI (positive: the strategy learns faster); Cohen's d of "
-        "the paired differences; random needs: perturbations random needs (mean curve) to reach the strategy's final "
-        "still-hidden MSE, against the strategy's own",
+        caption="Δ: random's MSE AUC minus the strategy's, 95% bootstrap interval beneath (positive: the strategy learns "
+        "faster); Cohen's d of the paired held-out differences; random needs: perturbations random needs (mean "
+        "curve) to reach the strategy's final held-out MSE, against the strategy's own",
     )
     versus.add_column("strategy", no_wrap=True)
-    for header in ("Δ MSE hidden", "Δ MSE held out", "Cohen's d", "random needs"):
+    for header in ("Δ MSE held out", "Δ MSE hidden", "Cohen's d", "random needs"):
         _add_uncut_column(versus, header)
     final = strategies["random"]["curve"][-1]["n_measured"]
     for name, row in compared.items():
-        hidden, held = row["versus_random"], (row["versus_random_by_metric"] or {}).get("heldout_mse_top20")
-        needs = hidden.get("baseline_needs")
+        by_metric = row["versus_random_by_metric"] or {}
+        held, hidden = by_metric.get("heldout_mse_top20"), by_metric.get("mse_top20")
+        needs = held.get("baseline_needs")
         versus.add_row(
             name,
-            *(_plus_minus(v["auc_difference_mean"], v["auc_difference_ci"], "+") if v else "" for v in (hidden, held)),
-            f"{hidden['cohens_d']:.2f}" if hidden.get("cohens_d") is not None else "",
-            f"{needs:.1f} (vs {hidden['strategy_uses']})" if needs is not None else f"> {final}",
+            *(
+                _with_interval(v["auc_difference_mean"], v["auc_difference_ci"], "+") if v else ""
+                for v in (held, hidden)
+            ),
+            f"{held['cohens_d']:.2f}" if held.get("cohens_d") is not None else "",
+            f"{needs:.1f} (vs {held['strategy_uses']})" if needs is not None else f"> {final}",
         )
     return [areas, versus]
 
 
-def _plus_minus(mean: float, interval: list, sign: str = "") -> str:
-    """``mean±half-width`` of a symmetric interval; the mean alone where there is none (one seed)."""
+def _with_interval(mean: float, interval: list, sign: str = "") -> str:
+    """``mean`` over ``low–high`` of its interval; the mean alone where there is none (one seed)."""
     if None in interval:
         return f"{mean:{sign}.4f}"
-    return f"{mean:{sign}.4f}±{(interval[1] - interval[0]) / 2:.4f}"
+    return f"{mean:{sign}.4f}\n{interval[0]:{sign}.4f}–{interval[1]:{sign}.4f}"
 
 
 def gi_map_tables(frame, top: int = 20) -> list[Table]:
