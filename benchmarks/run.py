@@ -211,7 +211,7 @@ def _measure_data_steps(ctx: Context, counts: bool) -> Timing:
         steps["read_s"] = seconds
         seconds, bulk = _step(lambda: pseudobulk(screen))
         steps["pseudobulk_s"] = seconds
-        seconds, _ = _step(lambda: de_genes(screen, bulk))
+        seconds, _ = _step(lambda: de_genes(bulk))
         steps["de_genes_s"] = seconds
         cells, genes = screen.adata.shape
         return {

@@ -40,10 +40,13 @@ class TrainingCells:
     def from_split(cls, data: PreparedScreen, split: Split) -> "TrainingCells":
         keys = data.screen.keys.to_numpy()
         train = tuple(split.train)
+        control = data.screen.cell_statistics().control.toarray()
+        if data.screen.streamed:  # its cells were summarised in one pass: each set's mean stands for its cells
+            means = sp.csr_matrix(data.bulk.means[data.bulk.rows(train)], dtype=np.float32)
+            return cls(train, means, tuple(np.array([i]) for i in range(len(train))), control)
         rows = np.flatnonzero(np.isin(keys, train))
         cells = sp.csr_matrix(data.screen.adata.X[rows], dtype=np.float32)
         cells_of = tuple(np.flatnonzero(keys[rows] == k) for k in train)
-        control = np.asarray(sp.csr_matrix(data.screen.adata.X[keys == CONTROL_KEY]).todense(), dtype=np.float32)
         return cls(train, cells, cells_of, control)
 
     def batches(
@@ -66,9 +69,9 @@ def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneG
     """An untrained ensemble for ``split``: co-expression graph from its training cells, its measured singles."""
     keys = data.screen.keys.to_numpy()
     training = np.isin(keys, [*split.train, CONTROL_KEY])
-    coexpression = coexpression_graph(
-        data.screen.adata.X[training], data.screen.genes, config.coexpression_k, config.coexpression_threshold
-    )
+    # a streamed screen keeps only its control cells: they alone make its graph
+    cells = data.screen.cell_statistics().control if data.screen.streamed else data.screen.adata.X[training]
+    coexpression = coexpression_graph(cells, data.screen.genes, config.coexpression_k, config.coexpression_threshold)
     network = NetworkConfig(len(data.screen.genes), go.n_genes, config.hidden)
     return GearsModel(
         network,
