@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import anndata as ad
 import numpy as np
 import pytest
@@ -100,3 +102,14 @@ def test_memory_sizes_are_read_or_refused(run_cli):
         parse_memory("lots")
     code, _, err = run_cli("data", "info", "--max-memory", "0MB")
     assert code == 2 and "--max-memory" in err
+
+
+def test_a_streamed_screen_trains(run_cli, tmp_path):
+    """Training needs no cells beyond the statistics: set means paired with the kept control cells."""
+    code, out, err = run_cli(
+        "train", "--max-memory", "10KB", "--epochs", "2", "--ensemble", "2", "--out", tmp_path / "m", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["perturbations_learned"] == 33
+    summary = json.loads((tmp_path / "m" / "metadata.json").read_text())["screen"]
+    assert summary["streamed"] and summary["gene_selection"] is None

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from gearsplan.wording import counted
+
 #: Genes kept by default: about what GEARS models on Norman 2019 (5,045 highly variable genes).
 DEFAULT_GENES = 5_000
 
@@ -43,9 +45,9 @@ class GeneSelection:
     @property
     def note(self) -> str:
         return (
-            f"{self.n_genes} genes measured: kept {len(self.columns)}, the {self.n_variable} most variable "
-            f"(scanpy highly_variable_genes, flavour {self.flavour}, on {self.n_cells} control and perturbed cells) "
-            f"and {self.perturbed_added} more perturbed genes"
+            f"{self.n_genes:,} genes measured: kept {len(self.columns):,}, the {self.n_variable:,} most variable "
+            f"(scanpy highly_variable_genes, flavour {self.flavour}, on {self.n_cells:,} control and perturbed cells) "
+            f"and {counted(self.perturbed_added, 'more perturbed gene')}"
         )
 
     def to_json(self) -> dict:

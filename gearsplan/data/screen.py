@@ -66,9 +66,9 @@ MIN_GENES = 20
 DEFAULT_MUDATA_MOD = "rna"
 #: Files that mark a directory as a zarr store: version 3, version 2.
 ZARR_MARKERS = ("zarr.json", ".zgroup")
-#: Most cells a streamed screen's gene selection reads (a seeded sample): scanpy's highly variable
-#: genes are stable well below this (they rank genes by variance over thousands of cells).
-SELECTION_CELLS = 50_000
+#: Fewest and most cells a streamed screen's gene selection reads (a seeded sample): scanpy's highly
+#: variable genes rank genes by their variance, which thousands of cells estimate well.
+MIN_SELECTION_CELLS, SELECTION_CELLS = 5_000, 50_000
 
 
 @dataclass(frozen=True)
@@ -429,7 +429,7 @@ def _streamed_cells(
         X = lazy_matrix(path, reading.budget)
         counts = first_block_counts(X)
         target = median_total(row_totals(X, reading.scheduler)[labelled]) if counts else None
-        selection = _streamed_selection(X, backed.var_names, labelled, keys[kept], counts, reading)
+        selection = _streamed_selection(path, X, backed.var_names, labelled, keys[kept], counts, reading)
         columns = None if selection is None else selection.columns
         rows = np.flatnonzero(labelled)[kept]
         categories = pd.Index(sorted(set(keys[kept])))
@@ -455,22 +455,29 @@ def _streamed_cells(
     var = backed.var if columns is None else backed.var.iloc[columns]
     where = f"on the Dask cluster at {reading.scheduler}" if reading.scheduler else "here"
     streaming = (
-        f"streamed: {path.stat().st_size / 2**20:.0f} MB on disk against a memory budget of {reading.budget / 2**20:.0f} MB (--max-memory); "
+        f"streamed: {_megabytes(path.stat().st_size)} on disk against a memory budget of {_megabytes(reading.budget)} (--max-memory); "
         f"one pass over {len(X.chunks[0])} blocks of up to {X.chunks[0][0]} cells, {where}",
     )
     normalising = COUNTS_NOTE if counts else LOG_NOTE
     return _Cells(AnnData(obs=obs, var=var.copy()), normalising, selection, statistics, streaming)
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB" if size >= 2**20 else f"{size / 2**10:,.1f} KB"
+
+
 def _streamed_selection(
-    X, genes: pd.Index, labelled: np.ndarray, keys: np.ndarray, counts: bool, reading: Reading
+    path: Path, X, genes: pd.Index, labelled: np.ndarray, keys: np.ndarray, counts: bool, reading: Reading
 ) -> GeneSelection | None:
-    """:func:`~gearsplan.data.gene_selection.select_genes` on a seeded sample of the labelled cells of a streamed screen."""
+    """:func:`~gearsplan.data.gene_selection.select_genes` on a seeded sample of the labelled cells of a streamed screen,
+    as many as fit the memory budget (at least ``MIN_SELECTION_CELLS``, at most ``SELECTION_CELLS``)."""
     if len(genes) <= reading.genes:
         return None
     rows = np.flatnonzero(labelled)
-    if rows.size > SELECTION_CELLS:
-        rows = np.sort(np.random.default_rng(reading.seed).choice(rows, SELECTION_CELLS, replace=False))
+    fitting = reading.budget * len(labelled) // (2 * path.stat().st_size)  # the sample and its copy fit the budget
+    size = int(np.clip(fitting, MIN_SELECTION_CELLS, SELECTION_CELLS))
+    if rows.size > size:
+        rows = np.sort(np.random.default_rng(reading.seed).choice(rows, size, replace=False))
     sample = X[rows].compute(scheduler="synchronous")
     return select_genes(sample, genes, _perturbed(keys), reading.genes, counts)
 
