@@ -187,13 +187,13 @@ def read_screen(
         The label of control cells in that column; detected if ``None``.
     mudata_mod
         The modality of an ``.h5mu`` file to read (``rna`` if ``None``); refused for any other input.
+    reading
+        Memory budget, Dask scheduler and gene selection (:class:`Reading`); defaults if None.
 
     Raises
     ------
     GearsplanError
         For anything in the file that gearsplan cannot use, with a hint.
-    reading
-        Memory budget, Dask scheduler and gene selection (:class:`Reading`); defaults if None.
     """
     path = _embedded_or_path(path)
     reading = reading or Reading()
