@@ -28,8 +28,8 @@ from gearsplan.errors import GearsplanError
 #: more of a file that fits its budget in memory at once.
 MIN_BLOCK_CELLS, MAX_BLOCK_CELLS = 256, 50_000
 #: A block's share of the file times this bounds what it takes in memory: the rows read, their
-#: float32 copy, the normalised copy, the squares and the products. With a 1 GB budget the
-#: 1,000,000-cell benchmark (``stream_pseudobulk_1m``, blocks of ~32,000 cells) peaked at 1,627 MB,
+#: float32 copy, the normalised copy, the squares and the products. With a 963 MB budget the
+#: 1,000,000-cell benchmark (``stream_pseudobulk_1m``, blocks of 31,250 cells) peaked at 1,627 MB,
 #: its running sums included.
 BLOCK_OVERHEAD = 8
 #: Rows of an in-memory matrix squared at a time: memory stays at one chunk plus the sums.
