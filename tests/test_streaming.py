@@ -113,3 +113,8 @@ def test_a_streamed_screen_trains(run_cli, tmp_path):
     assert json.loads(out)["perturbations_learned"] == 33
     summary = json.loads((tmp_path / "m" / "metadata.json").read_text())["screen"]
     assert summary["streamed"] and summary["gene_selection"] is None
+
+
+def test_no_scheduler_address_ends_in_one_line(run_cli):
+    code, _, err = run_cli("data", "info", "--scheduler", "nonsense")
+    assert code == 2 and "no Dask scheduler address" in err and "Traceback" not in err

@@ -183,13 +183,13 @@ def _compute(tasks: list, scheduler: str | None) -> list:
 def _client(address: str):
     from distributed import Client
 
+    hint = "start one (dask scheduler) and give its address, e.g. tcp://10.0.0.5:8786"
+    if ":" not in address:  # distributed would wait for a scheduler it cannot name, then fail noisily on exit
+        raise GearsplanError(f"--scheduler {address!r} is no Dask scheduler address", hint)
     try:
         return Client(address, timeout="10s", set_as_default=False)
-    except OSError as error:
-        raise GearsplanError(
-            f"cannot reach the Dask scheduler at {address} ({type(error).__name__})",
-            "start one (dask scheduler) or check the address, e.g. tcp://10.0.0.5:8786",
-        ) from None
+    except (OSError, ValueError) as error:  # no scheduler there (a timeout is an OSError), or a malformed address
+        raise GearsplanError(f"cannot reach the Dask scheduler at {address} ({type(error).__name__})", hint) from None
 
 
 def row_totals(X, scheduler: str | None) -> np.ndarray:
