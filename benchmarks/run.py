@@ -214,7 +214,7 @@ def _measure_data_steps(ctx: Context, counts: bool) -> Timing:
         steps["read_s"] = seconds
         seconds, bulk = _step(lambda: pseudobulk(screen))
         steps["pseudobulk_s"] = seconds
-        seconds, _ = _step(lambda: de_genes(screen, bulk))
+        seconds, _ = _step(lambda: de_genes(bulk))
         steps["de_genes_s"] = seconds
         cells, genes = screen.adata.shape
         return {
@@ -613,6 +613,205 @@ def measure_report_cli(ctx: Context) -> Timing:
     }
 
 
+# --------------------------------------------------------------------------- screens larger than memory (issue 28)
+
+#: The genome-scale screen: cells, genes, perturbations (a smoke-run size with --quick).
+MILLION = (1_000_000, 5_000, 2_000)
+MILLION_QUICK = (50_000, 1_000, 200)
+#: The full-transcriptome screen: cells, genes (every GO gene and other human genes), perturbations.
+TRANSCRIPTOME = (100_000, 33_000, 237)
+TRANSCRIPTOME_QUICK = (20_000, 8_000, 100)
+#: Memory budget (--max-memory) the streaming benchmarks read with: far below the files.
+STREAM_BUDGET = 1 << 30
+#: Peak-memory goals of the streaming rows (issue 28).
+STREAM_GOAL_MB, TRANSCRIPTOME_GOAL_MB, SETS_GOAL_MB = 3_000.0, 4_000.0, 8_000.0
+#: Training sets of train_10k_sets: the measured perturbations, then pairs of measured singles.
+N_SETS, N_SETS_QUICK = 10_000, 1_000
+#: Seconds generating or streaming a genome-scale file may take on 2 shared cores.
+STREAM_TIMEOUT_S = 3_600
+
+
+def _large_path(ctx: Context, shape: tuple[int, int, int]) -> Path:
+    from synthetic_screen import GENERATOR_VERSION
+
+    cells, genes, perturbations = shape
+    return ctx.data_dir / f"synthetic_{cells}x{genes}_{perturbations}p_seed0_counts_v{GENERATOR_VERSION}.h5ad"
+
+
+def _million(ctx: Context) -> Path:
+    return _large_path(ctx, MILLION_QUICK if ctx.quick else MILLION)
+
+
+def _transcriptome(ctx: Context) -> Path:
+    return _large_path(ctx, TRANSCRIPTOME_QUICK if ctx.quick else TRANSCRIPTOME)
+
+
+def _ensure_large(path: Path, shape: tuple[int, int, int]) -> None:
+    """Write a raw-count synthetic screen chunk by chunk, once (not timed)."""
+    from synthetic_screen import write_chunked_screen
+
+    if not path.exists():
+        cells, genes, perturbations = shape
+        write_chunked_screen(path, n_cells=cells, n_genes=genes, n_perturbations=perturbations, seed=0, counts=True)
+
+
+def prepare_million(ctx: Context) -> None:
+    _ensure_large(_million(ctx), MILLION_QUICK if ctx.quick else MILLION)
+
+
+def prepare_transcriptome(ctx: Context) -> None:
+    _ensure_large(_transcriptome(ctx), TRANSCRIPTOME_QUICK if ctx.quick else TRANSCRIPTOME)
+
+
+def _matrix_mb(path: Path) -> float:
+    """What the file's matrix takes in memory as CSR (float32 values, int32 indices, int64 row pointers)."""
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        nnz, rows = handle["X/data"].shape[0], handle["X"].attrs["shape"][0]
+    return round((8 * nnz + 8 * (rows + 1)) / 2**20, 1)
+
+
+def _streamed_steps(path: Path, **reading: Any) -> tuple[Details, Any]:
+    """read_screen (streamed: --max-memory STREAM_BUDGET, or a quarter of a smaller file) + pseudobulk + de_genes, each step timed."""
+    from gearsplan.data.de_genes import de_genes
+    from gearsplan.data.pseudobulk import pseudobulk
+    from gearsplan.data.screen import Reading, read_screen
+
+    steps: Details = {}
+    budget = min(STREAM_BUDGET, path.stat().st_size // 4)  # every file is streamed, a --quick one too
+    steps["read_s"], screen = _step(lambda: read_screen(path, reading=Reading(max_memory=budget, **reading)))
+    steps["pseudobulk_s"], bulk = _step(lambda: pseudobulk(screen))
+    steps["de_genes_s"], _ = _step(lambda: de_genes(bulk))
+    cells, genes = screen.adata.shape
+    steps.update(
+        cells=cells,
+        genes=genes,
+        perturbations=len(screen.perturbations),
+        file_mb=round(path.stat().st_size / 2**20, 1),
+        matrix_mb=_matrix_mb(path),
+        streamed=screen.streamed,
+    )
+    return steps, (screen, bulk)
+
+
+def measure_stream_pseudobulk_1m(ctx: Context) -> Timing:
+    return timed(lambda: _streamed_steps(_million(ctx))[0])
+
+
+def _below_matrix(goal_mb: float) -> Callable[[Result], bool]:
+    """Peak at most ``goal_mb`` and below the matrix in memory."""
+    return lambda result: within(megabytes=goal_mb)(result) and result.peak_mb < result.details.get("matrix_mb", 0)
+
+
+def _workers_peak_mb() -> float:
+    """A Dask worker's own peak resident memory (run on each worker)."""
+    return peak_rss_mb()
+
+
+def measure_dask_pseudobulk_local(ctx: Context) -> Timing:
+    """The pass on a 2-worker local Dask cluster (separate processes), then the same streamed here: equal?"""
+    import numpy as np
+    from distributed import Client, LocalCluster
+
+    from gearsplan.data.de_genes import de_genes
+
+    path = ctx.synthetic_path(counts=True)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        start = time.perf_counter()
+        details, (screen, bulk) = _streamed_steps(path, scheduler=cluster.scheduler_address)
+        seconds = time.perf_counter() - start
+        with Client(cluster) as client:
+            workers = client.run(_workers_peak_mb)
+    streamed, (_, local) = _streamed_steps(path)
+    same_top = all(set(a) == set(b) for a, b in zip(de_genes(bulk).top.values(), de_genes(local).top.values()))
+    details.update(
+        worker_peak_mb="/".join(f"{v:.0f}" for v in workers.values()),
+        streamed_here_s=streamed["read_s"],
+        max_abs_diff_means=float(np.abs(bulk.means - local.means).max()),
+        max_rel_diff_noise=float(np.nanmax(np.abs(bulk.noise - local.noise) / np.maximum(local.noise, 1e-30))),
+        same_top20=same_top,
+    )
+    return seconds, details
+
+
+def _equal_to_streamed(result: Result) -> bool:
+    return result.error is None and result.details.get("same_top20") and result.details["max_abs_diff_means"] < 1e-9
+
+
+def prepare_dask_local(ctx: Context) -> None:
+    ensure_synthetic(ctx, counts=True)
+
+
+def measure_full_transcriptome_raw(ctx: Context) -> Timing:
+    """read_screen with gene selection (--genes 5000) on raw counts of the whole transcriptome, streamed."""
+
+    def run() -> Details:
+        details, (screen, _) = _streamed_steps(_transcriptome(ctx))
+        perturbed = set(screen.perturbed_genes())
+        details.update(
+            selection=screen.selection.to_json(),
+            perturbed_measured=len(perturbed & set(screen.genes)),
+            model_genes_within_goal=len(screen.genes) <= 5_000 + len(perturbed),
+        )
+        return details
+
+    return timed(run)
+
+
+def _kept_few_genes(result: Result) -> bool:
+    return within(megabytes=TRANSCRIPTOME_GOAL_MB)(result) and bool(result.details.get("model_genes_within_goal"))
+
+
+def _many_sets(ctx: Context, screen, bulk):
+    """``N_SETS`` training sets from the streamed screen's statistics: its measured perturbations, then pairs
+    of its measured singles, each pair's mean the sum of the singles' changes over control (and their noise)."""
+    import numpy as np
+
+    from gearsplan.data.pseudobulk import Pseudobulk
+
+    wanted = N_SETS_QUICK if ctx.quick else N_SETS
+    singles = [k for k in bulk.keys if "+" not in k]
+    measured = set(bulk.keys)
+    first, second = np.triu_indices(len(singles), k=1)
+    order = np.random.default_rng(TRAIN_SEED).permutation(first.size)
+    pairs = [(first[i], second[i]) for i in order if f"{singles[first[i]]}+{singles[second[i]]}" not in measured]
+    pairs = pairs[: wanted - len(bulk.keys)]
+    rows = bulk.rows(singles)
+    a, b = rows[[p[0] for p in pairs]], rows[[p[1] for p in pairs]]
+    return Pseudobulk(
+        bulk.keys + tuple(f"{singles[i]}+{singles[j]}" for i, j in pairs),
+        bulk.genes,
+        np.concatenate([bulk.means, bulk.control + bulk.delta[a] + bulk.delta[b]]),
+        bulk.control,
+        np.concatenate([bulk.n_cells, np.minimum(bulk.n_cells[a], bulk.n_cells[b])]),
+        np.concatenate([bulk.noise, bulk.noise[a] + bulk.noise[b]]),
+    )
+
+
+def measure_train_10k_sets(ctx: Context) -> Timing:
+    """One member, a few epochs, over ``N_SETS`` sets x 5,000 genes built from the 1M screen's statistics."""
+    from gearsplan.data.de_genes import de_genes
+    from gearsplan.data.prepared import PreparedScreen
+    from gearsplan.data.splits import Split
+    from gearsplan.knowledge.go_graph import build_go_graph
+    from gearsplan.model.training import TrainConfig, fit_gears
+
+    details, (screen, bulk) = _streamed_steps(_million(ctx))
+    details = {"read_s": details["read_s"], "read_peak_mb": _peak()}
+    bulk = _many_sets(ctx, screen, bulk)
+    data = PreparedScreen(screen, bulk, de_genes(bulk))
+    go = build_go_graph()
+    split = Split("all", bulk.keys, (), ())
+    details.update(sets=len(bulk.keys), genes=len(bulk.genes), threads=_apply_threads(), sets_peak_mb=_peak())
+    log = EpochLog(ctx, details)
+    start = time.perf_counter()
+    fit_gears(data, split, TRAIN_SEED, TrainConfig(ensemble=1, epochs=2), go=go, progress=log)
+    seconds = time.perf_counter() - start
+    details.update(log.summary(), fit_peak_mb=_peak())
+    return seconds, details
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "go_graph_cold": Benchmark(
         "GO Jaccard graph over all annotated genes, built from gene2go with an empty cache (build + save)",
@@ -729,6 +928,38 @@ BENCHMARKS: dict[str, Benchmark] = {
         measure_report_cli,
         within(seconds=120),
         prepare_suggest_model,
+    ),
+    "stream_pseudobulk_1m": Benchmark(
+        "read_screen streamed (a budget of a quarter of the file, at most 1 GiB) + pseudobulk + de_genes, 1,000,000 x 5,000 synthetic raw counts, 2,000 perturbations",
+        f"peak ≤ {STREAM_GOAL_MB:,.0f} MB and below the matrix in memory",
+        measure_stream_pseudobulk_1m,
+        _below_matrix(STREAM_GOAL_MB),
+        prepare_million,
+        timeout=STREAM_TIMEOUT_S,
+    ),
+    "dask_pseudobulk_local": Benchmark(
+        "the same pass on a 2-worker local Dask cluster (--scheduler), {cells:,} x {genes:,} synthetic raw counts",
+        "equal to the pass streamed here (means to 1e-9, top-20 DE genes)",
+        measure_dask_pseudobulk_local,
+        _equal_to_streamed,
+        prepare_dask_local,
+        timeout=STREAM_TIMEOUT_S,
+    ),
+    "full_transcriptome_raw": Benchmark(
+        "read_screen with gene selection (--genes 5000, streamed) + pseudobulk + de_genes, 100,000 x 33,000 synthetic raw counts",
+        f"peak ≤ {TRANSCRIPTOME_GOAL_MB:,.0f} MB, ≤ 5,000 + perturbed genes kept",
+        measure_full_transcriptome_raw,
+        _kept_few_genes,
+        prepare_transcriptome,
+        timeout=STREAM_TIMEOUT_S,
+    ),
+    "train_10k_sets": Benchmark(
+        "fit_gears, one member, 2 epochs, 10,000 sets x 5,000 genes from the 1M screen's statistics (streamed), CPU",
+        f"peak ≤ {SETS_GOAL_MB:,.0f} MB",
+        measure_train_10k_sets,
+        within(megabytes=SETS_GOAL_MB),
+        prepare_million,
+        timeout=STREAM_TIMEOUT_S,
     ),
 }
 

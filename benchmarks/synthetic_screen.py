@@ -27,13 +27,14 @@ import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from gearsplan.data.embedded import GENE2GO, NORMAN2019
+from gearsplan.data.embedded import GENE2GO, HUMAN_GENES, NORMAN2019
 
 #: Bump when the generated data would change for the same arguments (benchmark caches key on it).
 GENERATOR_VERSION = 1
@@ -104,6 +105,11 @@ def go_annotated_genes(path: Path = GENE2GO) -> np.ndarray:
     return np.sort(symbols.dropna().unique())
 
 
+def human_gene_symbols(path: Path = HUMAN_GENES) -> np.ndarray:
+    """Sorted unique symbols of the NCBI human gene table (GO-annotated or not)."""
+    return np.sort(pd.read_csv(path, sep="\t", usecols=["symbol"], dtype=str)["symbol"].dropna().unique())
+
+
 def choose_genes(
     real_genes: np.ndarray, go_genes: np.ndarray, n_genes: int, donors: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -121,6 +127,9 @@ def choose_genes(
     """
     pool = np.setdiff1d(go_genes, real_genes)
     extra = n_genes - len(real_genes)
+    if extra > len(pool):  # a full transcriptome: every GO gene, and human genes without GO terms for the rest
+        others = np.setdiff1d(human_gene_symbols(), np.concatenate([pool, real_genes]))
+        pool = np.concatenate([pool, np.sort(rng.choice(others, min(extra - len(pool), len(others)), replace=False))])
     if extra < 0 or extra > len(pool):
         raise ValueError(f"n_genes must lie in [{len(real_genes)}, {len(real_genes) + len(pool)}]")
     added = np.sort(rng.choice(pool, extra, replace=False))
@@ -330,6 +339,22 @@ def sample_screen(
 
     ``rng`` continues the generator that made the design; ``extra`` is added to ``uns['planted']``.
     """
+    frame, chunks = screen_chunks(design, real_counts, real_genes, n_cells, seed, counts, rng, extra)
+    frame.X = sp.vstack(list(chunks), format="csr", dtype=np.float32)
+    return frame
+
+
+def screen_chunks(
+    design: Design,
+    real_counts: sp.csr_matrix,
+    real_genes: np.ndarray,
+    n_cells: int,
+    seed: int,
+    counts: bool,
+    rng: np.random.Generator,
+    extra: dict,
+) -> tuple[ad.AnnData, Iterator[sp.csr_matrix]]:
+    """The screen of :func:`sample_screen` without ``X`` (its ``obs``, ``var`` and ``uns``), and its cells, one chunk at a time."""
     control = real_counts[:, design.source].tocsr()
     code = assign_cells(n_cells, len(design.conditions), rng)
     donor = rng.integers(0, control.shape[0], n_cells)
@@ -337,12 +362,15 @@ def sample_screen(
     fold = np.exp(design.log_fold)
     target_sum = expected_median_total(control)
     chunk_seeds = np.random.SeedSequence(seed).spawn((n_cells + CHUNK_CELLS - 1) // CHUNK_CELLS)
-    chunks = []
-    for start, chunk_seed in zip(range(0, n_cells, CHUNK_CELLS), chunk_seeds):
-        part = slice(start, start + CHUNK_CELLS)
-        sampled = sample_cells(control, donor[part], size[part], fold, code[part], np.random.default_rng(chunk_seed))
-        chunks.append(sampled if counts else log_normalise(sampled, target_sum))
-    X = sp.vstack(chunks, format="csr", dtype=np.float32)
+
+    def chunks() -> Iterator[sp.csr_matrix]:
+        for start, chunk_seed in zip(range(0, n_cells, CHUNK_CELLS), chunk_seeds):
+            part = slice(start, start + CHUNK_CELLS)
+            sampled = sample_cells(
+                control, donor[part], size[part], fold, code[part], np.random.default_rng(chunk_seed)
+            )
+            yield sampled if counts else log_normalise(sampled, target_sum)
+
     obs = pd.DataFrame(
         {
             "condition": pd.Categorical(np.asarray(design.conditions)[code], categories=design.conditions),
@@ -352,7 +380,53 @@ def sample_screen(
     )
     var = pd.DataFrame({"source_gene": real_genes[design.source]}, index=pd.Index(design.genes))
     planted = {**design.planted, "seed": seed, "counts": counts, "target_sum": target_sum, **extra}
-    return ad.AnnData(X=X, obs=obs, var=var, uns={"planted": planted})
+    return ad.AnnData(obs=obs, var=var, uns={"planted": planted}), chunks()
+
+
+def write_chunked_screen(path: str | Path, **kwargs) -> Path:
+    """:func:`make_synthetic_screen` written chunk by chunk (anndata's sparse dataset ``append``): the same file
+    as :func:`write_synthetic_screen`, in the memory of one chunk, for screens larger than memory."""
+    import h5py
+    from anndata.io import sparse_dataset, write_elem
+
+    kwargs = {**dict(n_cells=90_000, n_genes=5_000, n_perturbations=237, seed=0, counts=False), **kwargs}
+    rng = np.random.default_rng(kwargs["seed"])
+    real_counts, real_genes = real_control_counts()
+    copy = kwargs.pop("copy_expressed", True)
+    design = make_design(
+        kwargs["n_genes"],
+        kwargs["n_perturbations"],
+        kwargs.pop("single_fraction", 2 / 3),
+        copy,
+        rng,
+        real_counts,
+        real_genes,
+    )
+    frame, chunks = screen_chunks(
+        design,
+        real_counts,
+        real_genes,
+        kwargs["n_cells"],
+        kwargs["seed"],
+        kwargs["counts"],
+        rng,
+        {"copy_expressed": copy},
+    )
+    frame.uns["planted"] = json.dumps(frame.uns["planted"], sort_keys=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    frame.write_h5ad(partial)
+    with h5py.File(partial, "a") as handle:
+        if "X" in handle:
+            del handle["X"]
+        # anndata makes the arrays resizable; chunks of 1 MB of values (its default follows the first, small chunk)
+        write_elem(handle, "X", next(chunks), dataset_kwargs={"chunks": (1 << 18,)})
+        stored = sparse_dataset(handle["X"])
+        for chunk in chunks:
+            stored.append(chunk)
+    partial.replace(path)
+    return path
 
 
 def write_synthetic_screen(path: str | Path, make=None, **kwargs) -> Path:

@@ -33,7 +33,7 @@ def bulk(screen):
 
 @pytest.fixture(scope="session")
 def de(screen, bulk):
-    return de_genes(screen, bulk)
+    return de_genes(bulk)
 
 
 @pytest.fixture(scope="session")

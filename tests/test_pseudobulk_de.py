@@ -1,9 +1,15 @@
 from dataclasses import replace
 
+import anndata as ad
 import numpy as np
+import pandas as pd
+import pytest
 import scipy.stats as stats
 
-from gearsplan.data.pseudobulk import group_means
+from gearsplan.data.cell_pass import in_memory_statistics
+from gearsplan.data.de_genes import de_genes
+from gearsplan.data.pseudobulk import pseudobulk
+from gearsplan.data.screen import KEY_COLUMN, read_screen
 
 
 def test_means_match_a_direct_average(screen, bulk):
@@ -27,9 +33,11 @@ def test_noise_is_the_sampling_variance_of_each_mean_change(screen, bulk):
 
 def test_dense_and_sparse_agree(screen):
     codes = screen.keys.cat.codes.to_numpy()
-    sparse, counts = group_means(screen.adata.X, codes, codes.max() + 1)
-    dense, _ = group_means(screen.adata.X.toarray(), codes, codes.max() + 1)
-    assert np.allclose(sparse, dense) and counts.sum() == screen.adata.n_obs
+    control = screen.keys.cat.categories.get_loc("ctrl")
+    sparse = in_memory_statistics(screen.adata.X, codes, codes.max() + 1, control)
+    dense = in_memory_statistics(screen.adata.X.toarray(), codes, codes.max() + 1, control)
+    assert np.allclose(sparse.sums, dense.sums) and np.allclose(sparse.squares, dense.squares)
+    assert sparse.counts.sum() == screen.adata.n_obs and (sparse.control != dense.control).nnz == 0
 
 
 def test_consensus_change_is_the_shared_direction_at_its_typical_size(bulk):
@@ -84,3 +92,17 @@ def test_non_dropout_genes_follow_the_gears_rule(bulk, de):
         kept = de.non_dropout[key]
         assert len(kept) == 20
         assert np.all((row[kept] != 0) | (bulk.control[kept] == 0))
+
+
+@pytest.mark.parametrize("name", ["norman", "papalexi"])
+def test_top_de_genes_are_scanpys(name):
+    """The t-scores from the pseudobulk alone (as a streamed screen has them) give scanpy's top 20 DE genes."""
+    import scanpy as sc
+
+    screen = read_screen(name)
+    top = de_genes(pseudobulk(screen)).top
+    cells = ad.AnnData(X=screen.adata.X, obs=screen.adata.obs[[KEY_COLUMN]], var=screen.adata.var[[]])
+    sc.tl.rank_genes_groups(cells, KEY_COLUMN, reference="ctrl", method="t-test", rankby_abs=True, n_genes=cells.n_vars)
+    names = cells.uns["rank_genes_groups"]["names"]
+    genes = pd.Index(screen.genes)
+    assert all(set(genes.get_indexer(names[key][:20])) == set(top[key]) for key in names.dtype.names)

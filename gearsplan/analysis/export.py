@@ -14,7 +14,6 @@ from typing import Sequence
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from gearsplan import __version__
 from gearsplan.analysis.prediction import resolve_genes, screen_model, set_uncertainty
@@ -136,8 +135,7 @@ def predicted_cells(
     keys = list(dict.fromkeys(keys))
     control = screen.adata[(screen.keys == CONTROL_KEY).to_numpy()]
     drawn = np.sort(np.random.default_rng(seed).choice(control.n_obs, size=min(cells, control.n_obs), replace=False))
-    base = control.X[drawn]
-    base = base.toarray() if sp.issparse(base) else np.asarray(base)
+    base = screen.cell_statistics().control[drawn].toarray()
     prediction = model.predict(keys)
     expression = np.concatenate([base, *(np.maximum(base + change, 0.0) for change in prediction.mean)])
     spread = np.concatenate([np.zeros_like(base), *(np.broadcast_to(sd, base.shape) for sd in prediction.total_sd)])

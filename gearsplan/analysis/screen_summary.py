@@ -35,6 +35,8 @@ def describe(screen: Screen) -> dict:
         "condition_col": screen.condition_col,
         "control_labels": list(screen.control_labels),
         "detection": list(screen.notes),
+        "gene_selection": None if screen.selection is None else screen.selection.to_json(),
+        "streamed": screen.streamed,
         "warnings": list(screen.warnings),
         "perturbations": [{"genes": list(genes_of(k)), "n_cells": int(n)} for k, n in zip(keys, cells)],
     }

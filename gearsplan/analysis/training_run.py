@@ -255,7 +255,7 @@ class ModelScreen:
     @cached_property
     def de(self) -> DEGenes:
         """The top-20 DE genes of every measured perturbation."""
-        return self.carried_de if self.screen is None else de_genes(self.screen, self.bulk)
+        return self.carried_de if self.screen is None else de_genes(self.bulk)
 
     @cached_property
     def summary(self) -> dict:

@@ -52,11 +52,36 @@ def ensure_log_normalised(adata: AnnData) -> str:
     """Normalise raw counts in place (total count, then log1p) and say which rule applied."""
     check_log_expression(adata.X)
     if not looks_like_counts(adata.X):
-        return "expression is log-normalised already (non-integer values): used as is"
-    adata.X = adata.X.astype(np.float32)
-    adata.uns.pop("log1p", None)  # a stale marker would make scanpy skip the transform
+        return LOG_NOTE
+    adata.X = normalise_counts(adata.X, median_total(np.asarray(adata.X.sum(axis=1), dtype=np.float64).ravel()))
+    adata.uns.pop("log1p", None)  # scanpy's marker, left by an earlier transform, would mislead a reader
+    return COUNTS_NOTE
+
+
+#: What :func:`ensure_log_normalised` says of log-normalised data and of raw counts (a streamed screen says the same).
+LOG_NOTE = "expression is log-normalised already (non-integer values): used as is"
+COUNTS_NOTE = "expression looked like raw counts (all integers): normalised to the median total count and log1p-transformed with scanpy"
+
+
+def median_total(totals: np.ndarray) -> float:
+    """The total count raw counts are scaled to: the median of the cells' totals (scanpy's rule for sparse counts)."""
+    return float(np.median(totals))
+
+
+def normalise_counts(X, target_sum: float):
+    """Raw counts (cells x genes) as float32 log1p of counts scaled to ``target_sum`` per cell (scanpy).
+
+    Parameters
+    ----------
+    X
+        Raw counts, sparse or dense.
+    target_sum
+        The total each cell is scaled to: :func:`median_total` of all the screen's cells, so that a
+        screen normalised block by block is normalised as it would be whole.
+    """
     import scanpy as sc  # imported here: it costs seconds, and only this step needs it
 
-    sc.pp.normalize_total(adata)
-    sc.pp.log1p(adata)
-    return "expression looked like raw counts (all integers): normalised to the median total count and log1p-transformed with scanpy"
+    cells = AnnData(X=X.astype(np.float32))
+    sc.pp.normalize_total(cells, target_sum=target_sum)
+    sc.pp.log1p(cells)
+    return cells.X

@@ -21,4 +21,4 @@ class PreparedScreen:
 def prepare(screen: Screen) -> PreparedScreen:
     """Pseudobulk and DE genes of ``screen``."""
     bulk = pseudobulk(screen)
-    return PreparedScreen(screen, bulk, de_genes(screen, bulk))
+    return PreparedScreen(screen, bulk, de_genes(bulk))

@@ -6,12 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from gearsplan.data.conditions import CONTROL_KEY
 from gearsplan.data.screen import Screen
-
-_DENSE_CHUNK = 8192
 
 
 @dataclass(frozen=True)
@@ -90,38 +87,13 @@ class Pseudobulk:
         return dict(zip(singles, self.noise[self.rows(singles)]))
 
 
-def group_means(X, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of the rows of ``X`` per group code (0..n_groups-1); rows with code -1 are skipped.
-
-    A sparse ``X`` is summed by one sparse product, without a copy; a dense one in chunks of
-    cells, so memory stays at one chunk plus the result.
-    """
-    keep = groups >= 0
-    counts = np.bincount(groups[keep], minlength=n_groups)
-    if sp.issparse(X):
-        sums = (_indicator(groups, n_groups) @ X).toarray()
-    else:
-        sums = np.zeros((n_groups, X.shape[1]), dtype=np.float64)
-        for start in range(0, X.shape[0], _DENSE_CHUNK):
-            sums += _indicator(groups[start : start + _DENSE_CHUNK], n_groups) @ np.asarray(
-                X[start : start + _DENSE_CHUNK]
-            )
-    return sums / np.maximum(counts, 1)[:, None], counts
-
-
-def _indicator(groups: np.ndarray, n_groups: int) -> sp.csr_matrix:
-    """``n_groups x cells`` matrix with a 1 where a cell belongs to a group."""
-    rows = np.flatnonzero(groups >= 0)
-    return sp.csr_matrix((np.ones(rows.size), (groups[rows], rows)), shape=(n_groups, groups.size))
-
-
 def pseudobulk(screen: Screen) -> Pseudobulk:
     """Mean expression of every perturbation and of control in ``screen``, and the sampling variance of each mean change."""
     categories = pd.Index(screen.keys.cat.categories)
-    codes = screen.keys.cat.codes.to_numpy()
-    X = screen.adata.X
-    means, counts = group_means(X, codes, len(categories))
-    squares, _ = group_means(X.power(2) if sp.issparse(X) else np.square(X), codes, len(categories))
+    statistics = screen.cell_statistics()
+    counts = statistics.counts
+    means = statistics.sums / np.maximum(counts, 1)[:, None]
+    squares = statistics.squares / np.maximum(counts, 1)[:, None]
     # each group's sample variance of its cells, over their number: the variance of its mean
     spread = np.maximum(squares - means**2, 0.0) / np.maximum(counts - 1, 1)[:, None]
     control = categories.get_loc(CONTROL_KEY)

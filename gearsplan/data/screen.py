@@ -10,6 +10,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from gearsplan.data.cell_pass import (
+    CellStatistics,
+    Normalisation,
+    default_memory,
+    first_block_counts,
+    in_memory_statistics,
+    lazy_matrix,
+    pass_statistics,
+    row_totals,
+)
 from gearsplan.data.conditions import (
     CONTROL_KEY,
     Perturbation,
@@ -20,7 +30,15 @@ from gearsplan.data.conditions import (
 )
 from gearsplan.data.embedded import NORMAN2019, SCREENS
 from gearsplan.data.gene_names import GeneTable, UnknownGene, gene_table, is_ensembl_id
-from gearsplan.data.normalise import ensure_log_normalised
+from gearsplan.data.gene_selection import DEFAULT_GENES, GeneSelection, select_genes
+from gearsplan.data.normalise import (
+    COUNTS_NOTE,
+    LOG_NOTE,
+    check_log_expression,
+    ensure_log_normalised,
+    looks_like_counts,
+    median_total,
+)
 from gearsplan.errors import GearsplanError
 from gearsplan.wording import counted
 
@@ -52,6 +70,36 @@ DEFAULT_MUDATA_MOD = "rna"
 ZARR_MARKERS = ("zarr.json", ".zgroup")
 #: The ``source`` of a screen given as an AnnData in memory: no file to name, hash or read again.
 IN_MEMORY = "<AnnData in memory>"
+#: Fewest and most cells a streamed screen's gene selection reads (a seeded sample): scanpy's highly
+#: variable genes rank genes by their variance, which thousands of cells estimate well.
+MIN_SELECTION_CELLS, SELECTION_CELLS = 5_000, 50_000
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How the cells of a screen are read.
+
+    Attributes
+    ----------
+    max_memory
+        Bytes an ``.h5ad`` file may take to be read whole; a larger one is streamed in blocks of cells
+        (:mod:`~gearsplan.data.cell_pass`). None: a quarter of the machine's RAM.
+    scheduler
+        The address of a Dask scheduler to run the streamed pass on (streams whatever the file's size).
+    genes
+        Genes kept of a screen that measures more: the most variable, plus every measured perturbed gene.
+    seed
+        Seeds the sample of cells a streamed screen's genes are selected on.
+    """
+
+    max_memory: int | None = None
+    scheduler: str | None = None
+    genes: int = DEFAULT_GENES
+    seed: int = 0
+
+    @property
+    def budget(self) -> int:
+        return default_memory() if self.max_memory is None else self.max_memory
 
 
 @dataclass
@@ -64,8 +112,7 @@ class Screen:
         Cells x measured genes; ``var_names`` are gene symbols; ``obs[KEY_COLUMN]`` holds
         each cell's perturbation key (``"ctrl"`` for control, else ``"A"`` or ``"A+B"``).
     source
-        Where it was read from, as an absolute path (a bundle names it, and is used from other folders);
-        :data:`IN_MEMORY` for an AnnData given in memory.
+        Where it was read from, as an absolute path (a bundle names it, and is used from other folders).
     condition_col, control_labels
         The ``obs`` column and raw label(s) that were used.
     mudata_mod
@@ -84,15 +131,26 @@ class Screen:
     mudata_mod: str | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    statistics: CellStatistics | None = field(default=None, repr=False)
+    selection: GeneSelection | None = None
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the cells were summarised in one pass (:class:`CellStatistics`) and are not in ``adata.X``."""
+        return self.adata.X is None
+
+    def cell_statistics(self) -> CellStatistics:
+        """Per perturbation (in the order of ``keys.cat.categories``) cell counts, sums and sums of squares, and the control cells."""
+        if self.statistics is None:
+            categories = self.keys.cat.categories
+            self.statistics = in_memory_statistics(
+                self.adata.X, self.keys.cat.codes.to_numpy(), len(categories), categories.get_loc(CONTROL_KEY)
+            )
+        return self.statistics
 
     @property
     def genes(self) -> tuple[str, ...]:
         return tuple(self.adata.var_names)
-
-    @property
-    def in_memory(self) -> bool:
-        """Whether it was given as an AnnData in memory, with no file behind it."""
-        return self.source == IN_MEMORY
 
     @property
     def keys(self) -> pd.Series:
@@ -117,6 +175,7 @@ def read_screen(
     condition_col: str | None = None,
     control: str | None = None,
     mudata_mod: str | None = None,
+    reading: Reading | None = None,
 ) -> Screen:
     """Read, validate and canonicalise a screen; the embedded Norman 2019 subset by default.
 
@@ -133,36 +192,49 @@ def read_screen(
         The label of control cells in that column; detected if ``None``.
     mudata_mod
         The modality of an ``.h5mu`` file to read (``rna`` if ``None``); refused for any other input.
+    reading
+        Memory budget, Dask scheduler and gene selection (:class:`Reading`); defaults if None.
 
     Raises
     ------
     GearsplanError
         For anything in the file that gearsplan cannot use, with a hint.
     """
-    adata, mudata_mod, name, source = _cells_of(path, mudata_mod)
-    notes: list[str] = []
-    notes.append(_use_symbols(adata))
+    reading = reading or Reading()
+    adata, mudata_mod, name, source, streamed_from = _cells_of(path, mudata_mod, reading)
+    notes = [_use_symbols(adata)]
     column, why = _detect_condition_column(adata, condition_col, control)
-    adata, unlabelled = _without_missing_labels(
-        adata, column
-    )  # before normalising: counts are scaled to the kept cells' median
-    notes.append(ensure_log_normalised(adata))
-    notes.append(why)
-    labels = adata.obs[column].astype(str)
+    labelled, unlabelled = _labelled(adata, column)
+    labels = adata.obs[column][labelled].astype(str)
     controls = _control_labels(labels, control, column)
-    notes.append(
-        f"control cells: label {' / '.join(repr(c) for c in controls)} ({(labels.isin(controls)).sum()} cells)"
-    )
     keys, renamed, unknown = _canonical_keys(labels, controls, frozenset(adata.var_names))
-    notes.extend(renamed)
     if (keys == CONTROL_KEY).sum() < 2:
         raise GearsplanError(
             f"{name} holds {(keys == CONTROL_KEY).sum()} control cell; gearsplan needs at least two",
             "every change is measured against the control cells: the DE t-test needs two or more",
         )
-    adata, keys, single = _without_single_cells(adata, keys)
-    adata.obs[KEY_COLUMN] = pd.Categorical(keys)
-    screen = Screen(adata, source, column, controls, mudata_mod, [n for n in notes if n], unlabelled + unknown + single)
+    kept, single = _without_single_cells(keys)
+    cells = (
+        _streamed_cells(streamed_from, adata, labelled, keys, kept, reading)
+        if streamed_from
+        else _cells(adata, labelled, keys, kept, reading)
+    )
+    notes += [cells.normalising, cells.selection.note if cells.selection else "", *cells.streaming, why]
+    notes.append(
+        f"control cells: label {' / '.join(repr(c) for c in controls)} ({(labels.isin(controls)).sum()} cells)"
+    )
+    notes.extend(renamed)
+    screen = Screen(
+        cells.adata,
+        source,
+        column,
+        controls,
+        mudata_mod,
+        [n for n in notes if n],
+        unlabelled + unknown + single,
+        cells.statistics,
+        cells.selection,
+    )
     if len(screen.perturbations) < 2:
         raise GearsplanError(
             f"{name} holds {counted(len(screen.perturbations), 'perturbation')}; gearsplan needs at least two",
@@ -171,20 +243,24 @@ def read_screen(
     return screen
 
 
-def _cells_of(data: str | Path | AnnData | None, mudata_mod: str | None) -> tuple[AnnData, str | None, str, str]:
+def _cells_of(
+    data: str | Path | AnnData | None, mudata_mod: str | None, reading: Reading
+) -> tuple[AnnData, str | None, str, str, Path | None]:
     """The cells of ``data`` (a copy of an AnnData in memory, else read from the file it names), the MuData modality
-    they came from, the name errors call them by and the screen's ``source``."""
+    they came from, the name errors call them by, the screen's ``source``, and the file to stream, if it streams (its
+    ``obs`` and ``var`` only then, :func:`_streams`)."""
     from anndata import AnnData
 
     if not isinstance(data, AnnData):
         path = _embedded_or_path(data)
-        adata, mudata_mod = _read_cells(path, mudata_mod)
-        return adata, mudata_mod, path.name, str(path.resolve())
+        streamed = _streams(path, mudata_mod, reading)
+        adata, mudata_mod = _read_cells(path, mudata_mod, streamed)
+        return adata, mudata_mod, path.name, str(path.resolve()), path if streamed else None
     if mudata_mod is not None:
         raise GearsplanError(
             "a MuData modality was named for an AnnData in memory", "pass the modality itself: mdata.mod['rna']"
         )
-    return _checked("the AnnData", data.copy()), None, "the AnnData", IN_MEMORY
+    return _checked("the AnnData", data.copy()), None, "the AnnData", IN_MEMORY, None
 
 
 def _embedded_or_path(path: str | Path | None) -> Path:
@@ -202,8 +278,16 @@ def _embedded_or_path(path: str | Path | None) -> Path:
     return Path(path)
 
 
-def _read_cells(path: Path, mudata_mod: str | None) -> tuple[AnnData, str | None]:
-    """The cells of ``path``, read by what it is: a zarr store (a directory), an ``.h5mu`` file, else an ``.h5ad`` file.
+def _streams(path: Path, mudata_mod: str | None, reading: Reading) -> bool:
+    """Whether ``path`` is an ``.h5ad`` file to stream: a Dask scheduler is named, or the file exceeds the memory budget."""
+    if mudata_mod is not None or not path.is_file() or path.suffix.lower() != ".h5ad":
+        return False
+    return reading.scheduler is not None or path.stat().st_size > reading.budget
+
+
+def _read_cells(path: Path, mudata_mod: str | None, backed: bool = False) -> tuple[AnnData, str | None]:
+    """The cells of ``path``, read by what it is: a zarr store (a directory), an ``.h5mu`` file, else an ``.h5ad`` file
+    (``backed``: its ``obs`` and ``var`` only, the matrix left on disk).
 
     Returns
     -------
@@ -229,7 +313,9 @@ def _read_cells(path: Path, mudata_mod: str | None) -> tuple[AnnData, str | None
         adata = _read_h5mu(path, mudata_mod)
     else:
         _check_hdf5(path, ".h5ad", "AnnData.write_h5ad")
-        adata = _quietly(ad.read_h5ad, path, "an .h5ad file", "save the screen with AnnData.write_h5ad")
+        adata = _quietly(
+            ad.read_h5ad, path, "an .h5ad file", "save the screen with AnnData.write_h5ad", *(("r",) if backed else ())
+        )
     return _checked(path, adata), mudata_mod
 
 
@@ -311,28 +397,118 @@ def _checked(path: Path | str, adata: AnnData) -> AnnData:
     return adata
 
 
-def _without_missing_labels(adata: AnnData, column: str) -> tuple[AnnData, list[str]]:
-    """Leave out cells with no perturbation label (as strings, a missing value reads "nan", an alias of SCN11A)."""
-    missing = adata.obs[column].isna().to_numpy()
-    if not missing.any():
-        return adata, []
-    return adata[~missing].copy(), [f"{counted(int(missing.sum()), 'cell')} with no label in obs[{column!r}] left out"]
+def _labelled(adata: AnnData, column: str) -> tuple[np.ndarray, list[str]]:
+    """Which cells have a perturbation label (as strings, a missing value reads "nan", an alias of SCN11A); a warning if some have none."""
+    labelled = adata.obs[column].notna().to_numpy()
+    if labelled.all():
+        return labelled, []
+    return labelled, [f"{counted(int((~labelled).sum()), 'cell')} with no label in obs[{column!r}] left out"]
 
 
-def _without_single_cells(adata: AnnData, keys: np.ndarray) -> tuple[AnnData, np.ndarray, list[str]]:
-    """Leave out perturbations with a single cell: the DE t-test against control needs at least two cells each."""
+def _without_single_cells(keys: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Which cells to keep: perturbations with a single cell are left out, as the DE t-test against control needs at least two cells each."""
     counts = pd.Series(keys).value_counts()
     single = sorted(k for k in counts.index[counts < 2] if k != CONTROL_KEY)
     if not single:
-        return adata, keys, []
-    kept = ~np.isin(keys, single)
-    return (
-        adata[kept].copy(),
-        keys[kept],
-        [
-            f"{counted(len(single), 'perturbation')} with a single cell left out (the DE t-test needs at least two cells): {', '.join(single)}"
-        ],
+        return np.ones(len(keys), dtype=bool), []
+    return ~np.isin(keys, single), [
+        f"{counted(len(single), 'perturbation')} with a single cell left out (the DE t-test needs at least two cells): {', '.join(single)}"
+    ]
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The kept cells and genes of a screen, and how they were read."""
+
+    adata: AnnData
+    normalising: str
+    selection: GeneSelection | None
+    statistics: CellStatistics | None = None
+    streaming: tuple[str, ...] = ()
+
+
+def _perturbed(keys: np.ndarray) -> set[str]:
+    return {g for k in pd.unique(keys) for g in genes_of(k)}
+
+
+def _cells(adata: AnnData, labelled: np.ndarray, keys: np.ndarray, kept: np.ndarray, reading: Reading) -> _Cells:
+    """The labelled cells in memory, their genes selected and normalised (counts are scaled to the labelled cells' median), then
+    the ``kept`` ones."""
+    if not labelled.all():
+        adata = adata[labelled].copy()
+    check_log_expression(adata.X)
+    selection = select_genes(
+        adata.X, adata.var_names, _perturbed(keys[kept]), reading.genes, looks_like_counts(adata.X)
     )
+    normalising = ensure_log_normalised(adata)  # on every gene: a cell's total count is over its whole transcriptome
+    if selection is not None or not kept.all():
+        adata = adata[kept][:, slice(None) if selection is None else selection.columns].copy()
+    adata.obs[KEY_COLUMN] = pd.Categorical(keys[kept])
+    return _Cells(adata, normalising, selection)
+
+
+def _streamed_cells(
+    path: Path, backed: AnnData, labelled: np.ndarray, keys: np.ndarray, kept: np.ndarray, reading: Reading
+) -> _Cells:
+    """The kept cells summarised in one pass over the file's blocks of cells (:mod:`~gearsplan.data.cell_pass`): an
+    AnnData of their ``obs`` and ``var`` without ``X``, and their :class:`CellStatistics`."""
+    from anndata import AnnData
+
+    try:
+        X = lazy_matrix(path, reading.budget)
+        counts = first_block_counts(X)
+        target = median_total(row_totals(X, reading.scheduler)[labelled]) if counts else None
+        selection = _streamed_selection(path, X, backed.var_names, labelled, keys[kept], counts, reading)
+        columns = None if selection is None else selection.columns
+        rows = np.flatnonzero(labelled)[kept]
+        categories = pd.Index(sorted(set(keys[kept])))
+        codes = np.full(backed.n_obs, -1)
+        codes[rows] = categories.get_indexer(keys[kept])
+        statistics = pass_statistics(
+            X,
+            codes,
+            len(categories),
+            categories.get_loc(CONTROL_KEY),
+            Normalisation(target, columns),
+            reading.scheduler,
+        )
+    except GearsplanError:
+        raise
+    except Exception as error:  # h5py, anndata and Dask raise many types for a damaged file
+        raise GearsplanError(
+            f"cannot read {path} as an .h5ad file, block by block ({type(error).__name__})",
+            "it may be damaged or still being written: write it again with AnnData.write_h5ad",
+        ) from None
+    obs = backed.obs.iloc[rows].copy()
+    obs[KEY_COLUMN] = pd.Categorical(keys[kept], categories=categories)
+    var = backed.var if columns is None else backed.var.iloc[columns]
+    where = f"on the Dask cluster at {reading.scheduler}" if reading.scheduler else "here"
+    streaming = (
+        f"streamed: {_megabytes(path.stat().st_size)} on disk against a memory budget of {_megabytes(reading.budget)} (--max-memory); "
+        f"one pass over {len(X.chunks[0])} blocks of up to {X.chunks[0][0]} cells, {where}",
+    )
+    normalising = COUNTS_NOTE if counts else LOG_NOTE
+    return _Cells(AnnData(obs=obs, var=var.copy()), normalising, selection, statistics, streaming)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB" if size >= 2**20 else f"{size / 2**10:,.1f} KB"
+
+
+def _streamed_selection(
+    path: Path, X, genes: pd.Index, labelled: np.ndarray, keys: np.ndarray, counts: bool, reading: Reading
+) -> GeneSelection | None:
+    """:func:`~gearsplan.data.gene_selection.select_genes` on a seeded sample of the labelled cells of a streamed screen,
+    as many as fit the memory budget (at least ``MIN_SELECTION_CELLS``, at most ``SELECTION_CELLS``)."""
+    if len(genes) <= reading.genes:
+        return None
+    rows = np.flatnonzero(labelled)
+    fitting = reading.budget * len(labelled) // (2 * path.stat().st_size)  # the sample and its copy fit the budget
+    size = int(np.clip(fitting, MIN_SELECTION_CELLS, SELECTION_CELLS))
+    if rows.size > size:
+        rows = np.sort(np.random.default_rng(reading.seed).choice(rows, size, replace=False))
+    sample = X[rows].compute(scheduler="synchronous")
+    return select_genes(sample, genes, _perturbed(keys), reading.genes, counts)
 
 
 def _use_symbols(adata: AnnData) -> str:

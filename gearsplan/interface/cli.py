@@ -85,6 +85,31 @@ MudataModOption = Annotated[
     Optional[str],
     typer.Option("--mudata-mod", help="The modality of an .h5mu screen to read (default: rna).", show_default=False),
 ]
+MaxMemoryOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--max-memory",
+        help="Memory an .h5ad screen may take to be read whole, e.g. 8GB; a larger file is streamed in blocks of cells, in one pass (default: a quarter of RAM).",
+        show_default=False,
+    ),
+]
+SchedulerOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scheduler",
+        help="The address of a Dask scheduler (e.g. tcp://10.0.0.5:8786) to stream an .h5ad screen's pass on, whatever its size; its workers read the file at the same path.",
+        show_default=False,
+    ),
+]
+GenesOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--genes",
+        min=20,
+        help="Genes kept of a screen that measures more: the most variable (scanpy highly_variable_genes), plus every measured perturbed gene (default: 5000).",
+        show_default=False,
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document instead of tables.")]
 ModelDataOption = Annotated[
     Optional[Path],
@@ -227,11 +252,22 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(seeds))
 
 
-def _load(data: Optional[Path], condition_col: Optional[str], control: Optional[str], mudata_mod: Optional[str]):
-    from gearsplan.data.screen import read_screen
+def _load(
+    data: Optional[Path],
+    condition_col: Optional[str],
+    control: Optional[str],
+    mudata_mod: Optional[str],
+    max_memory: Optional[str] = None,
+    scheduler: Optional[str] = None,
+    genes: Optional[int] = None,
+):
+    from gearsplan.data.cell_pass import parse_memory
+    from gearsplan.data.screen import Reading, read_screen
 
+    budget = None if max_memory is None else parse_memory(max_memory)
+    reading = replace(Reading(budget, scheduler), **({} if genes is None else {"genes": genes}))
     with progress_bar("reading the screen"):
-        screen = read_screen(data, condition_col, control, mudata_mod)
+        screen = read_screen(data, condition_col, control, mudata_mod, reading)
     return _warned(screen)
 
 
@@ -322,6 +358,9 @@ def evaluate(
     mudata_mod: MudataModOption = None,
     device: DeviceOption = DeviceChoice.auto,
     threads: ThreadsOption = None,
+    max_memory: MaxMemoryOption = None,
+    scheduler: SchedulerOption = None,
+    genes: GenesOption = None,
     json: JsonOption = False,
 ) -> None:
     """Score models on held-out perturbations, per stratum, against the baselines.
@@ -356,8 +395,13 @@ def evaluate(
                 "--gi holds out each measured pair in turn with one gearsplan ensemble: it takes no --split, --model or second seed",
                 "run evaluate --gi alone, or with one --seeds value",
             )
-        return _evaluate_gi(_load(data, condition_col, control, mudata_mod), seed_list[0], device_name, json)
-    screen = _load(data, condition_col, control, mudata_mod)
+        return _evaluate_gi(
+            _load(data, condition_col, control, mudata_mod, max_memory, scheduler, genes),
+            seed_list[0],
+            device_name,
+            json,
+        )
+    screen = _load(data, condition_col, control, mudata_mod, max_memory, scheduler, genes)
     with (
         progress_bar(f"evaluating on {split} splits") as progress,
         training_bar(TrainConfig().ensemble, TrainConfig().epochs) as training,
@@ -455,6 +499,9 @@ def train(
     mudata_mod: MudataModOption = None,
     device: DeviceOption = DeviceChoice.auto,
     threads: ThreadsOption = None,
+    max_memory: MaxMemoryOption = None,
+    scheduler: SchedulerOption = None,
+    genes: GenesOption = None,
     json: JsonOption = False,
 ) -> None:
     """Train a GEARS ensemble on a screen and save it as a bundle.
@@ -479,7 +526,7 @@ def train(
     check_holdout(holdout)
     device_name = _compute(device, threads)
     target = check_bundle_target(out_dir or default_model_dir())  # before training, not after
-    screen = _load(data, condition_col, control, mudata_mod)
+    screen = _load(data, condition_col, control, mudata_mod, max_memory, scheduler, genes)
     with training_bar(members_trained(replace(TrainConfig(), ensemble=ensemble), holdout), epochs) as progress:
         trained = train_model(
             screen,
@@ -701,13 +748,16 @@ def data_info(
     condition_col: ConditionColOption = None,
     control: ControlOption = None,
     mudata_mod: MudataModOption = None,
+    max_memory: MaxMemoryOption = None,
+    scheduler: SchedulerOption = None,
+    genes: GenesOption = None,
     json: JsonOption = False,
 ) -> None:
     """Summarise a screen: cells, genes, perturbations, control cells, GO coverage, and how columns were detected."""
     from gearsplan.analysis.screen_summary import describe
     from gearsplan.interface.tables import perturbations_table, screen_table
 
-    info = describe(_load(path, condition_col, control, mudata_mod))
+    info = describe(_load(path, condition_col, control, mudata_mod, max_memory, scheduler, genes))
     if json:
         print_json(info)
         return

@@ -41,10 +41,13 @@ class TrainingCells:
     def from_split(cls, data: PreparedScreen, split: Split) -> "TrainingCells":
         keys = data.screen.keys.to_numpy()
         train = tuple(split.train)
+        control = data.screen.cell_statistics().control.toarray()
+        if data.screen.streamed:  # its cells were summarised in one pass: each set's mean stands for its cells
+            means = sp.csr_matrix(data.bulk.means[data.bulk.rows(train)], dtype=np.float32)
+            return cls(train, means, tuple(np.array([i]) for i in range(len(train))), control)
         rows = np.flatnonzero(np.isin(keys, train))
         cells = sp.csr_matrix(data.screen.adata.X[rows], dtype=np.float32)
         cells_of = tuple(np.flatnonzero(keys[rows] == k) for k in train)
-        control = np.asarray(sp.csr_matrix(data.screen.adata.X[keys == CONTROL_KEY]).todense(), dtype=np.float32)
         return cls(train, cells, cells_of, control)
 
     def batches(
@@ -68,9 +71,9 @@ def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneG
     """An untrained ensemble for ``split``: co-expression graph from its training cells, its measured singles."""
     keys = data.screen.keys.to_numpy()
     training = np.isin(keys, [*split.train, CONTROL_KEY])
-    coexpression = coexpression_graph(
-        data.screen.adata.X[training], data.screen.genes, config.coexpression_k, config.coexpression_threshold
-    )
+    # a streamed screen keeps only its control cells: they alone make its graph
+    cells = data.screen.cell_statistics().control if data.screen.streamed else data.screen.adata.X[training]
+    coexpression = coexpression_graph(cells, data.screen.genes, config.coexpression_k, config.coexpression_threshold)
     network = NetworkConfig(len(data.screen.genes), go.n_genes, config.hidden)
     return GearsModel(
         network,
@@ -101,7 +104,10 @@ def measured_bases(data: PreparedScreen, keys: tuple[str, ...], modality: str | 
 
 def validation_mse(model: GearsModel, member: GearsNetwork, data: PreparedScreen, keys: tuple[str, ...]) -> float:
     """Top-20-DE MSE of one member's predictions on validation perturbations."""
-    predicted = model.member_predictions(keys, [member])[0][0]
+    # a chunk of sets at a time: 1,000 validation sets x 5,000 genes at once took ~9 GB (train_10k_sets)
+    predicted = np.concatenate(
+        [model.member_predictions(keys[s : s + model.chunk], [member])[0][0] for s in range(0, len(keys), model.chunk)]
+    )
     true = data.bulk.delta[data.bulk.rows(keys)]
     top = data.de.matrix(keys)
     return float(((np.take_along_axis(predicted, top, 1) - np.take_along_axis(true, top, 1)) ** 2).mean())
