@@ -32,7 +32,7 @@ from gearsplan.model.train_config import TrainConfig
 from gearsplan.paths import check_replaceable, temporary_beside
 
 FORMAT = "gearsplan-bundle"
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 CHECKSUMS = "checksums.json"
 #: The names of a bundle's files.
 BUNDLE_FILES = re.compile(r"(config|genes|metadata|checksums)\.json|arrays\.safetensors|member_\d+\.safetensors")

@@ -13,7 +13,9 @@ import torch
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.modality import Modality
 from gearsplan.knowledge.gene_graph import GeneGraph
+from gearsplan.knowledge.gene_knowledge import knowledge_features
 from gearsplan.knowledge.go_profiles import go_profiles
+from gearsplan.model.effect_size import EffectSizeMap, SizeConfig, fit_effect_sizes
 from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
 from gearsplan.model.threads import fast_cpu
 
@@ -91,6 +93,22 @@ class GearsModel:
     spread_scale: float = 1.0
     single_noise: dict[str, np.ndarray] = field(default_factory=dict)
     pair_law: float = 0.0
+    sizes: SizeConfig = SizeConfig()
+
+    @cached_property
+    def effect_sizes(self) -> EffectSizeMap:
+        """The map from a gene's knowledge to the size of its effect, fitted to the measured singles."""
+        return fit_effect_sizes(self.singles, self.single_noise, self.sizes)
+
+    def sized(self, keys: Sequence[str], changes: np.ndarray) -> np.ndarray:
+        """``changes`` (members x keys x genes) with each single gene never measured shrunk as far as its knowledge
+        says it moves less than the best-known gene would (:meth:`EffectSizeMap.shrinkage`)."""
+        rows = [row for row, key in enumerate(keys) if len(genes_of(key)) == 1 and key not in self.singles]
+        if not rows:
+            return changes
+        changes = changes.copy()
+        changes[:, rows] *= self.effect_sizes.shrinkage([keys[row] for row in rows])[:, None]
+        return changes
 
     @cached_property
     def singles(self) -> dict[str, np.ndarray]:
@@ -123,8 +141,18 @@ class GearsModel:
         return go_profiles().of([genes_of(k) for k in self.measured])
 
     def new_member(self) -> GearsNetwork:
-        """An untrained network on this model's graphs."""
-        return GearsNetwork(self.network, graph_tensors(self.coexpression), self.go_table)
+        """An untrained network on this model's graphs and knowledge."""
+        return GearsNetwork(self.network, graph_tensors(self.coexpression), self.go_table, self.knowledge_table)
+
+    @cached_property
+    def knowledge_table(self) -> torch.Tensor | None:
+        """The perturbable genes' knowledge features (:func:`knowledge_features`), smoothed over the GO graph as its
+        convolution smooths the embeddings (perturbable genes x features); None for a network without a knowledge map."""
+        if not self.network.knowledge:
+            return None
+        neighbours, weights = self.go_table
+        features = torch.from_numpy(knowledge_features(self.go.genes)).float()
+        return (features[neighbours] * weights.unsqueeze(-1)).sum(dim=1)
 
     @cached_property
     def go_table(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -200,6 +228,8 @@ class GearsModel:
         changes, variances = self.network_predictions(run, members)
         corrected = np.einsum("kr,mrg->mkg", correct, changes) + known
         blended = (1 - self.baseline_weight) * corrected + self.baseline_weight * self.additive(keys)
+        if priors:
+            blended = self.sized(keys, blended)
         return self.with_modality(keys, blended), variances[:, : len(keys)]
 
     def with_modality(self, keys: Sequence[str], changes: np.ndarray) -> np.ndarray:

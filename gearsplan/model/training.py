@@ -18,6 +18,7 @@ from gearsplan.data.splits import Split, with_validation
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.coexpression import coexpression_graph
 from gearsplan.knowledge.gene_graph import GeneGraph
+from gearsplan.knowledge.gene_knowledge import KNOWLEDGE_WIDTH
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.calibration import calibration_factor, coverage_2sd
 from gearsplan.model.ensemble import GearsModel
@@ -69,7 +70,7 @@ def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneG
     coexpression = coexpression_graph(
         data.screen.adata.X[training], data.screen.genes, config.coexpression_k, config.coexpression_threshold
     )
-    network = NetworkConfig(len(data.screen.genes), go.n_genes, config.hidden)
+    network = NetworkConfig(len(data.screen.genes), go.n_genes, config.hidden, knowledge=KNOWLEDGE_WIDTH)
     return GearsModel(
         network,
         data.screen.genes,
