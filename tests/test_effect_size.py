@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,9 @@ from gearsplan.data.embedded import PAPALEXI2021
 from gearsplan.data.pseudobulk import pseudobulk
 from gearsplan.data.screen import read_screen
 from gearsplan.knowledge.gene_knowledge import KNOWLEDGE_WIDTH, knowledge_features, knowledge_summary
-from gearsplan.model.effect_size import SizeConfig, fit_effect_sizes, signal_size
+from gearsplan.model.bundle import load_bundle, save_bundle
+from gearsplan.model.effect_size import fit_effect_sizes, signal_size
+from gearsplan.model.model_config import ModelConfig, SizeConfig
 
 TFS = ["TP53", "GATA1", "MYC", "SPI1", "JUN", "CEBPA", "TAL1"]
 OTHERS = ["OR2M2", "ACTB", "GAPDH", "HBG1", "ALB"]
@@ -64,3 +68,15 @@ def test_unmeasured_genes_get_predictions_of_their_own(trained_bundle):
     average = predicted.mean(axis=0)
     assert np.linalg.norm(predicted - average, axis=1).mean() > 0.1 * np.linalg.norm(average)
     assert norms[: len(TFS)].mean() > norms[len(TFS) :].mean()
+
+
+def test_the_tuning_values_travel_in_the_bundle_and_change_what_it_predicts(trained_bundle, tmp_path):
+    tuned = ModelConfig(likeness_power=2.0, base_weight=0.5, sizes=SizeConfig(prior=(1.0, 0.0, 0.0, 0.0), strength=1e9))
+    bundle = replace(trained_bundle, model=replace(trained_bundle.model, config=tuned))
+    loaded = load_bundle(save_bundle(bundle, tmp_path / "tuned")).model
+    assert loaded.config == tuned
+    genes = ["GATA1", "OR2M2"]
+    assert np.array_equal(loaded.predict(genes).mean, bundle.model.predict(genes).mean)
+    assert not np.allclose(loaded.predict(genes).mean, trained_bundle.model.predict(genes).mean)
+    # with only the TF column weighed, a TF keeps its full size and any other gene is shrunk by e
+    np.testing.assert_allclose(loaded.effect_sizes.shrinkage(genes), [1.0, np.exp(-1.0)])

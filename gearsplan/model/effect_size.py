@@ -8,24 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gearsplan.knowledge.gene_knowledge import knowledge_summary
-
-
-@dataclass(frozen=True)
-class SizeConfig:
-    """The prior of the effect-size map (:func:`fit_effect_sizes`), on the columns of
-    :data:`~gearsplan.knowledge.gene_knowledge.SUMMARY_COLUMNS`.
-
-    ``prior``: the change of the log size of an effect per unit of each column before any screen is
-    seen: a transcription factor, a gene GO and STRING say much of, and a protein-coding gene move more
-    of the transcriptome (in genome-wide Perturb-seq, Replogle et al. 2022, the perturbations with broad
-    transcriptional effects are enriched in regulators and in well-studied, well-connected genes); a
-    gene nothing is known of is shrunk toward small. ``strength``: how many measured singles the prior
-    counts as (the ridge penalty that pulls the fitted weights toward it); the embedded screens hold
-    13 to 25 singles, too few to learn four weights alone.
-    """
-
-    prior: tuple[float, ...] = (0.5, 0.5, 0.5, 0.5)
-    strength: float = 8.0
+from gearsplan.model.model_config import SizeConfig
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,14 @@ from gearsplan.data.modality import Modality
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.gene_knowledge import knowledge_features
 from gearsplan.knowledge.go_profiles import go_profiles
-from gearsplan.model.effect_size import EffectSizeMap, SizeConfig, fit_effect_sizes
+from gearsplan.model.effect_size import EffectSizeMap, fit_effect_sizes
+from gearsplan.model.model_config import ModelConfig
 from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
 from gearsplan.model.threads import fast_cpu
 
 #: (set, gene) pairs predicted at a time. The recovery MLP holds sets x genes x 128 activations;
 #: in pieces of this size prediction ran fastest at 500 and at 5,000 genes (docs/model.md).
 SET_GENES_PER_CHUNK = 1 << 16
-
-#: A set with unmeasured genes is pulled toward the measured perturbations whose GO profiles are
-#: like those genes': each weighs its profile cosine to this power, against this weight for the
-#: base (docs/model.md, "Building on alike perturbations").
-LIKENESS_POWER = 4
-BASE_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)
@@ -93,12 +88,12 @@ class GearsModel:
     spread_scale: float = 1.0
     single_noise: dict[str, np.ndarray] = field(default_factory=dict)
     pair_law: float = 0.0
-    sizes: SizeConfig = SizeConfig()
+    config: ModelConfig = ModelConfig()
 
     @cached_property
     def effect_sizes(self) -> EffectSizeMap:
         """The map from a gene's knowledge to the size of its effect, fitted to the measured singles."""
-        return fit_effect_sizes(self.singles, self.single_noise, self.sizes)
+        return fit_effect_sizes(self.singles, self.single_noise, self.config.sizes)
 
     def sized(self, keys: Sequence[str], changes: np.ndarray) -> np.ndarray:
         """``changes`` (members x keys x genes) with each single gene never measured shrunk as far as its knowledge
@@ -333,15 +328,17 @@ class GearsModel:
 
     def pull_shares(self, keys: Sequence[str]) -> np.ndarray:
         """Each measured perturbation's share (columns, in the order of :attr:`measured`) of each set's base:
-        its :meth:`likeness` over the sum of them all and :data:`BASE_WEIGHT`."""
+        its :meth:`likeness` over the sum of them all and :attr:`ModelConfig.base_weight <gearsplan.model.model_config.ModelConfig.base_weight>`."""
         likeness = self.likeness(keys)
-        return likeness / (likeness.sum(axis=1, keepdims=True) + BASE_WEIGHT)
+        return likeness / (likeness.sum(axis=1, keepdims=True) + self.config.base_weight)
 
     def likeness(self, keys: Sequence[str]) -> np.ndarray:
         """Weight of each measured perturbation (columns, in the order of :attr:`measured`) in each set's pull:
-        over the set's unmeasured genes, the sum of its GO-profile cosine to each, to the power :data:`LIKENESS_POWER`
+        over the set's unmeasured genes, the sum of its GO-profile cosine to each, to the power ``config.likeness_power``
         (:meth:`GoProfiles.summed_cosine <gearsplan.knowledge.go_profiles.GoProfiles.summed_cosine>`)."""
-        return go_profiles().summed_cosine([self.unmeasured(k) for k in keys], self.measured_profiles, LIKENESS_POWER)
+        return go_profiles().summed_cosine(
+            [self.unmeasured(k) for k in keys], self.measured_profiles, self.config.likeness_power
+        )
 
     def unmeasured(self, key: str) -> list[str]:
         """The genes of a set never measured alone."""
