@@ -37,20 +37,31 @@ def test_a_pair_of_measured_genes_is_as_uncertain_as_measured_pairs_depart_from_
     assert not without.pair_departure.any()  # no measured pair: nothing to depart from
 
 
-def test_the_spread_is_widened_until_it_holds_the_validation_perturbations(trained_bundle, screen, bulk, de):
-    """The simulation split watches training with perturbations of its own: the model's ± 2 sd is scaled to hold 95% of them."""
+def test_the_spread_is_widened_until_it_holds_what_training_watched_without_measuring(trained_bundle, screen, bulk, de):
+    """The model's ± 2 sd is scaled to hold 95% of the validation perturbations and of each measured single
+    predicted as if it had not been measured (two or three validation perturbations alone set it by chance)."""
+    from gearsplan.model.training import held_out_single
+
     data = PreparedScreen(screen, bulk, de)
     model = trained_bundle.model
     val = tuple(trained_bundle.metadata["split"]["val"])
     assert val and not set(val) & set(model.measured)
     raw = replace(model, spread_scale=1.0)
-    prediction = raw.predict(val)
-    top = de.matrix(val)
-    on_top = lambda values: np.take_along_axis(values, top, axis=1)  # noqa: E731
-    held = coverage_2sd(on_top(prediction.mean), on_top(bulk.delta[bulk.rows(val)]), on_top(prediction.total_sd)).mean()
+    singles = sorted(model.singles)
+    gene = singles[0]
+    alone = held_out_single(raw, gene)
+    assert not np.allclose(alone.mean[0], model.singles[gene])  # built as for a gene never measured
+    assert (alone.total_sd > 0).any()
+    watched = [*(held_out_single(raw, g) for g in singles), raw.predict(val)]
+    names = [*singles, *val]
+    top = de.matrix(names)
+    on_top = lambda values: np.take_along_axis(np.vstack(values), top, axis=1)  # noqa: E731
+    held = coverage_2sd(
+        on_top([p.mean for p in watched]), on_top([bulk.delta[bulk.rows(names)]]), on_top([p.total_sd for p in watched])
+    ).mean()
     assert model.spread_scale == pytest.approx(calibration_factor(held)) == pytest.approx(spread_scale(raw, data, val))
-    np.testing.assert_allclose(model.predict(val).total_sd, model.spread_scale * prediction.total_sd)
-    assert spread_scale(raw, data, ()) == 1.0  # nothing watched: nothing to calibrate on
+    np.testing.assert_allclose(model.predict(val).total_sd, model.spread_scale * raw.predict(val).total_sd)
+    assert spread_scale(replace(raw, measured={}), data, ()) == 1.0  # nothing watched: nothing to calibrate on
 
 
 def test_a_measured_single_enters_a_pair_by_its_signal(trained_bundle, bulk):
