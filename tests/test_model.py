@@ -176,7 +176,7 @@ def test_sets_with_unmeasured_genes_build_on_their_base_pulled_toward_alike_meas
     # a single never measured is then shrunk as its knowledge says (test_effect_size.py)
     shrinkage = model.effect_sizes.shrinkage([unmeasured, "IER5L"])
     predicted[[0, 4]] /= shrinkage[:, None]
-    np.testing.assert_allclose(predicted[:3] - parts[:3], model.prior_shifts(keys[:3]), atol=1e-6)
+    np.testing.assert_allclose(predicted[:3] - parts[:3], model.prior.prior_shifts(keys[:3]), atol=1e-6)
     np.testing.assert_allclose(predicted[3], parts[3], atol=1e-6)
     # IER5L has no GO terms, so nothing measured is like it: it keeps its base exactly
     np.testing.assert_allclose(predicted[4] - parts[4], model.consensus_change - model.mean_change, atol=1e-6)
@@ -190,7 +190,7 @@ def test_an_unmeasured_gene_is_pulled_toward_the_measured_pair_that_holds_it(mod
     gene = pair.split("+")[0]
     unmeasured = replace(model, measured={k: v for k, v in model.measured.items() if k != gene})
     pair_change = model.measured[pair]
-    shift = unmeasured.prior_shifts([gene])[0]
+    shift = unmeasured.prior.prior_shifts([gene])[0]
     base = model.consensus_change - model.mean_change
     assert np.corrcoef(shift - base, pair_change - model.consensus_change)[0, 1] > 0.5
     assert (
@@ -205,9 +205,9 @@ def test_the_spread_of_a_base_is_how_far_alike_and_same_size_measured_perturbati
     unmeasured = replace(model, measured={k: v for k, v in model.measured.items() if k != gene})
     measured = sorted(split.train_singles())
     keys = [gene, "IER5L", "IER5L+OR2A1", f"{measured[0]}+IER5L", measured[0], f"{measured[0]}+{measured[1]}"]
-    variance = unmeasured.base_variance(keys)
+    variance = unmeasured.prior.base_variance(keys)
     changes = np.stack(list(unmeasured.measured.values()))
-    bases, shares, pulled = unmeasured.pulled_bases(keys[:1])
+    bases, shares, pulled = unmeasured.prior.pulled_bases(keys[:1])
     rest = 1 - shares.sum()
     mixture = (
         rest * ((changes[[k.count("+") == 0 for k in unmeasured.measured]] - bases) ** 2).mean(0)
@@ -233,7 +233,7 @@ def test_the_spread_of_a_base_is_how_far_alike_and_same_size_measured_perturbati
 def test_a_set_is_as_like_a_measured_perturbation_as_its_unmeasured_genes_together(model, split):
     a, b = sorted(k for k in split.test if "+" not in k)[:2]
     measured = sorted(split.train_singles())[0]
-    likeness = model.likeness([a, b, f"{a}+{b}", f"{a}+{measured}"])
+    likeness = model.prior.likeness([a, b, f"{a}+{b}", f"{a}+{measured}"])
     np.testing.assert_allclose(likeness[2], likeness[0] + likeness[1])
     np.testing.assert_allclose(likeness[3], likeness[0])  # the measured gene adds nothing
     assert (likeness >= 0).all() and likeness.shape == (4, len(model.measured))

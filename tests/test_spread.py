@@ -24,9 +24,9 @@ def test_a_pair_of_measured_genes_is_as_uncertain_as_measured_pairs_depart_from_
     departure = np.mean(
         [(model.measured[k] - parts[genes_of(k)[0]] - parts[genes_of(k)[1]]) ** 2 for k in pairs], axis=0
     )
-    np.testing.assert_allclose(model.pair_departure, departure)
+    np.testing.assert_allclose(model.prior.pair_departure, departure)
     single, pair = (
-        model.base_variance(["KLF1", "KLF1+MAP2K6"])
+        model.prior.base_variance(["KLF1", "KLF1+MAP2K6"])
         if "KLF1" in model.singles and "MAP2K6" in model.singles
         else (None, None)
     )
@@ -34,7 +34,7 @@ def test_a_pair_of_measured_genes_is_as_uncertain_as_measured_pairs_depart_from_
         assert not single.any()  # a measured single is its measurement
         np.testing.assert_allclose(pair, departure)
     without = replace(model, measured={k: v for k, v in model.measured.items() if k not in pairs})
-    assert not without.pair_departure.any()  # no measured pair: nothing to depart from
+    assert not without.prior.pair_departure.any()  # no measured pair: nothing to depart from
 
 
 def test_the_spread_is_widened_until_it_holds_what_training_watched_without_measuring(trained_bundle, screen, bulk, de):
