@@ -47,6 +47,28 @@ def graph_tensors(graph: GeneGraph) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(graph.edge_index().copy()), torch.from_numpy(graph.weights.copy())
 
 
+def signal_parts(
+    singles: dict[str, np.ndarray], noise: dict[str, np.ndarray], strength: float
+) -> dict[str, np.ndarray]:
+    """Each single's change as part of a larger set: gene by gene, shrunk toward 0 by its sampling noise,
+    ``Δ · max(1 − strength · noise / Δ², 0)`` (the plain change without a noise estimate or at ``strength`` 0).
+
+    A measured single's change carries its cells' sampling noise, which a pair does not inherit:
+    the pair's own cells are sampled afresh. Shrinking each single's changes as far as the noise
+    explains them predicts the pair from its singles' signal, so pairs come out sub-additive where
+    the singles' changes are small against their noise, and additive where they stand out.
+    """
+    shrunk = {}
+    for gene, change in singles.items():
+        spread = noise.get(gene)
+        if spread is None or not strength:
+            shrunk[gene] = change
+            continue
+        squared = change * change
+        shrunk[gene] = change * np.maximum(1.0 - strength * spread / np.where(squared > 0, squared, 1.0), 0.0)
+    return shrunk
+
+
 @dataclass
 class GearsModel:
     """An ensemble of GEARS networks and everything needed to predict with it.
@@ -124,23 +146,8 @@ class GearsModel:
 
     @cached_property
     def set_singles(self) -> dict[str, np.ndarray]:
-        """Each measured single's change as part of a larger set: gene by gene, shrunk toward 0 by its sampling
-        noise, ``Δ · max(1 − pair_law · noise / Δ², 0)`` (the plain change without a noise estimate or at ``pair_law`` 0).
-
-        A measured single's change carries its cells' sampling noise, which a pair does not inherit:
-        the pair's own cells are sampled afresh. Shrinking each single's changes as far as the noise
-        explains them predicts the pair from its singles' signal, so pairs come out sub-additive where
-        the singles' changes are small against their noise, and additive where they stand out.
-        """
-        shrunk = {}
-        for gene, change in self.singles.items():
-            noise = self.single_noise.get(gene)
-            if noise is None or not self.pair_law:
-                shrunk[gene] = change
-                continue
-            squared = change * change
-            shrunk[gene] = change * np.maximum(1.0 - self.pair_law * noise / np.where(squared > 0, squared, 1.0), 0.0)
-        return shrunk
+        """Each measured single's change as part of a larger set, by the pair law (:func:`signal_parts`)."""
+        return signal_parts(self.singles, self.single_noise, self.pair_law)
 
     def new_member(self) -> GearsNetwork:
         """An untrained network on this model's graphs and knowledge."""
