@@ -90,8 +90,10 @@ class GearsModel:
     :attr:`set_singles` has it: its change less what its sampling noise explains, by ``pair_law``
     (0: the plain sum). What a prediction does not know (:attr:`Prediction.total_sd`) is the
     members' disagreement and the spread of what it is built on (:attr:`prior`), times
-    ``spread_scale``, the widening that made its ± 2 sd hold 95% of the truth on the perturbations
-    that watched training (:func:`~gearsplan.model.training.fit_gears`).
+    ``spread_scale``, the widening that made its ± 2 sd hold 95% of the truth on what training watched
+    without measuring (:func:`~gearsplan.model.training.spread_scale`). A single gene never measured is
+    shrunk by what its knowledge says of its effect's size (:attr:`effect_sizes`); the tuning values
+    are ``config`` (:class:`~gearsplan.model.model_config.ModelConfig`).
     """
 
     network: NetworkConfig

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class SizeConfig:
-    """The prior of the effect-size map (:func:`fit_effect_sizes`), on the columns of
+    """The prior of the effect-size map (:func:`~gearsplan.model.effect_size.fit_effect_sizes`), on the columns of
     :data:`~gearsplan.knowledge.gene_knowledge.SUMMARY_COLUMNS`.
 
     ``prior``: the change of the log size of an effect per unit of each column before any screen is
@@ -16,7 +16,8 @@ class SizeConfig:
     transcriptional effects are enriched in regulators and in well-studied, well-connected genes); a
     gene nothing is known of is shrunk toward small. ``strength``: how many measured singles the prior
     counts as (the ridge penalty that pulls the fitted weights toward it); the embedded screens hold
-    13 to 25 singles, too few to learn four weights alone.
+    13 to 25 singles, too few to learn four weights alone. Both are set by that judgement, not tuned on the
+    embedded screens (which fit 0.29 to 0.59 per column; docs/model.md, "Effect sizes from knowledge").
     """
 
     prior: tuple[float, ...] = (0.5, 0.5, 0.5, 0.5)
@@ -29,7 +30,8 @@ class ModelConfig:
 
     ``likeness_power``: each measured perturbation weighs its GO-profile cosine to an unmeasured gene to this
     power in the pull of that gene's base (4: only close likeness counts); ``base_weight``: the base's own weight
-    against those likenesses (0.1). Both were chosen on the simulation splits of Norman 2019 (docs/model.md,
+    against those likenesses (0.1). Both were chosen on the reference, leave-one-out and simulation 1-5 splits
+    of Norman 2019 (docs/model.md,
     "Building on alike perturbations"). ``sizes``: the prior of the effect-size map (:class:`SizeConfig`).
     """
 
