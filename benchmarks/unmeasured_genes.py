@@ -14,7 +14,6 @@ import numpy as np
 
 from gearsplan.analysis.prediction import predict_perturbation
 from gearsplan.analysis.training_run import bundle_screen, ensure_model
-from gearsplan.data.pseudobulk import pseudobulk
 
 TFS = ("TP53", "GATA1", "MYC", "SPI1", "JUN", "CEBPA", "TAL1")
 OTHERS = ("OR2M2", "ACTB", "GAPDH", "HBG1", "ALB")
@@ -25,7 +24,7 @@ def main() -> None:
     parser.add_argument("--model", help="a model bundle directory (default: the default model)")
     args = parser.parse_args()
     bundle = ensure_model(args.model)
-    bulk = pseudobulk(bundle_screen(bundle))
+    bulk = bundle_screen(bundle).bulk
     changes = np.stack(
         [
             predict_perturbation(bundle, bulk, [gene], top=len(bulk.genes))

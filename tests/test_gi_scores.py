@@ -17,13 +17,11 @@ from gearsplan.analysis.gi_scores import (
     distance_correlations,
     ensemble_calls,
     measured_gi,
-    sampled_gene_pairs,
     score_pairs,
-    theil_sen,
-    well_expressed,
 )
 from gearsplan.data.conditions import genes_of
 from gearsplan.errors import GearsplanError
+from gearsplan.model.pair_fit import sampled_gene_pairs, theil_sen, well_expressed
 
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,9 @@ def test_a_small_gearsplan_trains_and_scores(papalexi):
     assert set(ours.index) == {"unseen_single", "all"}
     assert all(math.isfinite(value) for value in ours["pearson_delta"])
     assert len(run.bundle.model.members) == 2
+    # singles only: nothing to learn a pair law from, so pairs are the plain sum, and the run says so
+    assert run.bundle.model.pair_law == 0.0
+    assert any("predicted by the plain sum of their singles (additive)" in w for w in run.warnings)
 
 
 def test_gi_evaluation_needs_measured_pairs(run_cli):

@@ -36,7 +36,7 @@ def test_an_unmeasured_gene_says_which_alike_measured_perturbations_it_is_pulled
     shares = [share for _, share in report.pulled_toward]
     assert shares == sorted(shares, reverse=True) and 0 < sum(shares) < 1
     model = screen_model(trained_bundle, bulk)
-    pulled = dict(zip(model.measured, model.likeness(["MAP4K1"])[0]))
+    pulled = dict(zip(model.measured, model.prior.likeness(["MAP4K1"])[0]))
     assert pulled["MAP4K3"] > 10 * pulled["KLF1"]
     console = Console(width=200, record=True)
     console.print(perturbation_table(report))

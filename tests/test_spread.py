@@ -10,6 +10,7 @@ import pytest
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.prepared import PreparedScreen
 from gearsplan.model.calibration import calibration_factor, coverage_2sd
+from gearsplan.model.pair_fit import well_expressed
 from gearsplan.model.training import spread_scale
 
 
@@ -23,9 +24,9 @@ def test_a_pair_of_measured_genes_is_as_uncertain_as_measured_pairs_depart_from_
     departure = np.mean(
         [(model.measured[k] - parts[genes_of(k)[0]] - parts[genes_of(k)[1]]) ** 2 for k in pairs], axis=0
     )
-    np.testing.assert_allclose(model.pair_departure, departure)
+    np.testing.assert_allclose(model.prior.pair_departure, departure)
     single, pair = (
-        model.base_variance(["KLF1", "KLF1+MAP2K6"])
+        model.prior.base_variance(["KLF1", "KLF1+MAP2K6"])
         if "KLF1" in model.singles and "MAP2K6" in model.singles
         else (None, None)
     )
@@ -33,23 +34,34 @@ def test_a_pair_of_measured_genes_is_as_uncertain_as_measured_pairs_depart_from_
         assert not single.any()  # a measured single is its measurement
         np.testing.assert_allclose(pair, departure)
     without = replace(model, measured={k: v for k, v in model.measured.items() if k not in pairs})
-    assert not without.pair_departure.any()  # no measured pair: nothing to depart from
+    assert not without.prior.pair_departure.any()  # no measured pair: nothing to depart from
 
 
-def test_the_spread_is_widened_until_it_holds_the_validation_perturbations(trained_bundle, screen, bulk, de):
-    """The simulation split watches training with perturbations of its own: the model's ± 2 sd is scaled to hold 95% of them."""
+def test_the_spread_is_widened_until_it_holds_what_training_watched_without_measuring(trained_bundle, screen, bulk, de):
+    """The model's ± 2 sd is scaled to hold 95% of the validation perturbations and of each measured single
+    predicted as if it had not been measured (two or three validation perturbations alone set it by chance)."""
+    from gearsplan.model.training import held_out_single
+
     data = PreparedScreen(screen, bulk, de)
     model = trained_bundle.model
     val = tuple(trained_bundle.metadata["split"]["val"])
     assert val and not set(val) & set(model.measured)
     raw = replace(model, spread_scale=1.0)
-    prediction = raw.predict(val)
-    top = de.matrix(val)
-    on_top = lambda values: np.take_along_axis(values, top, axis=1)  # noqa: E731
-    held = coverage_2sd(on_top(prediction.mean), on_top(bulk.delta[bulk.rows(val)]), on_top(prediction.total_sd)).mean()
+    singles = sorted(model.singles)
+    gene = singles[0]
+    alone = held_out_single(raw, gene)
+    assert not np.allclose(alone.mean[0], model.singles[gene])  # built as for a gene never measured
+    assert (alone.total_sd > 0).any()
+    watched = [*(held_out_single(raw, g) for g in singles), raw.predict(val)]
+    names = [*singles, *val]
+    top = de.matrix(names)
+    on_top = lambda values: np.take_along_axis(np.vstack(values), top, axis=1)  # noqa: E731
+    held = coverage_2sd(
+        on_top([p.mean for p in watched]), on_top([bulk.delta[bulk.rows(names)]]), on_top([p.total_sd for p in watched])
+    ).mean()
     assert model.spread_scale == pytest.approx(calibration_factor(held)) == pytest.approx(spread_scale(raw, data, val))
-    np.testing.assert_allclose(model.predict(val).total_sd, model.spread_scale * prediction.total_sd)
-    assert spread_scale(raw, data, ()) == 1.0  # nothing watched: nothing to calibrate on
+    np.testing.assert_allclose(model.predict(val).total_sd, model.spread_scale * raw.predict(val).total_sd)
+    assert spread_scale(replace(raw, measured={}), data, ()) == 1.0  # nothing watched: nothing to calibrate on
 
 
 def test_a_measured_single_enters_a_pair_by_its_signal(trained_bundle, bulk):
@@ -66,19 +78,26 @@ def test_a_measured_single_enters_a_pair_by_its_signal(trained_bundle, bulk):
     np.testing.assert_allclose(model.predict([gene]).mean[0], change)
 
 
-def test_the_pair_law_is_the_strength_that_best_predicts_the_training_pairs(trained_bundle, screen, bulk, de):
-    from gearsplan.model.training import PAIR_LAWS, pair_law
+def test_the_pair_law_gives_the_training_pairs_the_gi_magnitudes_they_were_measured_with(
+    trained_bundle, screen, bulk, de
+):
+    from gearsplan.analysis.gi_scores import score_pairs
+    from gearsplan.model.training import pair_law
 
     data = PreparedScreen(screen, bulk, de)
     model = trained_bundle.model
     train = tuple(trained_bundle.metadata["split"]["train"])
     pairs = [k for k in train if len(genes_of(k)) == 2 and all(g in model.singles for g in genes_of(k))]
-    top = de.matrix(pairs)
-    true = np.take_along_axis(bulk.delta[bulk.rows(pairs)], top, axis=1)
-    errors = []
-    for strength in PAIR_LAWS:
+    scored = well_expressed(bulk.control)
+    first, second = (bulk.delta[bulk.rows([genes_of(k)[i] for k in pairs])][:, scored] for i in (0, 1))
+    measured = score_pairs(first, second, bulk.delta[bulk.rows(pairs)][:, scored]).magnitude
+
+    def gap(strength: float) -> float:
         singles = replace(model, pair_law=strength).set_singles
-        summed = np.stack([singles[genes_of(k)[0]] + singles[genes_of(k)[1]] for k in pairs])
-        errors.append(((np.take_along_axis(summed, top, axis=1) - true) ** 2).mean())
-    assert model.pair_law == PAIR_LAWS[int(np.argmin(errors))] == pair_law(model, data, train)
+        summed = np.stack([singles[genes_of(k)[0]] + singles[genes_of(k)[1]] for k in pairs])[:, scored]
+        return float(np.abs(score_pairs(first, second, summed).magnitude - measured).mean())
+
+    assert model.pair_law == pair_law(model, data, train) > 0
+    # Norman's pairs are sub-additive: the law halves the plain sum's error, as the GI scores read it
+    assert gap(model.pair_law) < 0.5 * gap(0.0) and gap(model.pair_law) <= gap(model.pair_law + 0.1)
     assert pair_law(model, data, tuple(k for k in train if "+" not in k)) == 0.0  # no pair to learn from: the plain sum

@@ -1,8 +1,8 @@
 """Genetic-interaction scores and subtype calls of two-gene perturbations (Norman et al. 2019, as in GEARS).
 
 With ΔA, ΔB, ΔAB the mean changes over control of the two singles and the pair, restricted to the
-genes scored on (by default the well-expressed genes, :func:`well_expressed`), ΔAB ≈ c1·ΔA + c2·ΔB
-is fitted without intercept by Theil–Sen (:func:`theil_sen`), and
+genes scored on (by default the well-expressed genes, :func:`~gearsplan.model.pair_fit.well_expressed`), ΔAB ≈ c1·ΔA + c2·ΔB
+is fitted without intercept by Theil–Sen (:func:`~gearsplan.model.pair_fit.theil_sen`), and
 
 ==========================  =========================================================  =======================
 score                       definition                                                 call (default threshold)
@@ -21,7 +21,7 @@ scores gets at least one call under the default thresholds. Epistasis is called 
 threshold (one gene dominates), as in the reference code (the paper's table prints ">").
 A pair whose fit is undefined (every 2×2 system singular, e.g. ΔA ≡ 0) has NaN scores and no call.
 
-When ΔA and ΔB are nearly collinear (|Pearson| > :data:`COLLINEAR_SINGLES`; typical of two genes
+When ΔA and ΔB are nearly collinear (|Pearson| > :data:`~gearsplan.model.pair_fit.COLLINEAR_SINGLES`; typical of two genes
 the model has never seen, whose predictions both sit near the mean change), only c1 + c2 is
 identifiable and the 2×2 solutions scatter along that line (magnitudes in the hundreds). Such a
 pair is fitted with equal contributions, ΔAB ≈ c·(ΔA + ΔB) (c the median of the per-gene slopes,
@@ -42,40 +42,26 @@ from typing import Sequence
 
 import numpy as np
 
-from gearsplan.analysis.metrics import pearson_rows
 from gearsplan.data.conditions import genes_of, perturbation_key
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.errors import GearsplanError
 from gearsplan.json_numbers import finite_or_none
+from gearsplan.model.pair_fit import (
+    N_SUBSAMPLES,
+    interaction_coefficients,
+    pearson_rows,
+    well_expressed,
+)
 
 #: GI subtype names, in the column order of :meth:`GIScores.call_matrix`.
 GI_CALLS = ("synergy", "suppression", "additive", "neomorphism", "redundancy", "epistasis")
 
-#: Default minimum mean log-normalised control expression of a gene scored on (see :func:`well_expressed`).
-WELL_EXPRESSED_MIN_MEAN = 0.01
-
-#: |Pearson(ΔA, ΔB)| above which the two singles cannot be told apart and the fit assumes equal contributions.
-COLLINEAR_SINGLES = 0.95
-
-#: Default number of gene pairs (2×2 systems) sampled per Theil–Sen fit; all pairs when there are fewer.
-N_SUBSAMPLES = 4000
-
-# Elements per chunk of the batched arrays: bounds memory (a few such arrays, 8 bytes each) and
-# keeps a chunk of distance matrices near the L2 cache, which measured fastest.
-_THEIL_SEN_CHUNK = 1 << 22
-_DCOR_CHUNK = 1 << 18
-# |det| below this fraction of the product of the two rows' norms: the rows are parallel to
-# within 1e-9 rad, the 2×2 system is singular for practical purposes and is skipped.
-_SINGULAR = 1e-9
-_WEISZFELD_TOL = 1e-6
-# An iterate closer than this to a solution counts as sitting on it (Vardi–Zhang case).
-_AT_POINT = 1e-9
-_WEISZFELD_MAX_ITER = 300
-
-
 #: The magnitude of an exactly additive pair (ΔAB = ΔA + ΔB, so c1 = c2 = 1); the calls' thresholds, as
 #: Norman et al. set them, are about 1 instead, so an additive pair is called synergy.
 ADDITIVE_MAGNITUDE = float(np.sqrt(2.0))
+
+# Elements per chunk of the batched distance matrices: keeps a chunk near the L2 cache, which measured fastest.
+_DCOR_CHUNK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -139,105 +125,6 @@ class GIScores:
             "calls": [name for name, on in zip(GI_CALLS, fired) if on],
             "singles_collinear": bool(self.singles_collinear[i]),
         }
-
-
-def well_expressed(control_mean: np.ndarray, min_mean: float = WELL_EXPRESSED_MIN_MEAN) -> np.ndarray:
-    """Genes scored on: mean log-normalised expression in control cells above ``min_mean``.
-
-    Norman et al. fit the GI model on well-expressed genes only, because the change of a gene that
-    is barely detected in control is mostly sampling noise. The default 0.01 is about one
-    detected count in a few percent of control cells; on the embedded data it keeps 72 of the 500
-    measured genes (only 103 are detected in any control cell at all).
-    """
-    return np.asarray(control_mean) > min_mean
-
-
-def sampled_gene_pairs(n_genes: int, n_subsamples: int = N_SUBSAMPLES, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Gene pairs (i < j) of the Theil–Sen fit: all when C(n_genes, 2) <= n_subsamples, else a seeded sample without repeats."""
-    total = n_genes * (n_genes - 1) // 2
-    if total <= n_subsamples:
-        return np.triu_indices(n_genes, 1)
-    k = np.sort(np.random.default_rng(seed).choice(total, size=n_subsamples, replace=False))
-    # Unrank k in the row-major order of the strict upper triangle.
-    i = n_genes - 2 - np.floor(np.sqrt(-8.0 * k + 4.0 * n_genes * (n_genes - 1) - 7.0) / 2.0 - 0.5).astype(np.int64)
-    j = k + i + 1 - total + (n_genes - i) * (n_genes - i - 1) // 2
-    return i, j
-
-
-def theil_sen(x: np.ndarray, y: np.ndarray, n_subsamples: int = N_SUBSAMPLES, seed: int = 0) -> np.ndarray:
-    """Theil–Sen fit without intercept of y ≈ c1·x[..., 0] + c2·x[..., 1], batched over pairs.
-
-    Each sampled gene pair (i, j) gives the exact solution of a 2×2 system; the estimate is the
-    spatial median of those solutions (modified Weiszfeld iterations, all pairs at once), as in
-    ``sklearn.linear_model.TheilSenRegressor(fit_intercept=False)``. The same gene pairs are
-    used for every row, so a row's result does not depend on the others.
-
-    Parameters
-    ----------
-    x
-        (n_pairs, n_genes, 2): [ΔA, ΔB] per gene.
-    y
-        (n_pairs, n_genes): ΔAB.
-
-    Returns
-    -------
-    (n_pairs, 2) coefficients; NaN for a row where every 2×2 system is singular.
-    """
-    i, j = sampled_gene_pairs(x.shape[1], n_subsamples, seed)
-    step = max(1, _THEIL_SEN_CHUNK // max(len(i), 1))
-    return np.concatenate(
-        [_theil_sen_chunk(x[s : s + step], y[s : s + step], i, j) for s in range(0, max(len(x), 1), step)]
-    )
-
-
-def _theil_sen_chunk(x: np.ndarray, y: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    a_i, b_i, a_j, b_j = x[:, i, 0], x[:, i, 1], x[:, j, 0], x[:, j, 1]
-    y_i, y_j = y[:, i], y[:, j]
-    det = a_i * b_j - a_j * b_i
-    valid = np.abs(det) > _SINGULAR * np.hypot(a_i, b_i) * np.hypot(a_j, b_j)
-    safe = np.where(valid, det, 1.0)
-    c1 = np.where(valid, (y_i * b_j - y_j * b_i) / safe, 0.0)
-    c2 = np.where(valid, (a_i * y_j - a_j * y_i) / safe, 0.0)
-    return spatial_median(c1, c2, valid)
-
-
-def spatial_median(px: np.ndarray, py: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Spatial (geometric) median of the valid 2-D points of each row, by modified Weiszfeld iterations.
-
-    ``px``, ``py``, ``valid`` are (rows, points). Starts at the coordinate-wise median, which is
-    already close, and iterates only the rows that have not converged yet. Returns (rows, 2);
-    NaN for a row without valid points.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": such a row is NaN on purpose
-        z = np.column_stack([np.nanmedian(np.where(valid, p, np.nan), axis=1) for p in (px, py)])
-    rows = np.flatnonzero(~np.isnan(z[:, 0]))
-    px, py, valid = px[rows], py[rows], valid[rows]
-    for _ in range(_WEISZFELD_MAX_ITER):
-        if rows.size == 0:
-            break
-        current = z[rows]
-        z[rows] = moved = _weiszfeld_step(px, py, valid, current)
-        going = np.linalg.norm(moved - current, axis=1) >= _WEISZFELD_TOL
-        if not going.all():
-            rows, px, py, valid = rows[going], px[going], py[going], valid[going]
-    return z
-
-
-def _weiszfeld_step(px: np.ndarray, py: np.ndarray, valid: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """One Weiszfeld step with the Vardi–Zhang modification, so an iterate on a data point does not stick there."""
-    dx, dy = px - z[:, :1], py - z[:, 1:]
-    dist = np.sqrt(dx * dx + dy * dy)
-    near = dist < _AT_POINT
-    inverse = np.divide(valid, dist, out=np.zeros_like(dist), where=~near)
-    total = inverse.sum(axis=1)
-    pull = np.column_stack([np.einsum("rp,rp->r", inverse, dx), np.einsum("rp,rp->r", inverse, dy)])
-    # z + pull / total is the plain Weiszfeld step; |pull| decides how far to leave a data point.
-    pull_norm = np.linalg.norm(pull, axis=1)
-    at_point = (near & valid).sum(axis=1)
-    stay = np.divide(at_point, pull_norm, out=np.ones_like(pull_norm), where=pull_norm > 0).clip(max=1.0)
-    shift = np.divide(pull, total[:, None], out=np.zeros_like(pull), where=total[:, None] > 0)
-    return z + (1.0 - stay)[:, None] * shift
 
 
 def distance_correlations(
@@ -313,7 +200,7 @@ def score_pairs(
     delta_a, delta_b, delta_ab
         (n_pairs, n_genes) changes over control, already restricted to the genes to score on.
     seed, n_subsamples
-        Of the Theil–Sen gene-pair sample (:func:`theil_sen`).
+        Of the Theil–Sen gene-pair sample (:func:`~gearsplan.model.pair_fit.theil_sen`).
 
     Raises
     ------
@@ -326,19 +213,7 @@ def score_pairs(
             f"only {delta_a.shape[1]} genes to score genetic interactions on",
             "score on more genes (lower the well-expressed threshold)",
         )
-    collinear = np.abs(pearson_rows(delta_a, delta_b)) > COLLINEAR_SINGLES
-    coefficients = np.empty((len(delta_a), 2))
-    # Theil–Sen only where both coefficients are identifiable: on near-collinear singles its 2x2 solutions
-    # spread along a line, and the spatial median then takes its most iterations for a fit that is thrown away.
-    coefficients[~collinear] = theil_sen(
-        np.stack([delta_a[~collinear], delta_b[~collinear]], axis=2),
-        delta_ab[~collinear],
-        n_subsamples=n_subsamples,
-        seed=seed,
-    )
-    coefficients[collinear] = equal_contribution_slope(delta_a[collinear] + delta_b[collinear], delta_ab[collinear])[
-        :, None
-    ]
+    coefficients, collinear = interaction_coefficients(delta_a, delta_b, delta_ab, seed, n_subsamples)
     fitted = coefficients[:, :1] * delta_a + coefficients[:, 1:] * delta_b
     dcor_a, dcor_b, similarity = distance_correlations(delta_a, delta_b, delta_ab)
     larger = np.maximum(dcor_a, dcor_b)
@@ -351,14 +226,6 @@ def score_pairs(
         equality_of_contribution=equality,
         singles_collinear=collinear,
     )
-
-
-def equal_contribution_slope(summed: np.ndarray, delta_ab: np.ndarray) -> np.ndarray:
-    """Per row, the median over genes of ΔAB / (ΔA + ΔB): Theil–Sen through the origin in one dimension."""
-    usable = np.abs(summed) > _SINGULAR * np.abs(summed).max(axis=1, keepdims=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a row without usable genes is NaN on purpose
-        return np.nanmedian(np.where(usable, delta_ab / np.where(usable, summed, 1.0), np.nan), axis=1)
 
 
 #: Share of members that must make a call for it to be shown as certain (besides its score's spread).
@@ -435,7 +302,7 @@ def measured_gi(
     pairs
         Two-gene keys ("A+B", any order).
     genes_mask
-        Genes scored on; by default :func:`well_expressed` of the control mean.
+        Genes scored on; by default :func:`~gearsplan.model.pair_fit.well_expressed` of the control mean.
 
     Raises
     ------

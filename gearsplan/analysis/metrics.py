@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gearsplan.model.calibration import coverage_2sd
+from gearsplan.model.pair_fit import pearson_rows
 
 #: GEARS's metric names, as in ``evaluate --json``.
 GEARS_METRICS = ("pearson_delta", "pearson_delta_top20", "mse_top20", "frac_opposite_top20")
@@ -16,15 +17,6 @@ METRICS = GEARS_METRICS + SPECIFIC_METRICS
 _L1_CHUNK = 1 << 22
 #: Metrics where a larger value is better.
 HIGHER_IS_BETTER = frozenset({"pearson_delta", "pearson_delta_top20", "pearson_delta_centroid", "discrimination"})
-
-
-def pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each row of ``a`` with the same row of ``b``; NaN where a row is constant."""
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, (a * b).sum(axis=1) / denominator, np.nan)
 
 
 def perturbation_metrics(

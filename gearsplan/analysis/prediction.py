@@ -206,7 +206,7 @@ def predict_perturbation(
     training = tuple(bundle.metadata.get("split", {}).get("train", ()))
     prediction = model.predict([key])
     trust = set_uncertainty(bundle, model, genes, prediction, training)
-    base = model.base(key)[0] if model.unmeasured(key) else None
+    base = model.prior.base(key)[0] if model.prior.unmeasured(key) else None
     return PerturbationReport(
         genes,
         key,
@@ -247,7 +247,7 @@ def gene_facts(gene: str, model: GearsModel, bulk: Pseudobulk, trained: bool, n_
 def pulled_toward(model: GearsModel, key: str, top: int = 3, least: float = 0.005) -> tuple[tuple[str, float], ...]:
     """The measured perturbations whose changes the base of a set with unmeasured genes is pulled toward
     most, each with its share of that base (at least ``least``)."""
-    shares = model.pull_shares([key])[0]
+    shares = model.prior.pull_shares([key])[0]
     names = list(model.measured)
     return tuple((names[i], float(shares[i])) for i in np.argsort(-shares, kind="stable")[:top] if shares[i] >= least)
 

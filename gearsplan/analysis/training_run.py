@@ -23,6 +23,7 @@ from gearsplan.model.bundle import Bundle, OutdatedBundle, data_sha256, load_bun
 from gearsplan.model.device import resolve_device
 from gearsplan.model.predictor import GearsPredictor
 from gearsplan.model.train_config import TrainConfig, TrainingProgress, hyperparameters
+from gearsplan.model.training import law_pairs
 from gearsplan.paths import default_model_dir
 from gearsplan.wording import counted
 
@@ -140,8 +141,16 @@ def train_bundle(
         )
     )
     modality = gears.model.modality.warning
+    additive = (
+        ()
+        if law_pairs(gears.model, chosen.train)
+        else (
+            "the screen measures no pair whose two singles it measured too: pairs are predicted by the plain sum of their "
+            "singles (additive), with no law learned of how its pairs combine",
+        )
+    )
     bundle = Bundle(gears.model, config, metadata, bulk=data.bulk, de=data.de)
-    return TrainingRun(bundle, evaluation, unwatched + uncalibrated + ((modality,) if modality else ()))
+    return TrainingRun(bundle, evaluation, unwatched + uncalibrated + additive + ((modality,) if modality else ()))
 
 
 def _calibration(

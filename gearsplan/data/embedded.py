@@ -18,6 +18,7 @@ GO_TERMS = _RESOURCES / "go_terms.tsv.gz"
 HUMAN_GENES = _RESOURCES / "human_genes.tsv.gz"
 GENE_TYPES = _RESOURCES / "gene_types_human.tsv.gz"
 STRING_V12 = _RESOURCES / "string_v12_human.tsv.gz"
+TRANSCRIPTION_FACTORS = _RESOURCES / "tf_human_lambert2018.txt"
 REFERENCE_SPLITS = _RESOURCES / "gears_reference_splits"
 
 

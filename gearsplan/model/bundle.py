@@ -27,12 +27,13 @@ from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
+from gearsplan.model.model_config import ModelConfig
 from gearsplan.model.network import NetworkConfig
 from gearsplan.model.train_config import TrainConfig, hyperparameters
 from gearsplan.paths import check_replaceable, temporary_beside
 
 FORMAT = "gearsplan-bundle"
-FORMAT_VERSION = 9
+FORMAT_VERSION = 11
 CHECKSUMS = "checksums.json"
 #: The names of a bundle's files.
 BUNDLE_FILES = re.compile(r"(config|genes|metadata|checksums)\.json|arrays\.safetensors|member_\d+\.safetensors")
@@ -137,6 +138,7 @@ def _write_files(bundle: Bundle, directory: Path) -> None:
         "modality": asdict(model.modality),
         "spread_scale": model.spread_scale,
         "pair_law": model.pair_law,
+        "model": asdict(model.config),
         "versions": {name: version(name) for name in ("torch", "numpy", "anndata", "scanpy")}
         | {"gearsplan": __version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -306,6 +308,7 @@ def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
         spread_scale=float(config["spread_scale"]),
         single_noise=dict(zip(genes["noisy_singles"], arrays["single_noise"], strict=True)),
         pair_law=float(config["pair_law"]),
+        config=ModelConfig.from_json(config["model"]),
     )
     for index in range(config["members"]):
         member = model.new_member()

@@ -7,31 +7,27 @@ from functools import cached_property
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.modality import Modality
 from gearsplan.knowledge.gene_graph import GeneGraph
-from gearsplan.knowledge.go_profiles import go_profiles
+from gearsplan.knowledge.gene_knowledge import knowledge_features
+from gearsplan.model.effect_size import EffectSizeMap, fit_effect_sizes
+from gearsplan.model.model_config import ModelConfig
 from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
+from gearsplan.model.prior import KnowledgePrior
 from gearsplan.model.threads import fast_cpu
 
 #: (set, gene) pairs predicted at a time. The recovery MLP holds sets x genes x 128 activations;
 #: in pieces of this size prediction ran fastest at 500 and at 5,000 genes (docs/model.md).
 SET_GENES_PER_CHUNK = 1 << 16
 
-#: A set with unmeasured genes is pulled toward the measured perturbations whose GO profiles are
-#: like those genes': each weighs its profile cosine to this power, against this weight for the
-#: base (docs/model.md, "Building on alike perturbations").
-LIKENESS_POWER = 4
-BASE_WEIGHT = 0.1
-
 
 @dataclass(frozen=True)
 class Prediction:
     """Predicted change over control per set and gene: ensemble mean, members' sd, mean head log-variance,
-    the spread of what the set is built on (:meth:`GearsModel.base_variance`; 0 for a measured single),
+    the spread of what the set is built on (:meth:`KnowledgePrior.base_variance <gearsplan.model.prior.KnowledgePrior.base_variance>`; 0 for a measured single),
     and the model's calibration of the two (:attr:`GearsModel.spread_scale`)."""
 
     mean: np.ndarray
@@ -55,6 +51,28 @@ def graph_tensors(graph: GeneGraph) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(graph.edge_index().copy()), torch.from_numpy(graph.weights.copy())
 
 
+def signal_parts(
+    singles: dict[str, np.ndarray], noise: dict[str, np.ndarray], strength: float
+) -> dict[str, np.ndarray]:
+    """Each single's change as part of a larger set: gene by gene, shrunk toward 0 by its sampling noise,
+    ``Δ · max(1 − strength · noise / Δ², 0)`` (the plain change without a noise estimate or at ``strength`` 0).
+
+    A measured single's change carries its cells' sampling noise, which a pair does not inherit:
+    the pair's own cells are sampled afresh. Shrinking each single's changes as far as the noise
+    explains them predicts the pair from its singles' signal, so pairs come out sub-additive where
+    the singles' changes are small against their noise, and additive where they stand out.
+    """
+    shrunk = {}
+    for gene, change in singles.items():
+        spread = noise.get(gene)
+        if spread is None or not strength:
+            shrunk[gene] = change
+            continue
+        squared = change * change
+        shrunk[gene] = change * np.maximum(1.0 - strength * spread / np.where(squared > 0, squared, 1.0), 0.0)
+    return shrunk
+
+
 @dataclass
 class GearsModel:
     """An ensemble of GEARS networks and everything needed to predict with it.
@@ -70,14 +88,16 @@ class GearsModel:
     alone). A set with a gene never measured is built on a better base than the training
     perturbations' mean change (a single on their ``consensus_change``, a larger set on their
     ``median_change``), pulled toward the ``measured`` perturbations whose GO profiles are like its
-    unmeasured genes' (:meth:`prior_shifts`). A perturbed gene that is a measured gene changes
+    unmeasured genes' (:attr:`prior`). A perturbed gene that is a measured gene changes
     in the direction of the screen's ``modality``, at least by its typical own change
     (:meth:`with_modality`). In a set of two or more genes a measured single counts as
     :attr:`set_singles` has it: its change less what its sampling noise explains, by ``pair_law``
     (0: the plain sum). What a prediction does not know (:attr:`Prediction.total_sd`) is the
-    members' disagreement and the spread of what it is built on (:meth:`base_variance`), times
-    ``spread_scale``, the widening that made its ± 2 sd hold 95% of the truth on the perturbations
-    that watched training (:func:`~gearsplan.model.training.fit_gears`).
+    members' disagreement and the spread of what it is built on (:attr:`prior`), times
+    ``spread_scale``, the widening that made its ± 2 sd hold 95% of the truth on what training watched
+    without measuring (:func:`~gearsplan.model.training.spread_scale`). A single gene never measured is
+    shrunk by what its knowledge says of its effect's size (:attr:`effect_sizes`); the tuning values
+    are ``config`` (:class:`~gearsplan.model.model_config.ModelConfig`).
     """
 
     network: NetworkConfig
@@ -95,6 +115,22 @@ class GearsModel:
     spread_scale: float = 1.0
     single_noise: dict[str, np.ndarray] = field(default_factory=dict)
     pair_law: float = 0.0
+    config: ModelConfig = ModelConfig()
+
+    @cached_property
+    def effect_sizes(self) -> EffectSizeMap:
+        """The map from a gene's knowledge to the size of its effect, fitted to the measured singles."""
+        return fit_effect_sizes(self.singles, self.single_noise, self.config.sizes)
+
+    def sized(self, keys: Sequence[str], changes: np.ndarray) -> np.ndarray:
+        """``changes`` (members x keys x genes) with each single gene never measured shrunk as far as its knowledge
+        says it moves less than the best-known gene would (:meth:`EffectSizeMap.shrinkage`)."""
+        rows = [row for row, key in enumerate(keys) if len(genes_of(key)) == 1 and key not in self.singles]
+        if not rows:
+            return changes
+        changes = changes.copy()
+        changes[:, rows] *= self.effect_sizes.shrinkage([keys[row] for row in rows])[:, None]
+        return changes
 
     @cached_property
     def singles(self) -> dict[str, np.ndarray]:
@@ -102,33 +138,36 @@ class GearsModel:
         return {k: change for k, change in self.measured.items() if "+" not in k}
 
     @cached_property
-    def set_singles(self) -> dict[str, np.ndarray]:
-        """Each measured single's change as part of a larger set: gene by gene, shrunk toward 0 by its sampling
-        noise, ``Δ · max(1 − pair_law · noise / Δ², 0)`` (the plain change without a noise estimate or at ``pair_law`` 0).
-
-        A measured single's change carries its cells' sampling noise, which a pair does not inherit:
-        the pair's own cells are sampled afresh. Shrinking each single's changes as far as the noise
-        explains them predicts the pair from its singles' signal, so pairs come out sub-additive where
-        the singles' changes are small against their noise, and additive where they stand out.
-        """
-        shrunk = {}
-        for gene, change in self.singles.items():
-            noise = self.single_noise.get(gene)
-            if noise is None or not self.pair_law:
-                shrunk[gene] = change
-                continue
-            squared = change * change
-            shrunk[gene] = change * np.maximum(1.0 - self.pair_law * noise / np.where(squared > 0, squared, 1.0), 0.0)
-        return shrunk
+    def prior(self) -> KnowledgePrior:
+        """What its sets with genes never measured are built on, and their spread."""
+        return KnowledgePrior(
+            self.measured,
+            frozenset(self.singles),
+            self.set_singles,
+            self.mean_change,
+            self.consensus_change,
+            self.median_change,
+            self.config,
+        )
 
     @cached_property
-    def measured_profiles(self) -> sp.csr_matrix:
-        """GO profile of each measured perturbation, in the order of :attr:`measured`."""
-        return go_profiles().of([genes_of(k) for k in self.measured])
+    def set_singles(self) -> dict[str, np.ndarray]:
+        """Each measured single's change as part of a larger set, by the pair law (:func:`signal_parts`)."""
+        return signal_parts(self.singles, self.single_noise, self.pair_law)
 
     def new_member(self) -> GearsNetwork:
-        """An untrained network on this model's graphs."""
-        return GearsNetwork(self.network, graph_tensors(self.coexpression), self.go_table)
+        """An untrained network on this model's graphs and knowledge."""
+        return GearsNetwork(self.network, graph_tensors(self.coexpression), self.go_table, self.knowledge_table)
+
+    @cached_property
+    def knowledge_table(self) -> torch.Tensor | None:
+        """The perturbable genes' knowledge features (:func:`knowledge_features`), smoothed over the GO graph as its
+        convolution smooths the embeddings (perturbable genes x features); None for a network without a knowledge map."""
+        if not self.network.knowledge:
+            return None
+        neighbours, weights = self.go_table
+        features = torch.from_numpy(knowledge_features(self.go.genes)).float()
+        return (features[neighbours] * weights.unsqueeze(-1)).sum(dim=1)
 
     @cached_property
     def go_table(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -184,7 +223,7 @@ class GearsModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each member's corrected change over control (members x keys x genes) and head log-variance.
 
-        ``priors``: build each set with an unmeasured gene on its best base (:meth:`prior_shifts`),
+        ``priors``: build each set with an unmeasured gene on its best base (:meth:`KnowledgePrior.prior_shifts <gearsplan.model.prior.KnowledgePrior.prior_shifts>`),
         for the best prediction. False builds every set on the mean change, as the composition
         does; GI scores need that, so that ΔAB - ΔA - ΔB is the learned interaction and not the
         difference of two priors.
@@ -200,12 +239,14 @@ class GearsModel:
             for gene in genes:
                 correct[row, position[gene]] -= 1.0
                 known[row] += parts[gene]
-        rows = [row for row, key in enumerate(keys) if self.unmeasured(key)]
+        rows = [row for row, key in enumerate(keys) if self.prior.unmeasured(key)]
         if priors and rows:
-            known[rows] += self.prior_shifts([keys[row] for row in rows])
+            known[rows] += self.prior.prior_shifts([keys[row] for row in rows])
         changes, variances = self.network_predictions(run, members)
         corrected = np.einsum("kr,mrg->mkg", correct, changes) + known
         blended = (1 - self.baseline_weight) * corrected + self.baseline_weight * self.additive(keys)
+        if priors:
+            blended = self.sized(keys, blended)
         return self.with_modality(keys, blended), variances[:, : len(keys)]
 
     def with_modality(self, keys: Sequence[str], changes: np.ndarray) -> np.ndarray:
@@ -227,101 +268,6 @@ class GearsModel:
         changes = changes.copy()
         changes[:, rows, columns] = sign * np.maximum(sign * changes[:, rows, columns], self.modality.self_change)
         return changes
-
-    def prior_shifts(self, keys: Sequence[str]) -> np.ndarray:
-        """What each set, with one or more genes never measured, adds to the composition: its base minus the mean change, once per set.
-
-        The base (the consensus change for a single gene, the median change for a larger set),
-        pulled toward the measured perturbations like its unmeasured genes: each change weighted
-        by its :meth:`pull_shares`, the base by the rest. A set whose genes share no GO term with a
-        measured one keeps its base.
-        """
-        return self.pulled_bases(keys)[2] - self.mean_change
-
-    def pulled_bases(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per set: its :meth:`base`, the :meth:`pull_shares`, and the base pulled by them (sets x genes, sets x measured, sets x genes)."""
-        bases = np.stack([self.base(k)[1] for k in keys])
-        shares = self.pull_shares(keys)
-        return bases, shares, bases + shares @ self.measured_changes - shares.sum(axis=1, keepdims=True) * bases
-
-    def base_variance(self, keys: Sequence[str]) -> np.ndarray:
-        """How far, gene by gene, a set's change may lie from what it is built on (sets x genes).
-
-        A single measured gene: 0. A larger set of measured genes: how far the measured pairs lie
-        from the sum of their singles (:attr:`pair_departure`), since it is built on that sum.
-        A set with a gene never measured: the variance of the mixture its pulled base is the mean
-        of: the base, at the share the pull leaves it, spread as the measured perturbations of the
-        set's size (single genes, or larger sets) spread about it; and each measured perturbation at
-        its pull share. The members all build on the same base, so their disagreement alone leaves
-        this out.
-        """
-        variance = np.zeros((len(keys), len(self.genes)))
-        variance[[i for i, k in enumerate(keys) if len(genes_of(k)) > 1 and not self.unmeasured(k)]] = (
-            self.pair_departure
-        )
-        rows = [i for i, k in enumerate(keys) if self.unmeasured(k)]
-        if not rows:
-            return variance
-        unmeasured = [keys[i] for i in rows]
-        bases, shares, pulled = self.pulled_bases(unmeasured)
-        spread = np.stack([self.size_spreads[len(genes_of(k)) == 1] for k in unmeasured])
-        changes = self.measured_changes
-        # sum_j share_j (change_j - pulled)^2, expanded so that no sets x measured x genes array is built
-        toward = shares @ changes**2 - 2 * pulled * (shares @ changes) + shares.sum(axis=1, keepdims=True) * pulled**2
-        variance[rows] = (1 - shares.sum(axis=1, keepdims=True)) * (spread + (bases - pulled) ** 2) + toward
-        return np.maximum(variance, 0.0)
-
-    @cached_property
-    def pair_departure(self) -> np.ndarray:
-        """Gene by gene, the mean squared departure of the measured pairs whose two singles were measured
-        from what their singles predict (:attr:`set_singles`, summed; 0 where the screen measured no such pair)."""
-        pairs = [k for k in self.measured if len(genes_of(k)) == 2 and not self.unmeasured(k)]
-        if not pairs:
-            return np.zeros(len(self.genes))
-        departures = np.stack([self.measured[k] - sum(self.set_singles[g] for g in genes_of(k)) for k in pairs])
-        return (departures**2).mean(axis=0)
-
-    @cached_property
-    def measured_changes(self) -> np.ndarray:
-        """The measured changes (measured perturbations x genes, in the order of :attr:`measured`)."""
-        return np.stack(list(self.measured.values()))
-
-    @cached_property
-    def size_spreads(self) -> dict[bool, np.ndarray]:
-        """Keyed by "a single gene?": gene by gene, the mean squared distance of the measured perturbations
-        of that size (all of them if none) from the base of a set of that size."""
-        single = np.array([len(genes_of(k)) == 1 for k in self.measured])
-        spreads = {}
-        for size in (True, False):
-            same = single == size
-            if not same.any():
-                same[:] = True
-            spreads[size] = ((self.measured_changes[same] - self.base_of(size)[1]) ** 2).mean(axis=0)
-        return spreads
-
-    def base(self, key: str) -> tuple[str, np.ndarray]:
-        """What a set with genes never measured is built on, and its name (:meth:`base_of` its size)."""
-        return self.base_of(len(genes_of(key)) == 1)
-
-    def base_of(self, single: bool) -> tuple[str, np.ndarray]:
-        """The base of a single gene never measured (the consensus change) or of a larger set (the median change), and its name."""
-        return ("consensus change", self.consensus_change) if single else ("median change", self.median_change)
-
-    def pull_shares(self, keys: Sequence[str]) -> np.ndarray:
-        """Each measured perturbation's share (columns, in the order of :attr:`measured`) of each set's base:
-        its :meth:`likeness` over the sum of them all and :data:`BASE_WEIGHT`."""
-        likeness = self.likeness(keys)
-        return likeness / (likeness.sum(axis=1, keepdims=True) + BASE_WEIGHT)
-
-    def likeness(self, keys: Sequence[str]) -> np.ndarray:
-        """Weight of each measured perturbation (columns, in the order of :attr:`measured`) in each set's pull:
-        over the set's unmeasured genes, the sum of its GO-profile cosine to each, to the power :data:`LIKENESS_POWER`
-        (:meth:`GoProfiles.summed_cosine <gearsplan.knowledge.go_profiles.GoProfiles.summed_cosine>`)."""
-        return go_profiles().summed_cosine([self.unmeasured(k) for k in keys], self.measured_profiles, LIKENESS_POWER)
-
-    def unmeasured(self, key: str) -> list[str]:
-        """The genes of a set never measured alone."""
-        return [g for g in genes_of(key) if g not in self.singles]
 
     @property
     def chunk(self) -> int:
@@ -348,7 +294,7 @@ class GearsModel:
         """
         parts = []
         for chunk, changes, variances in self.member_chunks(keys, progress, priors):
-            base_sd = np.sqrt(self.base_variance(chunk)) if priors else np.zeros((len(chunk), len(self.genes)))
+            base_sd = np.sqrt(self.prior.base_variance(chunk)) if priors else np.zeros((len(chunk), len(self.genes)))
             parts.append((changes.mean(axis=0), changes.std(axis=0), variances.mean(axis=0), base_sd))
         return Prediction(*(np.concatenate(column) for column in zip(*parts)), scale=self.spread_scale)
 

@@ -11,12 +11,20 @@ from torch import Tensor, nn
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Sizes of a GEARS network (paper defaults: SGC, one GO layer, hidden 64)."""
+    """Sizes of a GEARS network (paper defaults: SGC, one GO layer, hidden 64).
+
+    ``knowledge``: the columns of the perturbable genes' knowledge features
+    (:func:`~gearsplan.knowledge.gene_knowledge.knowledge_features`) that a learned linear map adds to
+    their embeddings (0: none). ``position_weight``: how much of a gene's state is its
+    co-expression-smoothed position, beside its own embedding (GEARS's code: 0.2).
+    """
 
     n_genes: int
     n_perturbable: int
     hidden: int = 64
     coexpression_layers: int = 1
+    knowledge: int = 0
+    position_weight: float = 0.2
 
 
 class _LayerNormOnOneThread(torch.autograd.Function):
@@ -144,10 +152,11 @@ class RowwiseSGConv(nn.Module):
         self.register_buffer("neighbours", table[0], persistent=False)
         self.register_buffer("weights", table[1], persistent=False)
 
-    def forward(self, x: Tensor, rows: Tensor) -> Tensor:
-        """The convolution's output at ``rows`` (a 1-D index tensor)."""
-        gathered = x[self.neighbours[rows]] * self.weights[rows].unsqueeze(-1)
-        return self.linear(gathered.sum(dim=1))
+    def forward(self, x: Tensor, rows: Tensor, smoothed_extra: Tensor | None = None) -> Tensor:
+        """The convolution's output at ``rows`` (a 1-D index tensor); ``smoothed_extra`` (rows x channels), the
+        already smoothed part of the input that is not in ``x``, is added before the linear layer."""
+        gathered = (x[self.neighbours[rows]] * self.weights[rows].unsqueeze(-1)).sum(dim=1)
+        return self.linear(gathered if smoothed_extra is None else gathered + smoothed_extra)
 
 
 class GearsNetwork(nn.Module):
@@ -155,14 +164,19 @@ class GearsNetwork(nn.Module):
 
     Gene embeddings are smoothed over the co-expression graph, perturbation embeddings over
     the GO graph (one row per perturbable gene, plus one shared row for perturbed genes that
-    have no GO annotation). A set's perturbation embeddings are summed, passed through an
+    have no GO annotation). A perturbable gene's embedding is its own row plus a learned linear map of
+    its knowledge features, so a gene never trained has one of its own. A set's perturbation embeddings are summed, passed through an
     MLP and added to every gene embedding; a gene-specific decoder, a cross-gene MLP and a
     second gene-specific layer give one change per gene. An uncertainty head gives a
     log-variance per gene.
     """
 
     def __init__(
-        self, config: NetworkConfig, coexpression: tuple[Tensor, Tensor], go_table: tuple[Tensor, Tensor]
+        self,
+        config: NetworkConfig,
+        coexpression: tuple[Tensor, Tensor],
+        go_table: tuple[Tensor, Tensor],
+        knowledge: Tensor | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -176,6 +190,10 @@ class GearsNetwork(nn.Module):
         self.gene_transform = mlp(H, H, H)
         self.perturbation_embedding = nn.Embedding(P + 1, H)
         self.go_conv = RowwiseSGConv(H, go_table)
+        # The GO-smoothed knowledge features (P x knowledge): the convolution is linear, so smoothing the
+        # features once equals smoothing their map at every step.
+        self.register_buffer("knowledge_features", knowledge, persistent=False)
+        self.knowledge_map = nn.Linear(config.knowledge, H, bias=False) if config.knowledge else None
         self.perturbation_fuse = mlp(H, H, H)
         self.recovery = mlp(H, 2 * H, H)
         self.gene_weight_1 = nn.Parameter(torch.empty(G, H))
@@ -196,13 +214,15 @@ class GearsNetwork(nn.Module):
         for i, conv in enumerate(self.coexpression_convs):
             position = conv(position, self.coexpression_edges, self.coexpression_weights)
             position = position.relu() if i < len(self.coexpression_convs) - 1 else position
-        return self.gene_transform(self.gene_embedding.weight + 0.2 * position)
+        return self.gene_transform(self.gene_embedding.weight + self.config.position_weight * position)
 
     def perturbation_states(self, rows: Tensor) -> Tensor:
         """GO-smoothed embeddings of the perturbable genes ``rows``; row P is the shared out-of-GO gene."""
         embedding = self.perturbation_embedding.weight
         outside = rows == self.config.n_perturbable
-        smoothed = self.go_conv(embedding[:-1], rows.clamp(max=self.config.n_perturbable - 1))
+        inside = rows.clamp(max=self.config.n_perturbable - 1)
+        known = None if self.knowledge_map is None else self.knowledge_map(self.knowledge_features[inside])
+        smoothed = self.go_conv(embedding[:-1], inside, known)
         return torch.where(outside.unsqueeze(-1), embedding[-1], smoothed)
 
     def recover(self, genes: Tensor, perturbation: Tensor) -> Tensor:
