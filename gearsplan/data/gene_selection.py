@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from anndata import AnnData
 
 from gearsplan.wording import counted
 
@@ -84,7 +83,8 @@ def select_genes(X, genes: pd.Index, perturbed: set[str], n_top: int, counts: bo
     """
     if len(genes) <= n_top:
         return None
-    import scanpy as sc  # imported here: it costs seconds, and only this step needs it
+    import scanpy as sc  # imported here (as anndata): they cost seconds, and only this step needs them
+    from anndata import AnnData
 
     flavour = "seurat_v3" if counts else "seurat"
     cells = AnnData(X=X, var=pd.DataFrame(index=genes.astype(str)))
