@@ -72,3 +72,11 @@ def test_the_control_hint_names_a_way_to_the_gene_ctrl():
         gene_table().resolve_set("CTRL")
     ensembl = error.value.hint.split()[-1]
     assert gene_table().resolve(ensembl) == "CTRL"
+
+
+def test_alias_carriers_read_by_a_scan_match_the_alias_map():
+    table = gene_table()
+    aliases = sorted(table.aliases.items())
+    sample = aliases[:: len(aliases) // 200] + [a for a in aliases if len(a[1]) > 1][:20]
+    assert all(table.alias_carriers(alias) == symbols for alias, symbols in sample)
+    assert table.alias_carriers("FOOBAR1") == ()
