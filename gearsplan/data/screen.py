@@ -159,11 +159,6 @@ class Screen:
         return tuple(self.adata.var_names)
 
     @property
-    def in_memory(self) -> bool:
-        """Whether it was given as an AnnData in memory, with no file behind it."""
-        return self.source == IN_MEMORY
-
-    @property
     def keys(self) -> pd.Series:
         return self.adata.obs[KEY_COLUMN]
 
