@@ -28,29 +28,35 @@ class UnknownGene(GearsplanError):
 
 @dataclass(frozen=True)
 class GeneTable:
-    """Current symbols with their aliases and Ensembl IDs (NCBI Gene via org.Hs.eg.db).
+    """Current symbols with their aliases and Ensembl IDs (NCBI Gene via org.Hs.eg.db), from the tab-separated file
+    ``path`` with ``symbol``, ``aliases`` and ``ensembl_ids`` (``|``-separated) columns.
 
-    ``rows`` are the file's fields split at tabs; ``columns`` name the fields holding the symbol, the ``|``-separated
-    aliases and the ``|``-separated Ensembl IDs. The lookups are built when first used: a name that is a current
-    symbol needs only :attr:`symbols`, while the alias map costs 0.2–0.5 s (measured on the shipped table:
+    Everything is read and built when first used: a name that the caller already knows (``extra_symbols``, e.g. the
+    measured genes) needs no file at all, a current symbol only :attr:`symbols`, while the alias map costs 0.2–0.5 s
+    (measured on the shipped table:
     ``python -m timeit -n1 -r1 -s "from gearsplan.data.gene_names import gene_table; t = gene_table()" "t.aliases"``),
     which ``predict FOSB`` need not pay.
     """
 
-    rows: list[list[str]]
-    columns: tuple[int, int, int]
+    path: Path = HUMAN_GENES
 
-    @classmethod
-    def load(cls, path: Path = HUMAN_GENES) -> "GeneTable":
-        """The table of a tab-separated file with ``symbol``, ``aliases`` and ``ensembl_ids`` (``|``-separated) columns.
+    @cached_property
+    def columns(self) -> tuple[int, int, int]:
+        """The fields of :attr:`rows` holding the symbol, the aliases and the Ensembl IDs."""
+        with gzip.open(self.path, "rt", encoding="utf-8") as handle:
+            header = handle.readline().rstrip("\n").split("\t")
+        return tuple(header.index(name) for name in ("symbol", "aliases", "ensembl_ids"))
+
+    @cached_property
+    def rows(self) -> list[list[str]]:
+        """The file's lines below its header, split at tabs.
 
         Read with the standard library, not pandas: ``predict`` names its genes before any heavy import
         (about half the time of pandas' reader and import together, measured on the shipped table).
         """
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            header = handle.readline().rstrip("\n").split("\t")
-            rows = [line.rstrip("\n").split("\t") for line in handle]
-        return cls(rows, tuple(header.index(name) for name in ("symbol", "aliases", "ensembl_ids")))
+        with gzip.open(self.path, "rt", encoding="utf-8") as handle:
+            handle.readline()
+            return [line.rstrip("\n").split("\t") for line in handle]
 
     @cached_property
     def symbols(self) -> frozenset[str]:
@@ -95,7 +101,7 @@ class GeneTable:
         GearsplanError
             For an ambiguous alias.
         """
-        if name in self.symbols or name in extra_symbols:
+        if name in extra_symbols or name in self.symbols:  # the caller's names first: they need no file
             return name
         upper = name.upper()
         if upper in self.by_upper:
@@ -164,5 +170,5 @@ def _carriers(rows: list[list[str]], symbol: int, column: int) -> dict[str, tupl
 
 @lru_cache(maxsize=1)
 def gene_table() -> GeneTable:
-    """The shipped gene table, loaded once per process."""
-    return GeneTable.load()
+    """The shipped gene table, one per process (read when first used)."""
+    return GeneTable()
