@@ -461,8 +461,9 @@ def measure_suggest_scoring(ctx: Context) -> Timing:
     }
 
 
-def measure_predict_5000_genes(ctx: Context) -> Timing:
-    """``GearsModel.predict`` of 1,024 unmeasured singles with 5 untrained members over 5,000 genes, 100 measured singles of seeded random changes to build on (model built untimed)."""
+def untrained_model(n_genes: int):
+    """A model over the first ``n_genes`` GO genes with no members, no co-expression edges and 100 measured singles of
+    seeded random changes (the last 100 GO genes) to build on; with the GO graph."""
     import numpy as np
 
     from gearsplan.knowledge.gene_graph import GeneGraph
@@ -471,19 +472,16 @@ def measure_predict_5000_genes(ctx: Context) -> Timing:
     from gearsplan.model.network import NetworkConfig
 
     go = build_go_graph()
-    genes, none = go.genes[:PREDICT_GENES], np.zeros(0, np.int64)
-    zeros = np.zeros(PREDICT_GENES)
-    measured = dict(zip(go.genes[-100:], np.random.default_rng(0).normal(size=(100, PREDICT_GENES))))
-    model = GearsModel(
-        NetworkConfig(PREDICT_GENES, go.n_genes),
-        genes,
-        go,
-        GeneGraph(genes, none, none, np.zeros(0, np.float32)),
-        zeros,
-        zeros,
-        zeros,
-        measured,
-    )
+    genes, none = go.genes[:n_genes], np.zeros(0, np.int64)
+    zeros = np.zeros(n_genes)
+    measured = dict(zip(go.genes[-100:], np.random.default_rng(0).normal(size=(100, n_genes))))
+    graph = GeneGraph(genes, none, none, np.zeros(0, np.float32))
+    return GearsModel(NetworkConfig(n_genes, go.n_genes), genes, go, graph, zeros, zeros, zeros, measured), go
+
+
+def measure_predict_5000_genes(ctx: Context) -> Timing:
+    """``GearsModel.predict`` of 1,024 unmeasured singles with 5 untrained members over 5,000 genes, 100 measured singles of seeded random changes to build on (model built untimed)."""
+    model, go = untrained_model(PREDICT_GENES)
     model.members = [model.new_member() for _ in range(5)]
     keys = list(go.genes[PREDICT_GENES : PREDICT_GENES + PREDICT_SETS])
     seconds, _ = _step(lambda: model.predict(keys))

@@ -7,28 +7,10 @@ and does now with the validation sets of ``train_10k_sets``.
 import resource
 import sys
 
-import numpy as np
-
-from gearsplan.knowledge.gene_graph import GeneGraph
-from gearsplan.knowledge.go_graph import build_go_graph
-from gearsplan.model.ensemble import GearsModel
-from gearsplan.model.network import NetworkConfig
+from run import untrained_model
 
 G, S = 5000, 1000
-go = build_go_graph()
-genes, none = go.genes[:G], np.zeros(0, np.int64)
-zeros = np.zeros(G)
-measured = dict(zip(go.genes[-100:], np.random.default_rng(0).normal(size=(100, G))))
-model = GearsModel(
-    NetworkConfig(G, go.n_genes),
-    genes,
-    go,
-    GeneGraph(genes, none, none, np.zeros(0, np.float32)),
-    zeros,
-    zeros,
-    zeros,
-    measured,
-)
+model, go = untrained_model(G)
 member = model.new_member()
 keys = list(go.genes[G : G + S])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -112,7 +112,8 @@ class Screen:
         Cells x measured genes; ``var_names`` are gene symbols; ``obs[KEY_COLUMN]`` holds
         each cell's perturbation key (``"ctrl"`` for control, else ``"A"`` or ``"A+B"``).
     source
-        Where it was read from, as an absolute path (a bundle names it, and is used from other folders).
+        Where it was read from, as an absolute path (a bundle names it, and is used from other folders);
+        :data:`IN_MEMORY` for an AnnData given in memory.
     condition_col, control_labels
         The ``obs`` column and raw label(s) that were used.
     mudata_mod
@@ -133,6 +134,11 @@ class Screen:
     warnings: list[str] = field(default_factory=list)
     statistics: CellStatistics | None = field(default=None, repr=False)
     selection: GeneSelection | None = None
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether it was given as an AnnData in memory, with no file behind it."""
+        return self.source == IN_MEMORY
 
     @property
     def streamed(self) -> bool:
