@@ -80,6 +80,7 @@ def normalise_counts(X, target_sum: float):
         screen normalised block by block is normalised as it would be whole.
     """
     import scanpy as sc  # imported here: it costs seconds, and only this step needs it
+    from anndata import AnnData
 
     cells = AnnData(X=X.astype(np.float32))
     sc.pp.normalize_total(cells, target_sum=target_sum)
