@@ -2,7 +2,7 @@
 
 ``python benchmarks/pair_law.py``: for each strength of ``gearsplan.model.training.PAIR_LAWS``, every measured pair
 whose two singles were measured is predicted as the sum of its singles shrunk by their sampling noise
-(``gearsplan.model.ensemble.signal_parts``); printed are the mean |predicted − measured| GI magnitude (Norman et al.'s Theil–Sen
+(``gearsplan.model.composition.signal_parts``); printed are the mean |predicted − measured| GI magnitude (Norman et al.'s Theil–Sen
 coefficients on the well-expressed genes, as ``evaluate --gi`` reads them) and the top-20-DE MSE. In-sample: the
 model chooses its strength on its own training pairs only.
 """
@@ -15,7 +15,7 @@ from gearsplan.analysis.gi_evaluation import scorable_pairs
 from gearsplan.data.conditions import genes_of
 from gearsplan.data.prepared import prepare
 from gearsplan.data.screen import read_screen
-from gearsplan.model.ensemble import signal_parts
+from gearsplan.model.composition import signal_parts
 from gearsplan.model.pair_fit import interaction_coefficients, well_expressed
 from gearsplan.model.training import PAIR_LAWS
 

@@ -40,8 +40,8 @@ def main() -> None:
     from gearsplan.data.splits import read_split
     from gearsplan.knowledge.go_graph import build_go_graph
     from gearsplan.model import network
-    from gearsplan.model.ensemble import graph_tensors
     from gearsplan.model.losses import ObservedSets, autofocus, gaussian_uncertainty
+    from gearsplan.model.member_networks import graph_tensors
     from gearsplan.model.threads import use_threads
     from gearsplan.model.training import TrainConfig, fit_gears
 

@@ -10,6 +10,7 @@ import pytest
 from gearsplan.data.embedded import PAPALEXI2021
 from gearsplan.data.pseudobulk import pseudobulk
 from gearsplan.data.screen import read_screen
+from gearsplan.knowledge import gene_knowledge
 from gearsplan.knowledge.gene_knowledge import KNOWLEDGE_WIDTH, knowledge_features, knowledge_summary
 from gearsplan.model.bundle import load_bundle, save_bundle
 from gearsplan.model.effect_size import fit_effect_sizes, signal_size
@@ -34,6 +35,23 @@ def test_knowledge_says_what_the_shipped_files_say_of_a_gene():
     features = knowledge_features(["GATA1", "SPI1", "NOT_A_GENE"])
     assert features.shape == (3, KNOWLEDGE_WIDTH)
     assert not np.allclose(features[0], features[1]) and not features[2].any()
+
+
+def test_knowledge_features_are_kept_on_disk_and_a_damaged_cache_file_is_computed_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEARSPLAN_CACHE_DIR", str(tmp_path))
+    genes = ["GATA1", "SPI1", "OR2M2", "NOT_A_GENE"]
+    gene_knowledge._cached_features.cache_clear()
+    computed = knowledge_features(genes)
+    (file,) = (tmp_path / "gene_knowledge").iterdir()
+    gene_knowledge._cached_features.cache_clear()
+    np.testing.assert_array_equal(knowledge_features(genes), computed)  # read back from the file
+    computed[0] = 0.0  # a caller's copy: the cache is not touched
+    assert knowledge_features(genes)[0].any()
+    file.write_bytes(b"not an npz")
+    gene_knowledge._cached_features.cache_clear()
+    np.testing.assert_array_equal(knowledge_features(genes)[1:], computed[1:])
+    assert np.load(file, allow_pickle=False)["features"].shape == (len(genes), KNOWLEDGE_WIDTH)  # rewritten
+    gene_knowledge._cached_features.cache_clear()
 
 
 @pytest.mark.parametrize("source", ["norman", "papalexi"])

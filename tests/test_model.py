@@ -16,8 +16,8 @@ from gearsplan.data.splits import Split, read_split, with_validation
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.bundle import Bundle, load_bundle, save_bundle
-from gearsplan.model.ensemble import graph_tensors
 from gearsplan.model.losses import ObservedSets, autofocus, direction, gaussian_uncertainty
+from gearsplan.model.member_networks import graph_tensors
 from gearsplan.model.network import RowwiseSGConv, SGConv, gcn_table
 from gearsplan.model.training import TrainConfig, TrainingCells, fit_gears
 
@@ -81,7 +81,7 @@ def test_recover_equals_the_recovery_mlp_on_every_set_and_gene(model):
 
 def test_output_shapes(model, screen):
     member = model.members[0]
-    change, log_variance = member(model.encode(["KLF1", "KLF1+MAP2K6", "CEBPB+FOSB+KLF1"]))
+    change, log_variance = member(model.networks.encode(["KLF1", "KLF1+MAP2K6", "CEBPB+FOSB+KLF1"]))
     assert change.shape == log_variance.shape == (3, len(screen.genes))
     prediction = model.predict(["FOSB", "CEBPB+FOSB"])
     assert prediction.mean.shape == prediction.sd.shape == prediction.log_variance.shape == (2, len(screen.genes))
@@ -94,7 +94,7 @@ def test_gradients_reach_every_parameter_group(model, data, split):
     cells = TrainingCells.from_split(data, split)
     keys, observed = next(cells.batches(np.random.default_rng(0), 4, 16, torch.device("cpu")))
     keys = [*keys, "IER5L"] if "IER5L" in split.train else keys  # the shared out-of-GO row
-    change, log_variance = model.network_change(member, keys)
+    change, log_variance = model.networks.change(member, keys)
     observed_sets = slice(len(observed.count))  # IER5L, when added, has no cells: only the direction term sees it
     loss = autofocus(change[observed_sets], observed) + direction(change, change.detach() + 0.1)
     loss = loss + gaussian_uncertainty(log_variance[observed_sets], change[observed_sets], observed)

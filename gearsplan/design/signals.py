@@ -99,7 +99,7 @@ def equivalent_singles(model: GearsModel, genes: Sequence[str]) -> tuple[list[st
     free = [i for i, g in enumerate(genes) if g not in model.singles]
     owner = np.arange(len(genes))
     if free and model.members:
-        rows = model.encode([genes[i] for i in free])[:, 0]
+        rows = model.networks.encode([genes[i] for i in free])[:, 0]
         with torch.no_grad():
             states = np.ascontiguousarray(
                 torch.cat([member.perturbation_states(rows) for member in model.members], dim=1).numpy()

@@ -2,28 +2,79 @@
 
 from __future__ import annotations
 
+import hashlib
+import zipfile
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gearsplan.data.embedded import STRING_V12
+from gearsplan.data.embedded import GENE2GO, GENE_TYPES, STRING_V12, TRANSCRIPTION_FACTORS
 from gearsplan.data.gene_types import PROTEIN_CODING, gene_types
+from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_profiles import EMBEDDING_COMPONENTS, go_profiles
 from gearsplan.knowledge.transcription_factors import transcription_factors
+from gearsplan.paths import atomic_path, cache_dir
 
 #: The columns of :func:`knowledge_summary`, each in [0, 1].
 SUMMARY_COLUMNS = ("transcription factor", "GO annotation", "STRING partners", "protein-coding")
 #: The columns of :func:`knowledge_features`.
 KNOWLEDGE_WIDTH = len(SUMMARY_COLUMNS) + EMBEDDING_COMPONENTS
+#: The shipped files the features are computed from: the disk cache is keyed on their bytes.
+_SOURCES = (GENE2GO, STRING_V12, TRANSCRIPTION_FACTORS, GENE_TYPES)
+# Bump when the way the features are computed changes, so old cache files are not reused.
+_CACHE_VERSION = 1
 
 
 def knowledge_features(genes: Sequence[str]) -> np.ndarray:
     """Genes x (:data:`SUMMARY_COLUMNS` + GO embedding): the :func:`knowledge_summary` of each gene beside
     its coordinates on the GO profiles' principal directions (:meth:`GoProfiles.embedding
-    <gearsplan.knowledge.go_profiles.GoProfiles.embedding>`); a gene the files do not know is all zeros."""
-    return np.hstack([knowledge_summary(genes), go_profiles().embedding([[g] for g in genes])])
+    <gearsplan.knowledge.go_profiles.GoProfiles.embedding>`); a gene the files do not know is all zeros.
+
+    Computed once per process for a given gene list, and kept on disk under ``cache_dir() / "gene_knowledge"``
+    (NumPy ``.npz``, read without pickle) keyed on the shipped files' bytes and the genes: every model
+    asks for all ~20,700 GO genes, which takes about a second to compute from the files. A copy, free to modify.
+    """
+    return _cached_features(tuple(genes)).copy()
+
+
+@lru_cache(maxsize=4)
+def _cached_features(genes: tuple[str, ...]) -> np.ndarray:
+    file = _cache_file(genes)
+    features = _load(file, len(genes))
+    if features is None:
+        features = np.hstack([knowledge_summary(genes), go_profiles().embedding([[g] for g in genes])])
+        _save(features, file)
+    return features
+
+
+def _cache_file(genes: tuple[str, ...]) -> Path:
+    digest = hashlib.sha256(f"version={_CACHE_VERSION}".encode())
+    for source in _SOURCES:
+        digest.update(Path(source).read_bytes())
+    digest.update("\n".join(genes).encode())
+    return cache_dir() / "gene_knowledge" / f"{digest.hexdigest()}.npz"
+
+
+def _save(features: np.ndarray, file: Path) -> None:
+    """Write atomically; an unwritable cache only costs computing the features again next time."""
+    try:
+        with atomic_path(file) as temporary, temporary.open("wb") as handle:
+            np.savez(handle, features=features)
+    except (OSError, GearsplanError):
+        pass
+
+
+def _load(file: Path, n_genes: int) -> np.ndarray | None:
+    """The cached features, or None when the file is missing, unreadable, malformed or of the wrong shape."""
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            features = data["features"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    return features if features.shape == (n_genes, KNOWLEDGE_WIDTH) and features.dtype == np.float64 else None
 
 
 def knowledge_summary(genes: Sequence[str]) -> np.ndarray:

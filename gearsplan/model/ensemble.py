@@ -7,17 +7,15 @@ from functools import cached_property
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
-import torch
 
-from gearsplan.data.conditions import genes_of
 from gearsplan.data.modality import Modality
 from gearsplan.knowledge.gene_graph import GeneGraph
-from gearsplan.knowledge.gene_knowledge import knowledge_features
-from gearsplan.model.effect_size import EffectSizeMap, fit_effect_sizes
+from gearsplan.model.composition import Composition
+from gearsplan.model.effect_size import EffectSizeMap
+from gearsplan.model.member_networks import MemberNetworks
 from gearsplan.model.model_config import ModelConfig
-from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
+from gearsplan.model.network import GearsNetwork, NetworkConfig
 from gearsplan.model.prior import KnowledgePrior
-from gearsplan.model.threads import fast_cpu
 
 #: (set, gene) pairs predicted at a time. The recovery MLP holds sets x genes x 128 activations;
 #: in pieces of this size prediction ran fastest at 500 and at 5,000 genes (docs/model.md).
@@ -46,33 +44,6 @@ class Prediction:
         return Prediction(self.mean[rows], self.sd[rows], self.log_variance[rows], self.base_sd[rows], self.scale)
 
 
-def graph_tensors(graph: GeneGraph) -> tuple[torch.Tensor, torch.Tensor]:
-    """PyG ``edge_index`` and ``edge_weight`` of a graph."""
-    return torch.from_numpy(graph.edge_index().copy()), torch.from_numpy(graph.weights.copy())
-
-
-def signal_parts(
-    singles: dict[str, np.ndarray], noise: dict[str, np.ndarray], strength: float
-) -> dict[str, np.ndarray]:
-    """Each single's change as part of a larger set: gene by gene, shrunk toward 0 by its sampling noise,
-    ``Δ · max(1 − strength · noise / Δ², 0)`` (the plain change without a noise estimate or at ``strength`` 0).
-
-    A measured single's change carries its cells' sampling noise, which a pair does not inherit:
-    the pair's own cells are sampled afresh. Shrinking each single's changes as far as the noise
-    explains them predicts the pair from its singles' signal, so pairs come out sub-additive where
-    the singles' changes are small against their noise, and additive where they stand out.
-    """
-    shrunk = {}
-    for gene, change in singles.items():
-        spread = noise.get(gene)
-        if spread is None or not strength:
-            shrunk[gene] = change
-            continue
-        squared = change * change
-        shrunk[gene] = change * np.maximum(1.0 - strength * spread / np.where(squared > 0, squared, 1.0), 0.0)
-    return shrunk
-
-
 @dataclass
 class GearsModel:
     """An ensemble of GEARS networks and everything needed to predict with it.
@@ -90,7 +61,7 @@ class GearsModel:
     ``median_change``), pulled toward the ``measured`` perturbations whose GO profiles are like its
     unmeasured genes' (:attr:`prior`). A perturbed gene that is a measured gene changes
     in the direction of the screen's ``modality``, at least by its typical own change
-    (:meth:`with_modality`). In a set of two or more genes a measured single counts as
+    (:meth:`Composition.with_modality <gearsplan.model.composition.Composition.with_modality>`). In a set of two or more genes a measured single counts as
     :attr:`set_singles` has it: its change less what its sampling noise explains, by ``pair_law``
     (0: the plain sum). What a prediction does not know (:attr:`Prediction.total_sd`) is the
     members' disagreement and the spread of what it is built on (:attr:`prior`), times
@@ -98,6 +69,11 @@ class GearsModel:
     without measuring (:func:`~gearsplan.model.training.spread_scale`). A single gene never measured is
     shrunk by what its knowledge says of its effect's size (:attr:`effect_sizes`); the tuning values
     are ``config`` (:class:`~gearsplan.model.model_config.ModelConfig`).
+
+    Two parts do the work, each with one job: :attr:`networks` builds and runs the members on sets
+    (:class:`~gearsplan.model.member_networks.MemberNetworks`), :attr:`composition` turns their outputs
+    and the measured perturbations into predictions (:class:`~gearsplan.model.composition.Composition`);
+    the model predicts :attr:`chunk` sets at a time.
     """
 
     network: NetworkConfig
@@ -118,156 +94,69 @@ class GearsModel:
     config: ModelConfig = ModelConfig()
 
     @cached_property
-    def effect_sizes(self) -> EffectSizeMap:
-        """The map from a gene's knowledge to the size of its effect, fitted to the measured singles."""
-        return fit_effect_sizes(self.singles, self.single_noise, self.config.sizes)
-
-    def sized(self, keys: Sequence[str], changes: np.ndarray) -> np.ndarray:
-        """``changes`` (members x keys x genes) with each single gene never measured shrunk as far as its knowledge
-        says it moves less than the best-known gene would (:meth:`EffectSizeMap.shrinkage`)."""
-        rows = [row for row, key in enumerate(keys) if len(genes_of(key)) == 1 and key not in self.singles]
-        if not rows:
-            return changes
-        changes = changes.copy()
-        changes[:, rows] *= self.effect_sizes.shrinkage([keys[row] for row in rows])[:, None]
-        return changes
+    def networks(self) -> MemberNetworks:
+        """How its members are built and run on perturbation sets."""
+        return MemberNetworks(self.network, self.go, self.coexpression, self.mean_change, self.interaction_weight)
 
     @cached_property
-    def singles(self) -> dict[str, np.ndarray]:
-        """The measured change of each single gene."""
-        return {k: change for k, change in self.measured.items() if "+" not in k}
-
-    @cached_property
-    def prior(self) -> KnowledgePrior:
-        """What its sets with genes never measured are built on, and their spread."""
-        return KnowledgePrior(
-            self.measured,
-            frozenset(self.singles),
-            self.set_singles,
+    def composition(self) -> Composition:
+        """How the members' outputs and the measured perturbations make its predictions."""
+        return Composition(
+            self.genes,
             self.mean_change,
             self.consensus_change,
             self.median_change,
+            self.measured,
+            self.single_noise,
+            self.pair_law,
+            self.baseline_weight,
+            self.modality,
             self.config,
         )
 
-    @cached_property
+    @property
+    def singles(self) -> dict[str, np.ndarray]:
+        """The measured change of each single gene."""
+        return self.composition.singles
+
+    @property
     def set_singles(self) -> dict[str, np.ndarray]:
-        """Each measured single's change as part of a larger set, by the pair law (:func:`signal_parts`)."""
-        return signal_parts(self.singles, self.single_noise, self.pair_law)
+        """Each measured single's change as part of a larger set (:attr:`Composition.set_singles
+        <gearsplan.model.composition.Composition.set_singles>`)."""
+        return self.composition.set_singles
+
+    @property
+    def prior(self) -> KnowledgePrior:
+        """What its sets with genes never measured are built on, and their spread."""
+        return self.composition.prior
+
+    @property
+    def effect_sizes(self) -> EffectSizeMap:
+        """The map from a gene's knowledge to the size of its effect, fitted to the measured singles."""
+        return self.composition.effect_sizes
 
     def new_member(self) -> GearsNetwork:
         """An untrained network on this model's graphs and knowledge."""
-        return GearsNetwork(self.network, graph_tensors(self.coexpression), self.go_table, self.knowledge_table)
-
-    @cached_property
-    def knowledge_table(self) -> torch.Tensor | None:
-        """The perturbable genes' knowledge features (:func:`knowledge_features`), smoothed over the GO graph as its
-        convolution smooths the embeddings (perturbable genes x features); None for a network without a knowledge map."""
-        if not self.network.knowledge:
-            return None
-        neighbours, weights = self.go_table
-        features = torch.from_numpy(knowledge_features(self.go.genes)).float()
-        return (features[neighbours] * weights.unsqueeze(-1)).sum(dim=1)
-
-    @cached_property
-    def go_table(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The GO graph's normalised in-neighbour table, built once and shared by every member."""
-        return gcn_table(*graph_tensors(self.go), self.go.n_genes)
-
-    def encode(self, keys: Sequence[str]) -> torch.Tensor:
-        """Perturbable-gene indices of each set, padded with -1; genes outside GO share the last row."""
-        index = self.go.index
-        outside = self.network.n_perturbable
-        sets = [[index.get(g, outside) for g in genes_of(k)] for k in keys]
-        width = max(map(len, sets), default=1)
-        return torch.tensor([s + [-1] * (width - len(s)) for s in sets], dtype=torch.long)
-
-    def network_change(self, member: GearsNetwork, keys: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """A member's change over control (sets x genes, differentiable) and head log-variance, on the member's device."""
-        run = list(dict.fromkeys([*keys, *(g for k in keys for g in genes_of(k))]))
-        position = {k: i for i, k in enumerate(run)}
-        mix = torch.zeros(len(keys), len(run))
-        sizes = torch.zeros(len(keys), 1)
-        for row, key in enumerate(keys):
-            genes = genes_of(key)
-            sizes[row] = len(genes)
-            mix[row, position[key]] += self.interaction_weight if len(genes) > 1 else 1.0
-            for gene in genes if len(genes) > 1 else ():
-                mix[row, position[gene]] += 1.0 - self.interaction_weight
-        device = member.gene_bias_1.device
-        change, log_variance = member(self.encode(run).to(device))
-        # each gene brings the mean change, so that with nothing learned a set is the sum of its genes
-        base = sizes.to(device) * torch.from_numpy(self.mean_change).float().to(device)
-        return base + mix.to(device) @ change, log_variance[: len(keys)]
+        return self.networks.new_member()
 
     def additive(self, keys: Sequence[str]) -> np.ndarray:
         """The additive baseline: measured single changes, the mean change for unmeasured genes."""
-        return np.stack([sum(self.singles.get(g, self.mean_change) for g in genes_of(k)) for k in keys])
+        return self.composition.additive(keys)
 
-    @torch.no_grad()
     def network_predictions(
         self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each member's own change over control (members x keys x genes), before any measured-single correction, and head log-variance."""
-        changes, variances = [], []
-        with fast_cpu():
-            for member in members if members is not None else self.members:
-                member.eval()
-                change, log_variance = self.network_change(member, keys)
-                changes.append(change.double().cpu().numpy())
-                variances.append(log_variance.double().cpu().numpy())
-        return np.stack(changes), np.stack(variances)
+        return self.networks.predictions(keys, self.members if members is None else members)
 
     def member_predictions(
         self, keys: Sequence[str], members: Sequence[GearsNetwork] | None = None, priors: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Each member's corrected change over control (members x keys x genes) and head log-variance.
-
-        ``priors``: build each set with an unmeasured gene on its best base (:meth:`KnowledgePrior.prior_shifts <gearsplan.model.prior.KnowledgePrior.prior_shifts>`),
-        for the best prediction. False builds every set on the mean change, as the composition
-        does; GI scores need that, so that ΔAB - ΔA - ΔB is the learned interaction and not the
-        difference of two priors.
-        """
-        measured = [[g for g in genes_of(k) if g in self.singles] for k in keys]
-        run = list(dict.fromkeys([*keys, *(g for m in measured for g in m)]))
-        position = {k: i for i, k in enumerate(run)}
-        correct = np.zeros((len(keys), len(run)))
-        known = np.zeros((len(keys), len(self.genes)))
-        for row, (key, genes) in enumerate(zip(keys, measured)):
-            correct[row, position[key]] += 1.0
-            parts = self.singles if len(genes_of(key)) == 1 else self.set_singles
-            for gene in genes:
-                correct[row, position[gene]] -= 1.0
-                known[row] += parts[gene]
-        rows = [row for row, key in enumerate(keys) if self.prior.unmeasured(key)]
-        if priors and rows:
-            known[rows] += self.prior.prior_shifts([keys[row] for row in rows])
+        """Each member's corrected change over control (members x keys x genes) and head log-variance
+        (:meth:`Composition.compose <gearsplan.model.composition.Composition.compose>`, ``priors`` as there)."""
+        run = self.composition.network_sets(keys)
         changes, variances = self.network_predictions(run, members)
-        corrected = np.einsum("kr,mrg->mkg", correct, changes) + known
-        blended = (1 - self.baseline_weight) * corrected + self.baseline_weight * self.additive(keys)
-        if priors:
-            blended = self.sized(keys, blended)
-        return self.with_modality(keys, blended), variances[:, : len(keys)]
-
-    def with_modality(self, keys: Sequence[str], changes: np.ndarray) -> np.ndarray:
-        """``changes`` (members x keys x genes) with each perturbed gene that is a measured gene moved in the
-        modality's direction by at least the typical own change of the measured targets; a measured single
-        keeps its measurement, and an unknown modality changes nothing."""
-        sign = self.modality.sign
-        column = {g: i for i, g in enumerate(self.genes)}
-        targets = [
-            (row, column[g])
-            for row, key in enumerate(keys)
-            if key not in self.singles
-            for g in genes_of(key)
-            if g in column
-        ]
-        if not sign or not targets:
-            return changes
-        rows, columns = map(list, zip(*targets))
-        changes = changes.copy()
-        changes[:, rows, columns] = sign * np.maximum(sign * changes[:, rows, columns], self.modality.self_change)
-        return changes
+        return self.composition.compose(keys, run, changes, priors), variances[:, : len(keys)]
 
     @property
     def chunk(self) -> int:

@@ -137,7 +137,7 @@ def train_member(
         member.train()
         losses = []
         for keys, observed in cells.batches(rng, config.sets_per_batch, config.cells_per_set, device):
-            change, log_variance = model.network_change(member, keys)
+            change, log_variance = model.networks.change(member, keys)
             loss = autofocus(change, observed, config.gamma)
             loss = loss + config.direction_weight * direction(change, observed.mean)
             loss = loss + config.uncertainty_weight * gaussian_uncertainty(log_variance, change, observed)
