@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from gearsplan.knowledge.go_graph import build_go_graph
-from gearsplan.model.ensemble import graph_tensors
 from gearsplan.model.go_table_cache import _cache_file, go_table
+from gearsplan.model.member_networks import graph_tensors
 from gearsplan.model.network import gcn_table
 
 

@@ -27,7 +27,6 @@ from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.go_graph import build_go_graph
 from gearsplan.model.ensemble import GearsModel
-from gearsplan.model.go_table_cache import go_table
 from gearsplan.model.model_config import ModelConfig
 from gearsplan.model.network import NetworkConfig
 from gearsplan.model.train_config import TrainConfig, hyperparameters
@@ -311,7 +310,6 @@ def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
         pair_law=float(config["pair_law"]),
         config=ModelConfig.from_json(config["model"]),
     )
-    model.go_table = go_table(go)  # read from the cache rather than rebuilt: the members and knowledge table need it
     for index in range(config["members"]):
         member = model.new_member()
         member.load_state_dict(load_weights(str(path / f"member_{index}.safetensors")), strict=True)

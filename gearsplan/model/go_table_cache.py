@@ -1,6 +1,6 @@
 """The GO graph's convolution table (:func:`~gearsplan.model.network.gcn_table`) kept in the user cache.
 
-A loaded bundle needs the table of its 20,728-gene GO graph before it can predict; building it costs about 0.5 s of
+Every model (trained or loaded) needs the table of its 20,728-gene GO graph before it can predict; building it costs about 0.5 s of
 CPU, reading it back about 0.005 s (measured on 2026-12-08 by timing :func:`go_table` of
 ``build_go_graph()`` with ``time.process_time`` before and after its file was written), a sixth of ``predict``'s
 3 s start-up goal. The file is keyed on the graph's content, the gearsplan version and :data:`_CACHE_VERSION`, written
@@ -19,7 +19,6 @@ import torch
 from gearsplan import __version__
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph
-from gearsplan.model.ensemble import graph_tensors
 from gearsplan.model.network import gcn_table
 from gearsplan.paths import atomic_path, cache_dir
 
@@ -33,6 +32,8 @@ def go_table(go: GeneGraph) -> tuple[torch.Tensor, torch.Tensor]:
     file = _cache_file(go)
     table = _load(file, go.n_genes)
     if table is None:
+        from gearsplan.model.member_networks import graph_tensors  # here: that module imports this one
+
         table = gcn_table(*graph_tensors(go), go.n_genes)
         _save(table, file)
     return table

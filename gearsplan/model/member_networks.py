@@ -13,7 +13,8 @@ import torch
 from gearsplan.data.conditions import genes_of
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.knowledge.gene_knowledge import knowledge_features
-from gearsplan.model.network import GearsNetwork, NetworkConfig, gcn_table
+from gearsplan.model.go_table_cache import go_table
+from gearsplan.model.network import GearsNetwork, NetworkConfig
 from gearsplan.model.threads import fast_cpu
 
 
@@ -50,8 +51,9 @@ class MemberNetworks:
 
     @cached_property
     def go_table(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The GO graph's normalised in-neighbour table, built once and shared by every member."""
-        return gcn_table(*graph_tensors(self.go), self.go.n_genes)
+        """The GO graph's normalised in-neighbour table, shared by every member: read from the user cache where it
+        holds the table of this graph (:mod:`~gearsplan.model.go_table_cache`), else built and stored there."""
+        return go_table(self.go)
 
     def encode(self, keys: Sequence[str]) -> torch.Tensor:
         """Perturbable-gene indices of each set, padded with -1; genes outside GO share the last row."""
