@@ -64,6 +64,39 @@ class Signals:
     interaction: np.ndarray
     expected_gain: np.ndarray
 
+    @classmethod
+    def without_interaction(
+        cls,
+        kind: str,
+        keys: Sequence[str],
+        uncertainty: np.ndarray,
+        reach: np.ndarray,
+        distance: np.ndarray,
+        region: Sequence[str],
+        profiles: np.ndarray,
+        exact: bool,
+        expected_gain: np.ndarray,
+    ) -> "Signals":
+        """Candidates with no interaction signals: singles (``exact``), or pairs screened additively (not ``exact``)."""
+        n = len(keys)
+        empty = ("",) * n
+        return cls(
+            kind,
+            tuple(keys),
+            uncertainty,
+            reach,
+            distance,
+            tuple(region),
+            np.full(n, np.nan),
+            np.full(n, np.nan),
+            empty,
+            empty,
+            profiles,
+            np.full(n, exact),
+            np.zeros(n),
+            expected_gain,
+        )
+
     def take(self, rows: np.ndarray) -> "Signals":
         """The candidates at ``rows``."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -150,21 +183,15 @@ def single_signals(
     spread = np.concatenate([s for _, s in parts]) if parts else np.zeros(0)
     reached, distance, region = reach.single(genes)
     reached = reached + pairs_informed(genes, open_pairs)
-    n = len(genes)
-    return Signals(
+    return Signals.without_interaction(
         "single",
-        tuple(genes),
+        genes,
         spread[position],
         reached,
         distance,
-        tuple(region),
-        np.full(n, np.nan),
-        np.full(n, np.nan),
-        ("",) * n,
-        ("",) * n,
+        region,
         profiles[position],
-        np.ones(n, dtype=bool),
-        np.zeros(n),
+        True,
         spread[position] ** 2 * reached,
     )
 
@@ -205,25 +232,9 @@ def pair_signals(
         part = slice(start, start + CHUNK)
         profiles[part], spread[part] = summarise(singles[:, a[part]] + singles[:, b[part]])
     reached, distance, region = pair_reach(pairs, reach)
-    n = len(pairs)
-    screened = Signals(
-        "pair",
-        tuple(pairs),
-        spread,
-        reached,
-        distance,
-        tuple(region),
-        np.full(n, np.nan),
-        np.full(n, np.nan),
-        ("",) * n,
-        ("",) * n,
-        profiles,
-        np.zeros(n, dtype=bool),
-        np.zeros(n),
-        spread**2,
-    )
+    screened = Signals.without_interaction("pair", pairs, spread, reached, distance, region, profiles, False, spread**2)
     chosen = (
-        np.arange(n)
+        np.arange(len(pairs))
         if refine is None
         else spread_over_genes(np.argsort(-screened.expected_gain, kind="stable"), a, b, refine)
     )
