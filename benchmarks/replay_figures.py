@@ -3,8 +3,9 @@
 ``python benchmarks/replay_figures.py RUN_DIR [--strategy gearsplan]`` reads ``RUN_DIR/curves.csv`` (written by
 ``gearsplan replay --out RUN_DIR``) and prints, on the held-out quarter's top-20-DE MSE: each strategy's AUC with
 its 95% bootstrap interval over seeds; the paired difference ``other - strategy`` against every other strategy
-(positive: the strategy is better); and how many picks the strategy needs to reach random's final error, against
-random's own.
+(positive: the strategy is better); how many picks the strategy needs to reach random's final error, against
+random's own; the mean held-out MSE curves by perturbations measured; and the paired difference ``random - strategy``
+on held-out 1 - Pearson of change.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from gearsplan.design.replay import JUDGED, ReplayConfig, ReplayResult
+
+#: The second held-out error ``replay --json`` reports (``heldout_pearson_auc_mean``).
+PEARSON = "heldout_one_minus_pearson"
 
 
 def load(directory: Path) -> ReplayResult:
@@ -51,6 +55,14 @@ def main() -> None:
     needs, uses = versus["strategy_needs"], versus["strategy_uses"]
     shown = "never" if needs is None else f"{needs - first:.1f} picks"
     print(f"  {args.strategy} reaches random's final held-out error after {shown}; random uses {uses - first}")
+    curves = result.curves.groupby(["strategy", "n_measured"])[JUDGED].mean().unstack()
+    print("  mean held-out MSE by perturbations measured:")
+    print(curves.loc[list(result.config.strategies)].to_string(float_format="%.4f"))
+    versus = result.comparison(args.strategy, "random", metric=PEARSON)
+    low, high = versus["auc_difference_ci"]
+    print(
+        f"  held-out 1 - Pearson, random - {args.strategy}: {versus['auc_difference_mean']:+.4f} [{low:+.4f}, {high:+.4f}]"
+    )
 
 
 if __name__ == "__main__":

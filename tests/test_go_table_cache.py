@@ -1,4 +1,4 @@
-"""The GO convolution table read from the user cache is the one built from the graph, and a damaged file is rebuilt."""
+"""The GO convolution table and the GO term matrix read from the user cache are the ones built, and a damaged file is rebuilt."""
 
 import numpy as np
 import torch
@@ -33,3 +33,30 @@ def test_a_damaged_or_foreign_file_is_rebuilt(tmp_path, monkeypatch):
     out_of_range = np.full((go.n_genes, 2), go.n_genes, dtype=np.int64)
     np.savez(file, neighbours=out_of_range, weights=np.ones((go.n_genes, 2), dtype=np.float32))
     assert torch.equal(go_table(go)[1], _built(go)[1])
+
+
+def test_the_go_term_matrix_read_back_from_the_cache_is_the_built_one(tmp_path, monkeypatch):
+    """A cold cache builds the genes x terms matrix from gene2go and stores it; a damaged file is rebuilt."""
+    from gearsplan.knowledge import go_graph
+
+    monkeypatch.setenv("GEARSPLAN_CACHE_DIR", str(tmp_path))
+    built = go_graph.go_term_matrix()
+    for damage in (None, b"not a zip"):
+        go_graph._cached_term_matrix.cache_clear()
+        files = list((tmp_path / "go_terms").glob("*.npz"))
+        if damage is not None:
+            files[0].write_bytes(damage)
+        genes, terms, matrix = go_graph.cached_term_matrix()
+        assert (genes, terms) == built[:2] and (matrix != built[2]).nnz == 0 and matrix.dtype == np.float32
+    assert len(list((tmp_path / "go_terms").glob("*.npz"))) == 1
+
+
+def test_a_graph_given_its_edges_in_any_order_is_the_same_graph():
+    """Edges already in order (a graph read from the cache) are kept as they are; any other order is sorted."""
+    from gearsplan.knowledge.gene_graph import GeneGraph
+
+    go = build_go_graph()
+    shuffled = np.random.default_rng(0).permutation(go.n_edges)
+    again = GeneGraph(go.genes, go.targets[shuffled], go.neighbours[shuffled], go.weights[shuffled])
+    assert again.content_hash() == go.content_hash()
+    assert GeneGraph(go.genes, go.targets, go.neighbours, go.weights).content_hash() == go.content_hash()

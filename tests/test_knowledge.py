@@ -13,16 +13,12 @@ import pytest
 
 from gearsplan.data.embedded import GENE2GO, NORMAN2019, STRING_V12
 from gearsplan.errors import GearsplanError
-from gearsplan.knowledge import (
-    GeneGraph,
-    build_go_graph,
-    coexpression_graph,
-    connectivity,
-    go_jaccard,
-    go_profiles,
-    string_graph,
-)
-from gearsplan.knowledge.coexpression import pearson_matrix
+from gearsplan.knowledge.coexpression import coexpression_graph, pearson_matrix
+from gearsplan.knowledge.connectivity import connectivity
+from gearsplan.knowledge.gene_graph import GeneGraph
+from gearsplan.knowledge.go_graph import build_go_graph, go_jaccard
+from gearsplan.knowledge.go_profiles import go_profiles
+from gearsplan.knowledge.string_graph import string_graph
 
 
 class ProgressLog:

@@ -283,3 +283,21 @@ def test_a_z_score_against_a_flat_reference_is_not_given():
     assert z_score(3.0, np.array([1.0, 2.0, 3.0])) == pytest.approx(1.0 / np.std([1.0, 2.0, 3.0]))
     assert np.isnan(z_score(0.5, np.array([0.3, 0.3 + 1e-6, 0.3 - 1e-6])))
     assert np.isnan(z_score(0.5, np.zeros(3)))
+
+
+def test_the_z_scores_use_the_training_spreads_the_bundle_carries(trained_bundle, trained_bundle_dir, bulk):
+    """The reference is the networks' spread on every training perturbation, computed once when the model is trained
+    and read back with the bundle, so predict need not run the networks on the training perturbations again."""
+    from gearsplan.model.bundle import load_bundle
+    from gearsplan.model.ensemble import on_top_genes
+
+    training = trained_bundle.metadata["split"]["train"]
+    changes, variances = trained_bundle.model.network_predictions(training)
+    mean = changes.mean(axis=0)
+    reference = trained_bundle.metadata["spread_reference"]
+    assert np.allclose(reference["sd"], on_top_genes(changes.std(axis=0), mean, 20))
+    assert np.allclose(reference["head"], on_top_genes(variances.mean(axis=0), mean, 20))
+    loaded = load_bundle(trained_bundle_dir)
+    assert loaded.metadata["spread_reference"] == reference
+    here, there = (predict_perturbation(b, bulk, ["FOSB", "CEBPB"]).uncertainty for b in (trained_bundle, loaded))
+    assert np.isfinite(here.z) and here.z == pytest.approx(there.z, abs=1e-9)

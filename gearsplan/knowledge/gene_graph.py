@@ -46,12 +46,14 @@ class GeneGraph:
         ids = np.concatenate([targets, neighbours])
         if ids.size and (ids.min() < 0 or ids.max() >= len(genes)):
             raise ValueError("edge node ids must lie in [0, len(genes))")
-        order = np.lexsort((name_rank(genes)[neighbours], -weights, targets))
+        keys = (name_rank(genes)[neighbours], -weights, targets)
+        # a graph read back from a cache is in order already: checking costs a twentieth of sorting
+        order = slice(None) if _in_order(keys) else np.lexsort(keys)
         for name, value in [
             ("genes", genes),
-            ("targets", targets[order]),
-            ("neighbours", neighbours[order]),
-            ("weights", weights[order]),
+            ("targets", targets[order].copy()),
+            ("neighbours", neighbours[order].copy()),
+            ("weights", weights[order].copy()),
         ]:
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
@@ -106,6 +108,17 @@ class GeneGraph:
         for array in (self.targets, self.neighbours, self.weights):
             h.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
         return h.hexdigest()
+
+
+def _in_order(keys: tuple[np.ndarray, ...]) -> bool:
+    """Whether the rows are sorted as :func:`numpy.lexsort` would sort them by ``keys`` (the last key first)."""
+    steps = [np.diff(key) for key in keys]
+    ahead = np.zeros(len(steps[0]), dtype=bool)  # rows already ordered by a later key
+    for step in reversed(steps):
+        if np.any(~ahead & (step < 0)):
+            return False
+        ahead |= step > 0
+    return True
 
 
 def name_rank(genes: tuple[str, ...]) -> np.ndarray:

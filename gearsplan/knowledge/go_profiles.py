@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import svds
 
 from gearsplan.data.embedded import GENE2GO
 from gearsplan.knowledge.go_graph import cached_term_matrix
@@ -52,6 +51,8 @@ class GoProfiles:
         start = np.full(
             min(matrix.shape), 1.0 / np.sqrt(min(matrix.shape))
         )  # a fixed start vector: the same directions every run
+        from scipy.sparse.linalg import svds  # here: the embedding is cached on disk, and predict need not import it
+
         _, values, directions = svds(matrix, k=EMBEDDING_COMPONENTS, v0=start)
         return directions[np.argsort(-values, kind="stable")]
 

@@ -33,7 +33,7 @@ from gearsplan.model.train_config import TrainConfig, hyperparameters
 from gearsplan.paths import check_replaceable, temporary_beside
 
 FORMAT = "gearsplan-bundle"
-FORMAT_VERSION = 11
+FORMAT_VERSION = 12
 CHECKSUMS = "checksums.json"
 #: The names of a bundle's files.
 BUNDLE_FILES = re.compile(r"(config|genes|metadata|checksums)\.json|arrays\.safetensors|member_\d+\.safetensors")
@@ -312,7 +312,7 @@ def _read_bundle(path: Path, config: dict, go: GeneGraph | None) -> Bundle:
     )
     for index in range(config["members"]):
         member = model.new_member()
-        member.load_state_dict(load_weights(str(path / f"member_{index}.safetensors")), strict=True)
+        member.load_state_dict(load_weights(str(path / f"member_{index}.safetensors")), strict=True, assign=True)
         member.eval()
         model.members.append(member)
     bulk, de = _carried_screen(genes["screen"], measured, arrays)

