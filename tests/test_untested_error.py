@@ -106,3 +106,16 @@ def test_a_single_unlocks_its_pairs_and_a_pair_removes_its_interaction_uncertain
     assert after_pair.pair_gains()[0] == 0.0
     # The pair was a target: its genes' demand falls by one, MAPK1's single part stays.
     assert after_pair.single_gains()[0] == pytest.approx(1.0)
+
+
+def test_a_measured_pair_informs_the_pairs_that_share_a_gene_with_it(reach):
+    """Measuring E2F6 + KLF1 (KLF1 measured) reads E2F6's single-gene part: E2F6 + HK2 then gains only HK2's part and
+    its interaction, while measuring E2F6 alone still removes E2F6's error, which no pair taught the model."""
+    error = build(reach, ["E2F6"], ["E2F6+KLF1", "E2F6+HK2"], [0.25, 0.25])
+    assert error.pair_gains() == pytest.approx([1.25, 2.25])
+    after = error.after(1)
+    assert after.pair_gains() == pytest.approx([0.0, 1.25])
+    assert after.single_gains() == pytest.approx(error.single_gains())
+    # so a batch of two takes the gene alone beside one pair of it, not a second pair of it
+    picked = greedy_select(error, np.zeros((3, 5)), ["single", "pair", "pair"], 2, {"single": 2, "pair": 2})
+    assert sorted(picked) == [0, 2]

@@ -12,9 +12,13 @@ Measuring a single gene a covers a fully and each of its GO neighbours n up to
 gene of a's annotation family counts as a neighbour with Jaccard 1, :func:`~gearsplan.design.graph_reach.annotation_families`), so
 its gain is the error that leaves every target holding a or a neighbour. Measuring a pair removes
 that pair's own error, and that of the pairs the model cannot tell from it (each unmeasured gene
-swapped for one of its annotation family), and nothing else: in replays, revealing pairs taught the
-model little it carried to their genes (``docs/experiment_design.md``). The gains are submodular: what one
-measurement covers, the next cannot remove again, which is what makes a greedy batch spread out.
+swapped for one of its annotation family), and informs the pairs that share a gene with it: their
+gains no longer count that gene's single-gene part, which the measured pair already reads (once a
+pair of a new gene is measured, measuring the gene alone, which covers it in every pair, is the next
+step, not a second pair of it). It teaches the genes themselves nothing: in replays, revealing pairs
+taught the model little it carried to their genes (``docs/experiment_design.md``), so a single's gain
+is unchanged. The gains are submodular: what one measurement covers, the next cannot remove again,
+which is what makes a greedy batch spread out.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ class UntestedError:
     (pairs x 2) index each pair's genes, ``interaction`` is its interaction variance and
     ``pair_is_target`` says whether it is one of the targets (then measuring it lowers its genes' demand).
     ``pair_class`` is shared by pairs the model cannot tell apart (same measured genes, unmeasured
-    genes of the same annotation family); ``pair_open`` is 0 once one of a class is measured.
+    genes of the same annotation family); ``pair_open`` is 0 once one of a class is measured;
+    ``in_pairs_open`` (per gene) is 0 once a pair holding the gene is measured: the other pairs' gains
+    leave out its single-gene part.
     """
 
     variance: np.ndarray
@@ -50,6 +56,7 @@ class UntestedError:
     pair_is_target: np.ndarray
     pair_class: np.ndarray
     pair_open: np.ndarray
+    in_pairs_open: np.ndarray
 
     @classmethod
     def build(
@@ -113,6 +120,7 @@ class UntestedError:
             is_target,
             pair_classes(kind[pair_genes]),
             np.ones(len(pair_genes)),
+            np.ones(n),
         )
 
     def take(self, singles: np.ndarray, pairs: np.ndarray) -> "UntestedError":
@@ -138,10 +146,10 @@ class UntestedError:
         return np.bincount(rows, lift, minlength=teaches.shape[0])
 
     def pair_gains(self) -> np.ndarray:
-        """Each pair's own error: its genes' open variance plus its interaction variance (none once its class is measured)."""
-        return (
-            (self.variance * (1.0 - self.coverage))[self.pair_genes].sum(axis=1) + self.interaction
-        ) * self.pair_open
+        """Each pair's own error: its genes' open variance (but a gene's that a measured pair holds) plus its
+        interaction variance; none once its class is measured."""
+        open_part = self.variance * (1.0 - self.coverage) * self.in_pairs_open
+        return (open_part[self.pair_genes].sum(axis=1) + self.interaction) * self.pair_open
 
     def gains(self) -> np.ndarray:
         """Gains of every candidate, singles first."""
@@ -160,8 +168,13 @@ class UntestedError:
         demand = self.demand.copy()
         if self.pair_is_target[pair]:
             np.subtract.at(demand, self.pair_genes[pair], 1.0)
+        in_pairs_open = self.in_pairs_open.copy()
+        in_pairs_open[self.pair_genes[pair]] = 0.0
         return replace(
-            self, demand=demand, pair_open=np.where(self.pair_class == self.pair_class[pair], 0.0, self.pair_open)
+            self,
+            demand=demand,
+            pair_open=np.where(self.pair_class == self.pair_class[pair], 0.0, self.pair_open),
+            in_pairs_open=in_pairs_open,
         )
 
 
