@@ -13,8 +13,8 @@ import argparse
 
 import numpy as np
 
+from gearsplan.analysis.model_screen import bundle_screen, ensure_model
 from gearsplan.analysis.prediction import screen_model
-from gearsplan.analysis.training_run import bundle_screen, ensure_model
 from gearsplan.design.candidates import Measured, candidate_pairs, candidate_singles
 from gearsplan.design.gene_space import genes_of_interest
 from gearsplan.design.graph_reach import GraphReach

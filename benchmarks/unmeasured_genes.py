@@ -12,8 +12,8 @@ import argparse
 
 import numpy as np
 
+from gearsplan.analysis.model_screen import bundle_screen, ensure_model
 from gearsplan.analysis.prediction import predict_perturbation
-from gearsplan.analysis.training_run import bundle_screen, ensure_model
 
 TFS = ("TP53", "GATA1", "MYC", "SPI1", "JUN", "CEBPA", "TAL1")
 OTHERS = ("OR2M2", "ACTB", "GAPDH", "HBG1", "ALB")

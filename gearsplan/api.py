@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
     from gearsplan.analysis.evaluation import Evaluation
-    from gearsplan.analysis.training_run import ModelScreen
+    from gearsplan.analysis.model_screen import ModelScreen
     from gearsplan.data.screen import Screen
     from gearsplan.design.suggestion import SuggestionPlan
     from gearsplan.model.bundle import Bundle
@@ -64,7 +64,7 @@ class Model:
         GearsplanError
             If there is neither (a bundle saved without its screen): name one with :meth:`with_screen`.
         """
-        from gearsplan.analysis.training_run import ModelScreen
+        from gearsplan.analysis.model_screen import ModelScreen
 
         return self.composed or ModelScreen.of_bundle(self.bundle)
 
@@ -80,7 +80,7 @@ class Model:
 
     def info(self) -> dict:
         """The ``model info --json`` document: where the model is, what it learned from, how it scored."""
-        from gearsplan.analysis.training_run import describe_bundle
+        from gearsplan.analysis.model_screen import describe_bundle
 
         return describe_bundle(self.bundle)
 
@@ -119,8 +119,8 @@ class Model:
         model whose carried screen's file is gone needs ``load_model(..., data=...)``.
         """
         from gearsplan.analysis.export import predicted_cells
+        from gearsplan.analysis.model_screen import screen_cells
         from gearsplan.analysis.prediction import resolve_genes, screen_model
-        from gearsplan.analysis.training_run import screen_cells
         from gearsplan.data.conditions import perturbation_key
 
         bulk = self.screen.bulk
@@ -139,7 +139,7 @@ class Model:
     ) -> Model:
         """This model composed with another screen (a grown one, say; CLI: ``--data``), read as :func:`~gearsplan.data.screen.read_screen`
         reads it; one that is not the model's own file is used with a warning, as the network never learned from it."""
-        from gearsplan.analysis.training_run import bundle_screen
+        from gearsplan.analysis.model_screen import bundle_screen
 
         screen = bundle_screen(self.bundle, data, condition_col, control, mudata_mod)
         return replace(self, composed=screen, warnings=tuple(screen.warnings))
@@ -203,7 +203,8 @@ def train(
     GearsplanError
         For a screen gearsplan cannot read, a ``holdout`` or ``device`` it does not know, or a split that does not fit.
     """
-    from gearsplan.analysis.training_run import DEFAULT_HOLDOUT, train_bundle
+    from gearsplan.analysis.model_screen import DEFAULT_HOLDOUT
+    from gearsplan.analysis.training_run import train_bundle
     from gearsplan.data.screen import Screen, read_screen
     from gearsplan.data.splits import check_holdout
     from gearsplan.model.device import resolve_device
@@ -252,7 +253,7 @@ def load_model(
     GearsplanError
         For a bundle that is missing, altered or from another version, or a ``data`` that does not fit it.
     """
-    from gearsplan.analysis.training_run import ensure_model
+    from gearsplan.analysis.model_screen import ensure_model
 
     model = Model(ensure_model(path, notify, progress, device=device))
     return model if data is None else model.with_screen(data, condition_col, control, mudata_mod=mudata_mod)

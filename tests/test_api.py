@@ -148,14 +148,16 @@ def test_an_unknown_gene_is_refused_before_torch_is_imported(api_model, tmp_path
     assert "unknown gene 'FOOBAR1'" in done.stderr and "did you mean" in done.stderr
 
 
-def test_predict_from_a_bundle_imports_neither_anndata_nor_scanpy(api_model, tmp_path):
+@pytest.mark.parametrize("output", ["--json", "--top=5"])
+def test_predict_from_a_bundle_imports_neither_anndata_nor_scanpy_nor_pandas(api_model, tmp_path, output):
+    """The document and the tables are built from arrays: pandas' import was a tenth of predict's start-up."""
     saved = api_model[1].save(tmp_path / "model")
     code = (
         "import sys\n"
-        f"sys.argv = ['gearsplan', 'predict', 'FOSB', 'CEBPB', '--json', '--model', {str(saved.path)!r}]\n"
+        f"sys.argv = ['gearsplan', 'predict', 'FOSB', 'CEBPB', {output!r}, '--model', {str(saved.path)!r}]\n"
         "from gearsplan.interface.cli import main\n"
         "try:\n    main()\nexcept SystemExit as exit_:\n    print('EXIT', exit_.code)\n"
-        "print('LOADED', [m for m in ('torch_geometric', 'scanpy', 'anndata', 'dask') if m in sys.modules])"
+        "print('LOADED', [m for m in ('torch_geometric', 'scanpy', 'anndata', 'dask', 'pandas') if m in sys.modules])"
     )
     assert _fresh_python(code).splitlines()[-1] == "LOADED []"
 

@@ -9,7 +9,7 @@ import mudata as md
 import numpy as np
 import pytest
 
-from gearsplan.analysis.training_run import bundle_screen
+from gearsplan.analysis.model_screen import bundle_screen
 from gearsplan.data.pseudobulk import pseudobulk
 from gearsplan.data.screen import read_screen
 from gearsplan.model.bundle import data_sha256

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from gearsplan.analysis.training_run import ModelScreen
+from gearsplan.analysis.model_screen import ModelScreen
 from gearsplan.data.conditions import CONTROL_KEY
 from gearsplan.errors import GearsplanError
 from gearsplan.interface import report_figures

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from gearsplan import __version__
+from gearsplan.analysis.model_screen import ModelScreen
 from gearsplan.analysis.prediction import resolve_genes, screen_model, set_uncertainty
-from gearsplan.analysis.training_run import ModelScreen
 from gearsplan.data.conditions import CONTROL_KEY, genes_of, perturbation_key
 from gearsplan.data.pseudobulk import Pseudobulk
 from gearsplan.data.screen import Screen
@@ -40,7 +40,7 @@ def predicted_changes(bundle: Bundle, screen: ModelScreen, sets: Sequence[str]) 
     bundle
         A trained model.
     screen
-        The screen the model composes with (:func:`bundle_screen <gearsplan.analysis.training_run.bundle_screen>`).
+        The screen the model composes with (:func:`bundle_screen <gearsplan.analysis.model_screen.bundle_screen>`).
     sets
         Gene sets as labels (``"KLF1"``, ``"CEBPB+FOSB"``; symbols, aliases or Ensembl IDs), each predicted
         once under its canonical key.
@@ -110,7 +110,7 @@ def predicted_cells(
     bundle
         A trained model.
     screen
-        The screen it predicts from (:func:`bundle_screen <gearsplan.analysis.training_run.bundle_screen>`):
+        The screen it predicts from (:func:`bundle_screen <gearsplan.analysis.model_screen.bundle_screen>`):
         its control cells are what the predicted cells are built on.
     bulk
         The screen's pseudobulk, which the model is composed with (:func:`screen_model`).

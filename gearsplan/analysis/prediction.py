@@ -6,13 +6,12 @@ import math
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from itertools import combinations
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from gearsplan.analysis.gi_scores import GI_CALLS, ensemble_calls, measured_gi, well_expressed
-from gearsplan.analysis.training_run import calibrating_evaluation
+from gearsplan.analysis.model_screen import calibrating_evaluation
 from gearsplan.data.conditions import perturbation_key
 from gearsplan.data.gene_names import gene_table
 from gearsplan.data.pseudobulk import Pseudobulk
@@ -23,6 +22,9 @@ from gearsplan.knowledge.go_graph import jaccard_to
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.calibration import calibration_factor
 from gearsplan.model.ensemble import GearsModel, Prediction, on_top_genes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Confidence levels from how far the predicted changes stand out of what the prediction does not
 #: know, calibrated (mean |change| over the mean spread times its :func:`calibration_factor`, on the
@@ -113,8 +115,15 @@ class PerturbationReport:
     base: str | None
     pulled_toward: tuple[tuple[str, float], ...]
     uncertainty: Uncertainty
-    top_de: pd.DataFrame
+    top_changes: dict[str, np.ndarray]
     gi: tuple[PairInteraction, ...]
+
+    @property
+    def top_de(self) -> pd.DataFrame:
+        """The top changes (:func:`top_de_table`) as a DataFrame, one row a gene."""
+        import pandas as pd  # here: predict's table and --json read the columns, and its start-up need not import pandas
+
+        return pd.DataFrame(self.top_changes)
 
     def to_json(self) -> dict:
         return {
@@ -134,7 +143,10 @@ class PerturbationReport:
             ],
             "pulled_toward": [{"perturbation": k, "share": round(share, 4)} for k, share in self.pulled_toward],
             "uncertainty": finite_record(asdict(self.uncertainty)),
-            "top_de": [finite_record(row) for row in self.top_de.to_dict("records")],
+            "top_de": [
+                finite_record(dict(zip(self.top_changes, row)))
+                for row in zip(*(c.tolist() for c in self.top_changes.values()))
+            ],
             "gi": [
                 {
                     "pair": list(p.pair),
@@ -311,24 +323,22 @@ def z_score(value: float, reference: np.ndarray) -> float:
 
 def top_de_table(
     model: GearsModel, bulk: Pseudobulk, key: str, prediction: Prediction, top: int, calibration: float = 1.0
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """The ``top`` genes by |predicted change|, with control mean, spread (:attr:`Prediction.total_sd`) and that spread
-    widened by ``calibration`` (:attr:`Uncertainty.calibration`), additive and measured changes."""
+    widened by ``calibration`` (:attr:`Uncertainty.calibration`), additive and measured changes: one array a column."""
     change, sd = prediction.mean[0], prediction.total_sd[0]
     order = np.argsort(-np.abs(change), kind="stable")[:top]
     additive = model.additive([key])[0] if "+" in key else np.full(len(change), np.nan)
     measured = bulk.delta[bulk.rows([key])[0]] if key in bulk.keys else np.full(len(change), np.nan)
-    return pd.DataFrame(
-        {
-            "gene": np.array(model.genes)[order],
-            "control_mean": bulk.control[order],
-            "predicted_change": change[order],
-            "predicted_sd": sd[order],
-            "calibrated_sd": sd[order] * calibration,
-            "additive_change": additive[order],
-            "measured_change": measured[order],
-        }
-    )
+    return {
+        "gene": np.array(model.genes)[order],
+        "control_mean": bulk.control[order],
+        "predicted_change": change[order],
+        "predicted_sd": sd[order],
+        "calibrated_sd": sd[order] * calibration,
+        "additive_change": additive[order],
+        "measured_change": measured[order],
+    }
 
 
 def pair_interactions(

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from gearsplan.analysis.metrics import perturbation_metrics
-from gearsplan.analysis.training_run import ModelScreen
+from gearsplan.analysis.model_screen import ModelScreen
 from gearsplan.data.splits import Split
 from gearsplan.model.bundle import Bundle
 from gearsplan.model.ensemble import TOP_GENES, ensemble_uncertainty, on_top_genes

@@ -7,8 +7,6 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-import pandas as pd
-
 from gearsplan.data.embedded import GENE_TYPES
 
 #: The gene type of genes that code for a protein.
@@ -26,6 +24,8 @@ def gene_types(path: Path | str = GENE_TYPES) -> Mapping[str, str]:
 
 @lru_cache(maxsize=2)
 def _cached_types(path: str) -> Mapping[str, str]:
+    import pandas as pd  # here: read once into a cache, and predict's start-up need not import pandas
+
     table = pd.read_csv(path, sep="\t", usecols=["symbol", "gene_type"], dtype=str).dropna()
     table = table.assign(coding=table["gene_type"] == PROTEIN_CODING).sort_values(
         "coding", ascending=False, kind="stable"

@@ -296,7 +296,7 @@ def _model(
 
 def _default_training():
     """The progress of training the default model, should a command find none: its members and its calibration's."""
-    from gearsplan.analysis.training_run import DEFAULT_HOLDOUT, members_trained
+    from gearsplan.analysis.model_screen import DEFAULT_HOLDOUT, members_trained
 
     return training_bar(members_trained(TrainConfig(), DEFAULT_HOLDOUT), TrainConfig().epochs)
 
@@ -515,7 +515,7 @@ def train(
     The bundle (safetensors weights and screen, JSON config and metadata, checksums) carries what
     predict, gimap, suggest and report need from the screen, so it works wherever it is copied.
     """
-    from gearsplan.analysis.training_run import members_trained
+    from gearsplan.analysis.model_screen import members_trained
     from gearsplan.api import train as train_model
     from gearsplan.data.splits import check_holdout
     from gearsplan.interface.tables import evaluation_tables

@@ -19,8 +19,8 @@ import pandas as pd
 
 from gearsplan.analysis.gi_map import gi_map, measured_genes
 from gearsplan.analysis.gi_scores import CERTAIN_SHARE, GI_CALLS
+from gearsplan.analysis.model_screen import ModelScreen, describe_bundle
 from gearsplan.analysis.prediction import PerturbationReport, predict_perturbation, screen_model
-from gearsplan.analysis.training_run import ModelScreen, describe_bundle
 from gearsplan.analysis.uncertainty_check import UncertaintyCheck, uncertainty_check
 from gearsplan.data.embedded import screen_name
 from gearsplan.design.gene_space import EXPAND, GeneSpace, check_expand
@@ -122,7 +122,7 @@ def write_report(
         A trained model; its metadata give the held-out split and its evaluation.
     screen
         The data so far: the screen the bundle carries, or one read from a file
-        (:func:`~gearsplan.analysis.training_run.bundle_screen`).
+        (:func:`~gearsplan.analysis.model_screen.bundle_screen`).
     budget
         Experiments to suggest.
     pairs
@@ -396,7 +396,7 @@ def quality_section(
     evaluation: dict | None, check: UncertaintyCheck | None, link: Callable[[str], str], calibration: dict
 ) -> str:
     """Section 2: per-stratum table and bar plot against the baselines; uncertainty against error; without an
-    evaluation, where the confidence is calibrated from (``calibration``, :func:`~gearsplan.analysis.training_run.calibration_source`)."""
+    evaluation, where the confidence is calibrated from (``calibration``, :func:`~gearsplan.analysis.model_screen.calibration_source`)."""
     parts = [_heading(1)]
     if not evaluation:
         parts.append(

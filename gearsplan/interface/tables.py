@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -13,6 +13,9 @@ from gearsplan.analysis.gi_scores import ADDITIVE_MAGNITUDE, CERTAIN_SHARE
 from gearsplan.analysis.metrics import GEARS_METRICS, HIGHER_IS_BETTER, METRICS, SPECIFIC_METRICS
 from gearsplan.model.calibration import NOMINAL_COVERAGE
 from gearsplan.wording import counted
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _HEADERS = {
     "pearson_delta": "Pearson Δ\nall genes",
@@ -48,6 +51,8 @@ def best_as_shown(rows: pd.DataFrame) -> pd.DataFrame:
     shown = rows[list(METRICS)].astype(float).round(3)
     shown["coverage_2sd"] = -(shown["coverage_2sd"] - NOMINAL_COVERAGE).abs().round(3)
     higher = HIGHER_IS_BETTER | {"coverage_2sd"}
+    import pandas as pd  # here: predict prints its tables without pandas
+
     return pd.DataFrame({m: shown[m] == (shown[m].max() if m in higher else shown[m].min()) for m in METRICS})
 
 
@@ -252,8 +257,10 @@ def _pull_line(report) -> str:
 
 def top_de_table(report) -> Table:
     """``predict``, part 2: the genes the set changes most, with the additive and measured changes beside."""
-    frame = report.top_de
-    table = Table(title=f"top {len(frame)} predicted changes (log-expression over control)", title_justify="left")
+    columns = report.top_changes
+    table = Table(
+        title=f"top {len(columns['gene'])} predicted changes (log-expression over control)", title_justify="left"
+    )
     table.add_column("gene")
     table.add_column("control mean", justify="right")
     table.add_column("predicted Δ\n± calibrated sd", justify="right")
@@ -263,11 +270,16 @@ def top_de_table(report) -> Table:
     if report.in_data:
         table.add_column("measured Δ", justify="right")
     table.add_column("", justify="center")
-    for row in frame.itertuples():
-        cells = [row.gene, f"{row.control_mean:.2f}", f"{row.predicted_change:+.3f} ± {row.calibrated_sd:.3f}"]
-        cells += [_signed(row.additive_change)] if show_additive else []
-        cells += [_signed(row.measured_change)] if report.in_data else []
-        cells.append("[red]▲[/]" if row.predicted_change > 0 else "[blue]▼[/]")
+    for gene, control, change, sd, additive, measured in zip(
+        *(
+            columns[c]
+            for c in ("gene", "control_mean", "predicted_change", "calibrated_sd", "additive_change", "measured_change")
+        )
+    ):
+        cells = [str(gene), f"{control:.2f}", f"{change:+.3f} ± {sd:.3f}"]
+        cells += [_signed(additive)] if show_additive else []
+        cells += [_signed(measured)] if report.in_data else []
+        cells.append("[red]▲[/]" if change > 0 else "[blue]▼[/]")
         table.add_row(*cells)
     return table
 

@@ -9,7 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from gearsplan.data.embedded import GENE2GO, GENE_TYPES, STRING_V12, TRANSCRIPTION_FACTORS
 from gearsplan.data.gene_types import PROTEIN_CODING, gene_types
@@ -112,6 +111,8 @@ def go_annotation() -> dict[str, float]:
 @lru_cache(maxsize=1)
 def string_partners() -> dict[str, float]:
     """Each STRING gene's count of partners in the shipped network, as log(1 + x) / log(1 + the largest)."""
+    import pandas as pd  # here: read once into a cache, and predict's start-up need not import pandas
+
     table = pd.read_csv(STRING_V12, sep="\t", usecols=["symbol_a", "symbol_b"], dtype=str)
     counts = pd.concat([table["symbol_a"], table["symbol_b"]]).value_counts()
     amount = np.log1p(counts.to_numpy(dtype=float))
