@@ -64,6 +64,27 @@ def test_the_spread_is_widened_until_it_holds_what_training_watched_without_meas
     assert spread_scale(replace(raw, measured={}), data, ()) == 1.0  # nothing watched: nothing to calibrate on
 
 
+def test_a_screen_of_many_singles_is_calibrated_on_an_even_share_of_them(trained_bundle, screen, bulk, de, monkeypatch):
+    """With more measured singles than CALIBRATION_SINGLES, every k-th of their sorted names is predicted as if
+    unmeasured (at 1,800 singles each prediction rebuilt the model, and calibrating took half an hour)."""
+    from gearsplan.model import training
+
+    data = PreparedScreen(screen, bulk, de)
+    raw = replace(trained_bundle.model, spread_scale=1.0)
+    singles = sorted(raw.singles)
+    assert len(singles) > 4
+    monkeypatch.setattr(training, "CALIBRATION_SINGLES", 4)
+    step = -(-len(singles) // 4)
+    names = singles[::step]
+    watched = [training.held_out_single(raw, g) for g in names]
+    top = de.matrix(names)
+    on_top = lambda values: np.take_along_axis(np.vstack(values), top, axis=1)  # noqa: E731
+    held = coverage_2sd(
+        on_top([p.mean for p in watched]), on_top([bulk.delta[bulk.rows(names)]]), on_top([p.total_sd for p in watched])
+    ).mean()
+    assert len(names) <= 4 and training.spread_scale(raw, data, ()) == pytest.approx(calibration_factor(held))
+
+
 def test_a_measured_single_enters_a_pair_by_its_signal(trained_bundle, bulk):
     """Each change is shrunk by what its sampling noise explains: Δ·max(1 − k·noise/Δ², 0); k = 0 is the plain sum."""
     model = replace(trained_bundle.model, pair_law=0.5)
