@@ -66,7 +66,7 @@ def test_the_spread_is_widened_until_it_holds_what_training_watched_without_meas
 
 def test_a_screen_of_many_singles_is_calibrated_on_an_even_share_of_them(trained_bundle, screen, bulk, de, monkeypatch):
     """With more measured singles than CALIBRATION_SINGLES, every k-th of their sorted names is predicted as if
-    unmeasured (at 1,800 singles each prediction rebuilt the model, and calibrating took half an hour)."""
+    unmeasured (at 1,800 singles, each prediction rebuilding the model, calibrating took about 20 minutes more)."""
     from gearsplan.model import training
 
     data = PreparedScreen(screen, bulk, de)

@@ -259,9 +259,10 @@ def pair_law(model: GearsModel, data: PreparedScreen, keys: tuple[str, ...]) -> 
 
 
 #: The most measured singles :func:`spread_scale` predicts as if unmeasured. Each such prediction rebuilds the model's
-#: composition over every measured perturbation, so all 1,800 of ``train_10k_sets`` took about half an hour
-#: (``benchmarks/README.md``, 2026-12-08); 200 perturbations' top-20 genes put a coverage near 95% within about
-#: 1.5% (binomial, one value a perturbation). The embedded screens measure fewer singles, and use all of them.
+#: composition over every measured perturbation: with all 1,800 singles of ``train_10k_sets`` the steps after its
+#: epochs took 34 min, with 200 of them 15 min (``benchmarks/README.md``, 2026-12-08); 200 perturbations' top-20 genes
+#: put a coverage near 95% within about 1.5% (binomial, one value a perturbation). The embedded screens measure fewer
+#: singles, and use all of them.
 CALIBRATION_SINGLES = 200
 
 
