@@ -48,8 +48,11 @@ def target_changes(bulk: Pseudobulk, keys: Iterable[str]) -> np.ndarray:
     """The own change of every gene of ``keys`` that is a measured gene, one value per (perturbation, gene)."""
     keys = list(keys)
     column = {g: i for i, g in enumerate(bulk.genes)}
-    pairs = [(row, column[g]) for row, k in zip(bulk.rows(keys), keys) for g in genes_of(k) if g in column]
-    return np.array([bulk.delta[r, c] for r, c in pairs])
+    pairs = np.array(
+        [(row, column[g]) for row, k in zip(bulk.rows(keys), keys) for g in genes_of(k) if g in column], dtype=np.int64
+    ).reshape(-1, 2)
+    # one value a pair, not bulk.delta: that builds the whole sets x genes matrix (400 MB at 10,000 sets) per value
+    return bulk.means[pairs[:, 0], pairs[:, 1]] - bulk.control[pairs[:, 1]]
 
 
 def resolve_modality(bulk: Pseudobulk, train: Iterable[str], named: str | None, known: str | None = None) -> Modality:

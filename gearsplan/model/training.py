@@ -71,10 +71,11 @@ class TrainingCells:
 
 def new_model(data: PreparedScreen, split: Split, config: TrainConfig, go: GeneGraph) -> GearsModel:
     """An untrained ensemble for ``split``: co-expression graph from its training cells, its measured singles."""
-    keys = data.screen.keys.to_numpy()
-    training = np.isin(keys, [*split.train, CONTROL_KEY])
     # a streamed screen keeps only its control cells: they alone make its graph
-    cells = data.screen.cell_statistics().control if data.screen.streamed else data.screen.adata.X[training]
+    if data.screen.streamed:
+        cells = data.screen.cell_statistics().control
+    else:
+        cells = data.screen.adata.X[np.isin(data.screen.keys.to_numpy(), [*split.train, CONTROL_KEY])]
     coexpression = coexpression_graph(cells, data.screen.genes, config.coexpression_k, config.coexpression_threshold)
     network = NetworkConfig(len(data.screen.genes), go.n_genes, config.hidden, knowledge=KNOWLEDGE_WIDTH)
     return GearsModel(
