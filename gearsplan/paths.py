@@ -120,6 +120,18 @@ def temporary_beside(path: Path, hint: str, directory: bool = False) -> Path:
     return temporary
 
 
+def save_cache(file: Path, **arrays) -> None:
+    """Write ``arrays`` to the cache file ``file`` (an uncompressed ``.npz``, read back without pickle) atomically; an
+    unwritable cache only costs building its content again next time."""
+    import numpy as np  # here: ``gearsplan --help`` imports this module
+
+    try:
+        with atomic_path(file) as temporary, temporary.open("wb") as handle:
+            np.savez(handle, **arrays)
+    except (OSError, GearsplanError):
+        pass
+
+
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary file path beside ``path``, renamed onto it when the block succeeds and removed when it fails.

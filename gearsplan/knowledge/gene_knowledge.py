@@ -12,10 +12,9 @@ import numpy as np
 
 from gearsplan.data.embedded import GENE2GO, GENE_TYPES, STRING_V12, TRANSCRIPTION_FACTORS
 from gearsplan.data.gene_types import PROTEIN_CODING, gene_types
-from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.go_profiles import EMBEDDING_COMPONENTS, go_profiles
 from gearsplan.knowledge.transcription_factors import transcription_factors
-from gearsplan.paths import atomic_path, cache_dir
+from gearsplan.paths import cache_dir, save_cache
 
 #: The columns of :func:`knowledge_summary`, each in [0, 1].
 SUMMARY_COLUMNS = ("transcription factor", "GO annotation", "STRING partners", "protein-coding")
@@ -45,7 +44,7 @@ def _cached_features(genes: tuple[str, ...]) -> np.ndarray:
     features = _load(file, len(genes))
     if features is None:
         features = np.hstack([knowledge_summary(genes), go_profiles().embedding([[g] for g in genes])])
-        _save(features, file)
+        save_cache(file, features=features)
     return features
 
 
@@ -55,15 +54,6 @@ def _cache_file(genes: tuple[str, ...]) -> Path:
         digest.update(Path(source).read_bytes())
     digest.update("\n".join(genes).encode())
     return cache_dir() / "gene_knowledge" / f"{digest.hexdigest()}.npz"
-
-
-def _save(features: np.ndarray, file: Path) -> None:
-    """Write atomically; an unwritable cache only costs computing the features again next time."""
-    try:
-        with atomic_path(file) as temporary, temporary.open("wb") as handle:
-            np.savez(handle, features=features)
-    except (OSError, GearsplanError):
-        pass
 
 
 def _load(file: Path, n_genes: int) -> np.ndarray | None:

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from gearsplan.data.embedded import GENE2GO
 from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph, top_k_indices
-from gearsplan.paths import atomic_path, cache_dir
+from gearsplan.paths import cache_dir, save_cache
 
 # Bump when the way the graph is built changes, so old cache files are not reused.
 _CACHE_VERSION = 1
@@ -109,7 +109,13 @@ def build_go_graph(
     genes, _, matrix = go_term_matrix(path)
     graph = _jaccard_top_k(genes, matrix, k, min_jaccard, progress)
     if cache_file is not None:
-        _save(graph, cache_file)
+        save_cache(
+            cache_file,
+            genes=np.array(graph.genes, dtype=str),
+            targets=graph.targets,
+            neighbours=graph.neighbours,
+            weights=graph.weights,
+        )
     return graph
 
 
@@ -122,17 +128,13 @@ def _cached_term_matrix(path: str, mtime_ns: int) -> tuple[tuple[str, ...], tupl
     if cached is not None:
         return cached
     genes, terms, matrix = go_term_matrix(path)
-    try:
-        with atomic_path(file) as temporary, temporary.open("wb") as handle:
-            np.savez(
-                handle,
-                genes=np.array(genes, dtype=str),
-                terms=np.array(terms, dtype=str),
-                indptr=matrix.indptr,
-                indices=matrix.indices,
-            )
-    except (OSError, GearsplanError):  # an unwritable cache only costs a rebuild next time
-        pass
+    save_cache(
+        file,
+        genes=np.array(genes, dtype=str),
+        terms=np.array(terms, dtype=str),
+        indptr=matrix.indptr,
+        indices=matrix.indices,
+    )
     return genes, terms, matrix
 
 
@@ -188,21 +190,6 @@ def _jaccard_top_k(
 def _cache_file(path: Path | str, k: int, min_jaccard: float) -> Path:
     salt = f"k={k};min_jaccard={min_jaccard!r};version={_CACHE_VERSION}"
     return cache_dir() / "go_graph" / f"{_file_digest(str(path), os.stat(path).st_mtime_ns, salt)}.npz"
-
-
-def _save(graph: GeneGraph, file: Path) -> None:
-    """Write atomically; an unwritable cache only costs a rebuild next time."""
-    try:
-        with atomic_path(file) as temporary, temporary.open("wb") as handle:
-            np.savez(
-                handle,
-                genes=np.array(graph.genes, dtype=str),
-                targets=graph.targets,
-                neighbours=graph.neighbours,
-                weights=graph.weights,
-            )
-    except (OSError, GearsplanError):
-        pass
 
 
 def _load(file: Path) -> GeneGraph | None:

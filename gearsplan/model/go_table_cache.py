@@ -17,10 +17,9 @@ import numpy as np
 import torch
 
 from gearsplan import __version__
-from gearsplan.errors import GearsplanError
 from gearsplan.knowledge.gene_graph import GeneGraph
 from gearsplan.model.network import gcn_table
-from gearsplan.paths import atomic_path, cache_dir
+from gearsplan.paths import cache_dir, save_cache
 
 #: Raise when :func:`~gearsplan.model.network.gcn_table` changes what it computes, so older files are not read.
 _CACHE_VERSION = 1
@@ -35,22 +34,13 @@ def go_table(go: GeneGraph) -> tuple[torch.Tensor, torch.Tensor]:
         from gearsplan.model.member_networks import graph_tensors  # here: that module imports this one
 
         table = gcn_table(*graph_tensors(go), go.n_genes)
-        _save(table, file)
+        save_cache(file, neighbours=table[0].numpy(), weights=table[1].numpy())
     return table
 
 
 def _cache_file(go: GeneGraph) -> Path:
     key = f"{go.content_hash()};gearsplan={__version__};version={_CACHE_VERSION}"
     return cache_dir() / "go_table" / f"{hashlib.sha256(key.encode()).hexdigest()}.npz"
-
-
-def _save(table: tuple[torch.Tensor, torch.Tensor], file: Path) -> None:
-    """Write atomically; an unwritable cache only costs a rebuild next time."""
-    try:
-        with atomic_path(file) as temporary, temporary.open("wb") as handle:
-            np.savez(handle, neighbours=table[0].numpy(), weights=table[1].numpy())
-    except (OSError, GearsplanError):
-        pass
 
 
 def _load(file: Path, n_genes: int) -> tuple[torch.Tensor, torch.Tensor] | None:
