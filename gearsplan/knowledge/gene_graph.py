@@ -48,12 +48,12 @@ class GeneGraph:
             raise ValueError("edge node ids must lie in [0, len(genes))")
         keys = (name_rank(genes)[neighbours], -weights, targets)
         # a graph read back from a cache is in order already: checking costs a twentieth of sorting
-        order = slice(None) if _in_order(keys) else np.lexsort(keys)
+        order = np.arange(len(targets)) if _in_order(keys) else np.lexsort(keys)
         for name, value in [
             ("genes", genes),
-            ("targets", targets[order].copy()),
-            ("neighbours", neighbours[order].copy()),
-            ("weights", weights[order].copy()),
+            ("targets", targets[order]),
+            ("neighbours", neighbours[order]),
+            ("weights", weights[order]),
         ]:
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)

@@ -277,10 +277,8 @@ def spread_scale(model: GearsModel, data: PreparedScreen, keys: tuple[str, ...])
     from 0.9 to 2.1 from seed to seed; the measured singles add how far knowledge-alike measured
     perturbations depart from what an unmeasured gene is built on, a dozen or more perturbations more.
     """
-    singles = sorted(model.singles)
-    singles = singles[
-        :: max(1, -(-len(singles) // CALIBRATION_SINGLES))
-    ]  # evenly over the names: a fixed rule, no draw
+    step = max(1, -(-len(model.singles) // CALIBRATION_SINGLES))  # evenly over the names: a fixed rule, no draw
+    singles = sorted(model.singles)[::step]
     watched = [*(held_out_single(model, gene) for gene in singles), *([model.predict(keys)] if keys else [])]
     if not watched:
         return 1.0
